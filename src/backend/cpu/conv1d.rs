@@ -1,0 +1,76 @@
+//! 1-D convolution on the CPU.
+
+use half::f16;
+
+use super::simd::axpy;
+use crate::backend::Conv1dGeometry;
+
+/// `x [c_in, t_in]`, `w [c_out, c_in, k]` → `[c_out, t_out]`.
+///
+/// Each output row starts at its bias and accumulates one weight tap at a time over the whole
+/// row (an axpy over a contiguous input run when stride is 1), so each output element sums its
+/// taps in the same (channel, tap) order as [`conv1d_scalar`]. Weights stay F16 in memory and
+/// are decoded one output channel at a time.
+pub fn conv1d(g: &Conv1dGeometry, x: &[f32], w: &[f16], bias: Option<&[f32]>) -> Vec<f32> {
+    let mut out = vec![0.0f32; g.c_out * g.t_out];
+    let mut w_row = vec![0.0f32; g.c_in * g.k];
+    for (o, y) in out.chunks_exact_mut(g.t_out).enumerate() {
+        // [c_in, k] of output channel o, decoded to f32.
+        for (dst, src) in w_row.iter_mut().zip(&w[o * g.c_in * g.k..(o + 1) * g.c_in * g.k]) {
+            *dst = src.to_f32();
+        }
+        y.fill(bias.map_or(0.0, |b| b[o]));
+        for (i, x_row) in x.chunks_exact(g.t_in).enumerate() {
+            for j in 0..g.k {
+                let a = w_row[i * g.k + j];
+                let (t_lo, t_hi) = valid_outputs(g, j);
+                if t_lo >= t_hi {
+                    continue;
+                }
+                // Input position of output t is t·stride + j·dilation − padding.
+                let first = t_lo * g.stride + j * g.dilation - g.padding;
+                if g.stride == 1 {
+                    axpy(&mut y[t_lo..t_hi], a, &x_row[first..]);
+                } else {
+                    for (n, yt) in y[t_lo..t_hi].iter_mut().enumerate() {
+                        *yt += a * x_row[first + n * g.stride];
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The range of outputs `t` whose tap `j` lands inside the input (not in the zero padding).
+fn valid_outputs(g: &Conv1dGeometry, j: usize) -> (usize, usize) {
+    let offset = j * g.dilation; // input position of tap j is t·stride + offset − padding
+    // smallest t with t·stride + offset ≥ padding
+    let t_lo = g.padding.saturating_sub(offset).div_ceil(g.stride);
+    // t·stride + offset − padding ≤ t_in − 1  ⇔  t ≤ (t_in − 1 + padding − offset) / stride
+    let t_hi = match (g.t_in - 1 + g.padding).checked_sub(offset) {
+        Some(last) => (last / g.stride + 1).min(g.t_out),
+        None => 0,
+    };
+    (t_lo.min(g.t_out), t_hi)
+}
+
+/// The scalar twin: the definition of the convolution, one output element at a time.
+pub fn conv1d_scalar(g: &Conv1dGeometry, x: &[f32], w: &[f16], bias: Option<&[f32]>) -> Vec<f32> {
+    let mut out = vec![0.0f32; g.c_out * g.t_out];
+    for o in 0..g.c_out {
+        for t in 0..g.t_out {
+            let mut acc = bias.map_or(0.0, |b| b[o]);
+            for i in 0..g.c_in {
+                for j in 0..g.k {
+                    let pos = (t * g.stride + j * g.dilation) as isize - g.padding as isize;
+                    if pos >= 0 && (pos as usize) < g.t_in {
+                        acc += w[(o * g.c_in + i) * g.k + j].to_f32() * x[i * g.t_in + pos as usize];
+                    }
+                }
+            }
+            out[o * g.t_out + t] = acc;
+        }
+    }
+    out
+}

@@ -1,0 +1,219 @@
+//! One closed op set, implemented once per device. Model code is written once over [`Backend`].
+//!
+//! Activations are f32 tensors `[channels, time]` (batch 1: Kokoro speaks one utterance at a
+//! time). Weights keep their storage format ([`WeightData`]); each kernel decodes the format it
+//! reads, so a quantized model is the same model with different weights.
+
+pub mod cpu;
+pub mod gpu;
+
+use std::future::Future;
+
+use half::f16;
+
+use crate::error::{Error, Result};
+
+pub use cpu::CpuBackend;
+pub use gpu::GpuBackend;
+
+/// The ops every backend implements. Ops are recorded in order; [`Backend::read`] is the only
+/// point where results come back to the host (on the GPU it submits everything recorded).
+pub trait Backend {
+    type Tensor;
+    type Weight;
+
+    /// Human-readable description, e.g. `"CPU (wasm simd128)"` or `"llvmpipe (Vulkan)"`.
+    fn name(&self) -> String;
+
+    /// Uploads an f32 activation tensor.
+    fn upload(&self, shape: &[usize], data: &[f32]) -> Result<Self::Tensor>;
+
+    /// Makes a weight resident on the device, in its storage format.
+    fn load_weight(&self, weight: &Weight) -> Result<Self::Weight>;
+
+    fn shape<'t>(&self, tensor: &'t Self::Tensor) -> &'t [usize];
+
+    /// 1-D convolution, groups = 1: `x [c_in, t_in]`, `weight [c_out, c_in, k]` F16,
+    /// `bias [c_out]` F32 → `[c_out, t_out]`, zero padding on both sides.
+    fn conv1d(
+        &self,
+        x: &Self::Tensor,
+        weight: &Self::Weight,
+        bias: Option<&Self::Weight>,
+        params: Conv1dParams,
+    ) -> Result<Self::Tensor>;
+
+    /// Copies a tensor back to the host, finishing all work recorded before it.
+    fn read(&self, tensor: &Self::Tensor) -> impl Future<Output = Result<Vec<f32>>>;
+}
+
+/// Storage format of a weight tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WeightData {
+    F32(Vec<f32>),
+    F16(Vec<f16>),
+}
+
+impl WeightData {
+    pub fn format_name(&self) -> &'static str {
+        match self {
+            WeightData::F32(_) => "F32",
+            WeightData::F16(_) => "F16",
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            WeightData::F32(v) => v.len(),
+            WeightData::F16(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A weight tensor on the host, shape in row-major order (PyTorch order, outermost first).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weight {
+    shape: Vec<usize>,
+    data: WeightData,
+}
+
+impl Weight {
+    pub fn new(shape: &[usize], data: WeightData) -> Result<Self> {
+        check_len("weight", shape, data.len())?;
+        Ok(Self { shape: shape.to_vec(), data })
+    }
+
+    pub fn f16(shape: &[usize], data: Vec<f16>) -> Result<Self> {
+        Self::new(shape, WeightData::F16(data))
+    }
+
+    pub fn f32(shape: &[usize], data: Vec<f32>) -> Result<Self> {
+        Self::new(shape, WeightData::F32(data))
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn data(&self) -> &WeightData {
+        &self.data
+    }
+
+    /// The F16 values, or an error naming `op` and the role of the weight.
+    pub fn as_f16(&self, op: &'static str, what: &'static str) -> Result<&[f16]> {
+        match &self.data {
+            WeightData::F16(v) => Ok(v),
+            other => Err(format_error(op, what, "F16", other.format_name())),
+        }
+    }
+
+    /// The F32 values, or an error naming `op` and the role of the weight.
+    pub fn as_f32(&self, op: &'static str, what: &'static str) -> Result<&[f32]> {
+        match &self.data {
+            WeightData::F32(v) => Ok(v),
+            other => Err(format_error(op, what, "F32", other.format_name())),
+        }
+    }
+}
+
+pub(crate) fn format_error(op: &'static str, what: &'static str, expected: &'static str, got: &'static str) -> Error {
+    Error::WeightFormat { op, what, expected, got }
+}
+
+/// Fails unless `shape` holds exactly `len` values.
+pub(crate) fn check_len(what: &'static str, shape: &[usize], len: usize) -> Result<()> {
+    let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    match expected {
+        Some(n) if n == len => Ok(()),
+        _ => Err(Error::ShapeMismatch {
+            what,
+            shape: shape.to_vec(),
+            expected: expected.unwrap_or(usize::MAX),
+            got: len,
+        }),
+    }
+}
+
+/// Stride, zero padding (each side) and dilation of a 1-D convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Conv1dParams {
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+}
+
+impl Default for Conv1dParams {
+    fn default() -> Self {
+        Self { stride: 1, padding: 0, dilation: 1 }
+    }
+}
+
+/// Sizes of one conv1d call, validated once and shared by every backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv1dGeometry {
+    pub c_in: usize,
+    pub c_out: usize,
+    pub k: usize,
+    pub t_in: usize,
+    pub t_out: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+}
+
+impl Conv1dGeometry {
+    /// Checks shapes the way `torch.nn.functional.conv1d` does, with an error
+    /// instead of a panic for each way they can disagree.
+    pub fn new(
+        x_shape: &[usize],
+        w_shape: &[usize],
+        b_shape: Option<&[usize]>,
+        p: Conv1dParams,
+    ) -> Result<Self> {
+        let invalid = |reason: String| Error::InvalidArgument { op: "conv1d", reason };
+        let &[c_in, t_in] = x_shape else {
+            return Err(invalid(format!("input must be [channels, time], got {x_shape:?}")));
+        };
+        let &[c_out, w_c_in, k] = w_shape else {
+            return Err(invalid(format!("weight must be [c_out, c_in, kernel], got {w_shape:?}")));
+        };
+        if w_c_in != c_in {
+            return Err(invalid(format!("input has {c_in} channels, weight expects {w_c_in}")));
+        }
+        if c_in == 0 || t_in == 0 {
+            return Err(invalid(format!("empty input {x_shape:?}")));
+        }
+        if c_out == 0 || k == 0 {
+            return Err(invalid(format!("empty weight {w_shape:?}")));
+        }
+        if p.stride == 0 || p.dilation == 0 {
+            return Err(invalid(format!("stride and dilation must be ≥ 1, got {p:?}")));
+        }
+        if let Some(b_shape) = b_shape {
+            if b_shape != [c_out] {
+                return Err(invalid(format!("bias must be [{c_out}], got {b_shape:?}")));
+            }
+        }
+        let span = (k - 1).checked_mul(p.dilation).and_then(|s| s.checked_add(1));
+        let padded = p.padding.checked_mul(2).and_then(|pp| pp.checked_add(t_in));
+        let t_out = match (span, padded) {
+            (Some(span), Some(padded)) if padded >= span => (padded - span) / p.stride + 1,
+            _ => {
+                return Err(invalid(format!(
+                    "kernel span (k={k}, dilation={}) exceeds padded input length {t_in} + 2·{}",
+                    p.dilation, p.padding
+                )))
+            }
+        };
+        Ok(Self { c_in, c_out, k, t_in, t_out, stride: p.stride, padding: p.padding, dilation: p.dilation })
+    }
+
+    /// Multiply-adds the convolution performs, for throughput reports.
+    pub fn macs(&self) -> usize {
+        self.c_out * self.t_out * self.c_in * self.k
+    }
+}

@@ -1,0 +1,14 @@
+//! tritone: Kokoro-82M text-to-speech for the browser and the command line.
+//!
+//! The crate reads as the pipeline: [`backend`] holds the closed op set the model is written
+//! over (CPU with SIMD, GPU with wgpu/WGSL); [`selftest`] checks every backend's ops against
+//! their scalar definitions; `web` is the wasm-bindgen API.
+
+pub mod backend;
+pub mod error;
+pub mod selftest;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+pub use error::{Error, Result};
