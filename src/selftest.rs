@@ -113,6 +113,7 @@ pub fn max_rel_error(got: &[f32], expected: &[f32]) -> f32 {
 pub const CONV1D_TOLERANCE: f32 = 1e-5;
 
 #[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CaseReport {
     pub name: String,
     pub max_rel_error: f32,
@@ -121,6 +122,7 @@ pub struct CaseReport {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SelfTestReport {
     pub backend: String,
     pub cases: Vec<CaseReport>,

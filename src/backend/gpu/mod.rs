@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 /// Facts about the adapter a [`GpuBackend`] runs on.
 #[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AdapterSummary {
     /// Adapter name (`llvmpipe (LLVM …)`, the WebGPU description in browsers, …).
     pub name: String,
