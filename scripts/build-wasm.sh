@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 [ -f target/toolchain.env ] || scripts/setup.sh
 # shellcheck source=/dev/null
 source target/toolchain.env
+# wasm-pack takes the first wasm-opt on PATH: use the pinned binaryen from npm.
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 PROFILE=--release
 [ "${1:-}" = "--dev" ] && PROFILE=--dev

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything tritone's build and tests need, once. Idempotent: every step checks first.
 #
-# - system packages: Chromium (browser tests), Mesa's Vulkan driver (native wgpu without a GPU),
-#   binaryen (wasm-opt)
+# - system packages: Chromium (browser tests), Mesa's Vulkan driver (native wgpu without a GPU)
 # - a wasm32 standard library: rustup's target when installed (or installable), otherwise Debian's
 #   rustc-web with the std built once from rust-web-src into the system sysroot
 # - wasm-bindgen-cli at exactly the version in Cargo.lock, and wasm-pack
-# - the npm test tools (playwright-core) from package-lock.json
+# - the npm tools from package-lock.json: playwright-core, binaryen (wasm-opt)
 #
 # Writes target/toolchain.env, which the other scripts source to pick the wasm toolchain.
 set -euo pipefail
@@ -32,24 +31,28 @@ apt_install() {
 }
 
 # --- system packages ---------------------------------------------------------------------------
-apt_install chromium mesa-vulkan-drivers libvulkan1 binaryen gzip
+apt_install chromium mesa-vulkan-drivers libvulkan1 gzip
 
 # --- wasm32 toolchain --------------------------------------------------------------------------
 RUSTUP_SYSROOT=$(rustc --print sysroot)
 HOST=$(rustc -vV | sed -n 's/^host: //p')
 RUST_LLD="$RUSTUP_SYSROOT/lib/rustlib/$HOST/bin/rust-lld"
 
-has_rustup_wasm() { rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; }
-if ! has_rustup_wasm && command -v rustup >/dev/null; then
-  # A normal machine can download the target; ours cannot, which is fine.
-  rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+# TRITONE_WASM_TOOLCHAIN=debian forces the Debian path (to test it where rustup works).
+has_rustup_wasm() {
+  [ "${TRITONE_WASM_TOOLCHAIN:-}" != debian ] &&
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown
+}
+if ! has_rustup_wasm && [ "${TRITONE_WASM_TOOLCHAIN:-}" != debian ] && command -v rustup >/dev/null; then
+  # A normal machine downloads the target; machines without rustup's servers fall through.
+  timeout 300 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
 fi
 
 if has_rustup_wasm; then
   log "wasm32 target: rustup ($(rustc --version))"
   WASM_CARGO_DIR=""
 else
-  apt_install rustc-web cargo-web rust-web-src
+  apt_install rustc-web cargo-web rust-web-src rust-web-clippy
   SYS_WASM_LIB=/usr/lib/rustlib/wasm32-unknown-unknown/lib
   if ! ls "$SYS_WASM_LIB"/libstd-*.rlib >/dev/null 2>&1; then
     log "building the wasm32 std from Debian's rust-web-src (once, ~1 min)"
@@ -67,7 +70,7 @@ lto = true
 codegen-units = 1
 TOML
     : >"$STD_BUILD/src/lib.rs"
-    (cd "$STD_BUILD" && RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zforce-unstable-if-unmarked" \
+    (cd "$STD_BUILD" && RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zforce-unstable-if-unmarked" \
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$RUST_LLD" \
       /usr/bin/cargo build -q --release --target wasm32-unknown-unknown -Z build-std=std,panic_abort)
     $SUDO mkdir -p "$SYS_WASM_LIB"
@@ -111,4 +114,4 @@ mkdir -p target
 } >target/toolchain.env.next
 # Only the wasm build uses this env; native cargo keeps rustup's toolchain.
 mv target/toolchain.env.next target/toolchain.env
-log "ready ($(wasm-bindgen --version), $(wasm-pack --version), $(wasm-opt --version), chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
+log "ready ($(wasm-bindgen --version), $(wasm-pack --version), $(node_modules/.bin/wasm-opt --version), chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"

@@ -219,7 +219,12 @@ impl Backend for GpuBackend {
     type Weight = GpuWeight;
 
     fn name(&self) -> String {
-        format!("{} ({})", self.summary.name, self.summary.backend)
+        match (self.summary.name.as_str(), self.summary.backend.as_str()) {
+            // Browsers hide the adapter's name unless asked for it (GPUAdapterInfo).
+            ("", "BrowserWebGpu") => "WebGPU".to_owned(),
+            (name, "BrowserWebGpu") => format!("WebGPU ({name})"),
+            (name, backend) => format!("{name} ({backend})"),
+        }
     }
 
     fn upload(&self, shape: &[usize], data: &[f32]) -> Result<GpuTensor> {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every test tritone has, from a fresh machine: setup, then
+#   1. native cargo test (CPU kernels vs references, fixtures, shader validation)
+#   2. native GPU tier: WGSL kernels through wgpu on the machine's adapter (lavapipe without a GPU)
+#   3. lint: clippy with -D warnings, native and wasm32
+#   4. browser tier: the wasm-pack build in headless Chromium, WebGPU and CPU simd128
+set -euo pipefail
+cd "$(dirname "$0")/.."
+START=$SECONDS
+step() { printf '\n\033[1;32m==> %s\033[0m (%ds)\n' "$*" $((SECONDS - START)); }
+
+step "setup"
+scripts/setup.sh
+# Mesa's loaders complain without it; harmless otherwise.
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+
+step "native tests (CPU, fixtures, shaders, GPU tier)"
+cargo test --all-features -- --nocapture 2>&1 | grep -vE '^error: XDG_RUNTIME_DIR' || exit 1
+
+step "clippy (native)"
+cargo clippy --all-targets --all-features -- -D warnings
+
+step "clippy (wasm32)"
+# shellcheck source=/dev/null
+(source target/toolchain.env && cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings)
+
+step "wasm build"
+scripts/build-wasm.sh
+
+step "browser tier (headless Chromium, WebGPU + simd128)"
+node --test tests/web/
+
+step "all tests passed in $((SECONDS - START)) s"
