@@ -28,6 +28,6 @@ step "wasm build"
 scripts/build-wasm.sh
 
 step "browser tier (headless Chromium, WebGPU + simd128)"
-node --test tests/web/
+node --test --test-concurrency=1 tests/web/
 
 step "all tests passed in $((SECONDS - START)) s"

@@ -1,0 +1,58 @@
+// The npm package as a user gets it: `npm pack` of pkg/, `npm install` of the tarball into an
+// empty project, and a page that imports `tritone-tts` from node_modules and runs the self-test
+// in headless Chromium on both backends.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/serve.mjs';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+test('npm install of the packed package works in a page', async () => {
+  const project = mkdtempSync(join(tmpdir(), 'tritone-npm-'));
+  const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8' });
+  const tarball = npm(['pack', '--json', `--pack-destination=${project}`], `${root}pkg`);
+  const { filename, files } = JSON.parse(tarball)[0];
+  const packed = files.map((f) => f.path);
+  for (const f of ['tritone.js', 'tritone.d.ts', 'tritone_bg.wasm', 'package.json']) {
+    assert.ok(packed.includes(f), `${f} missing from the tarball: ${packed}`);
+  }
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  npm(['install', `./${filename}`], project);
+  const installed = JSON.parse(readFileSync(join(project, 'node_modules/tritone-tts/package.json'), 'utf8'));
+  assert.equal(installed.name, 'tritone-tts');
+  writeFileSync(join(project, 'index.html'), `<!doctype html><script type="module">
+    import init, { Runtime } from './node_modules/tritone-tts/tritone.js';
+    await init();
+    const runtime = await Runtime.create();
+    const reports = [await runtime.selfTest('cpu')];
+    if (runtime.backends().gpu) reports.push(await runtime.selfTest('webgpu'));
+    window.reports = reports;
+  </script>`);
+
+  const server = await serve(project);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.waitForFunction(() => window.reports, null, { timeout: 180_000 });
+    const reports = await page.evaluate(() => window.reports);
+    assert.equal(reports.length, 2, 'WebGPU must be available to the installed package');
+    for (const r of reports) {
+      console.log(`installed ${filename}: ${r.backend} self-test ${r.pass ? 'PASS' : 'FAIL'}`);
+      assert.ok(r.pass, JSON.stringify(r));
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+});
