@@ -6,6 +6,7 @@
 #   rustc-web with the std built once from rust-web-src into the system sysroot
 # - wasm-bindgen-cli at exactly the version in Cargo.lock, and wasm-pack
 # - the npm tools from package-lock.json: playwright-core, binaryen (wasm-opt)
+# - a Python venv in target/pyenv with the reference tools' packages (tools/*/requirements.txt)
 #
 # Writes target/toolchain.env, which the other scripts source to pick the wasm toolchain.
 set -euo pipefail
@@ -99,6 +100,16 @@ fi
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- Python reference tools (tools/ only; never on the user's path) ------------------------------
+# A venv in target/ so the system Python stays untouched; tests find it there.
+PYENV=target/pyenv
+if [ ! -x "$PYENV/bin/python" ] || [ tools/gguf/requirements.txt -nt "$PYENV/.installed" ]; then
+  log "python venv for tools/ (gguf-py)"
+  python3 -m venv "$PYENV"
+  "$PYENV/bin/pip" install -q --disable-pip-version-check -r tools/gguf/requirements.txt
+  touch "$PYENV/.installed"
 fi
 
 # --- environment for the build scripts -----------------------------------------------------------

@@ -18,6 +18,22 @@ pub enum Error {
     #[error("{op}: {what} must be {expected}, got {got}")]
     WeightFormat { op: &'static str, what: &'static str, expected: &'static str, got: &'static str },
 
+    /// A GGUF file is malformed or uses something this reader does not support.
+    #[error("GGUF, byte {offset}: {kind}: {detail}")]
+    Gguf { offset: u64, kind: GgufErrorKind, detail: String },
+
+    /// A metadata key the caller needs is absent.
+    #[error("metadata key {key:?} is missing")]
+    MissingMetadata { key: String },
+
+    /// A metadata key holds a value of another type than the caller needs.
+    #[error("metadata key {key:?} must be {expected}, got {got}")]
+    MetadataType { key: String, expected: &'static str, got: &'static str },
+
+    /// A tensor the caller needs is absent.
+    #[error("tensor {name:?} is missing")]
+    MissingTensor { name: String },
+
     /// No GPU adapter could be found or opened.
     #[error("no GPU adapter: {0}")]
     NoAdapter(String),
@@ -25,4 +41,47 @@ pub enum Error {
     /// The GPU rejected or lost work (device lost, out of memory, validation error, failed map).
     #[error("GPU error: {0}")]
     Gpu(String),
+}
+
+/// What is wrong with a GGUF file; [`Error::Gguf`] adds where and the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GgufErrorKind {
+    /// The bytes end before the structure does (a truncated or still-downloading file).
+    Truncated,
+    BadMagic,
+    UnsupportedVersion,
+    /// A count or size larger than the file could hold.
+    TooLarge,
+    UnknownValueType,
+    UnknownTensorType,
+    InvalidString,
+    BadAlignment,
+    Misaligned,
+    TooManyDims,
+    BadShape,
+    Duplicate,
+    /// Tensor data outside the file.
+    OutOfBounds,
+    TooDeep,
+}
+
+impl std::fmt::Display for GgufErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Truncated => "truncated",
+            Self::BadMagic => "not a GGUF file",
+            Self::UnsupportedVersion => "unsupported version",
+            Self::TooLarge => "count larger than the file",
+            Self::UnknownValueType => "unknown metadata value type",
+            Self::UnknownTensorType => "unknown tensor type",
+            Self::InvalidString => "invalid string",
+            Self::BadAlignment => "bad alignment",
+            Self::Misaligned => "misaligned tensor data",
+            Self::TooManyDims => "too many dimensions",
+            Self::BadShape => "bad tensor shape",
+            Self::Duplicate => "duplicate name",
+            Self::OutOfBounds => "tensor data outside the file",
+            Self::TooDeep => "arrays nested too deeply",
+        })
+    }
 }
