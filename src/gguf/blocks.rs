@@ -1061,7 +1061,7 @@ mod tests {
     /// Q4_K and Q2_K on Gaussian data: a 4-bit (2-bit) affine fit per 32 (16) values with 6-bit
     /// (4-bit) scales lands at 0.0715 (0.2645) relative RMS here, ggml's reference quantizer near
     /// 0.0713 (0.297); a misplaced nibble, scale or min multiplies it, and a single-start fit
-    /// (≈0.0735, 0.273) also fails the bound.
+    /// (0.0736 for Q4_K) also fails the bound.
     #[test]
     fn k_types_round_trip() {
         let cases = [(GgmlType::Q4_K, 0.073f64, 32, 0.1f32), (GgmlType::Q2_K, 0.27, 16, 0.4)];
