@@ -274,3 +274,26 @@ fn malformed_files_give_clear_errors() {
     let message = GgufFile::parse(&Raw::header(3, 1 << 60, 0).0).unwrap_err().to_string();
     assert!(message.starts_with("GGUF, byte 8: count larger than the file"), "{message}");
 }
+
+/// Inputs the fuzzer (fuzz/fuzz_targets/gguf_reader.rs) found; each once broke an invariant.
+#[test]
+fn fuzz_regressions() {
+    // A Q4_0 tensor with no dims: one element, not a whole block. It used to parse with a size
+    // of 0 bytes and fail only when decoded.
+    let mut r = Raw::header(3, 1, 0);
+    r.tensor("s", &[], 2, 0);
+    assert_eq!(error_of(&r.pad_with_data(32)).0, Kind::BadShape);
+    let mut r = Raw::header(3, 1, 0);
+    r.tensor("s", &[], 0, 0);
+    assert_eq!(GgufFile::parse(&r.pad_with_data(32)).unwrap().tensor_f32("s").unwrap(), [0.0]);
+
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gguf/fuzz_regressions");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        if let Ok(file) = GgufFile::parse(&bytes) {
+            for t in file.tensors() {
+                file.tensor_f32(t.name).unwrap();
+            }
+        }
+    }
+}

@@ -271,7 +271,8 @@ impl<'a> GgufFile<'a> {
 fn tensor_size(ne: &[u64], ty: GgmlType) -> Result<u64, String> {
     let n = ne.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).ok_or("element count overflows")?;
     let block = ty.block_size() as u64;
-    if ne.first().is_some_and(|&ne0| ne0 % block != 0) {
+    // A tensor with no dims is a scalar: ne[0] is 1, as in ggml.
+    if ne.first().copied().unwrap_or(1) % block != 0 {
         return Err(format!("ne[0] must be a multiple of the block size {block}"));
     }
     (n / block).checked_mul(ty.type_size() as u64).ok_or_else(|| "byte size overflows".into())
