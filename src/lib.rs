@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod error;
 pub mod gguf;
+pub mod model;
 pub mod npy;
 pub mod selftest;
 

@@ -7,6 +7,7 @@
 
 pub mod blocks;
 mod reader;
+pub mod ttscpp;
 mod writer;
 
 use std::borrow::Cow;

@@ -1,0 +1,7 @@
+//! Kokoro-82M, one file per submodule of hexgrad's reference (`kokoro/model.py`,
+//! `modules.py`, `istftnet.py`). Weight names are the reference's `state_dict` names without
+//! the `module.` prefix, with weight norm folded into `weight`.
+
+pub mod config;
+
+pub use config::KokoroConfig;
