@@ -121,21 +121,7 @@ fn read_header_prefix(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 fn meta_json(value: &MetaValue) -> Value {
-    match value {
-        MetaValue::String(s) => json!(s),
-        MetaValue::Bool(b) => json!(b),
-        MetaValue::F32(f) => json!(f),
-        MetaValue::F64(f) => json!(f),
-        MetaValue::I8(v) => json!(v),
-        MetaValue::I16(v) => json!(v),
-        MetaValue::I32(v) => json!(v),
-        MetaValue::I64(v) => json!(v),
-        MetaValue::U8(v) => json!(v),
-        MetaValue::U16(v) => json!(v),
-        MetaValue::U32(v) => json!(v),
-        MetaValue::U64(v) => json!(v),
-        MetaValue::Array(a) => Value::Array(a.values.iter().map(meta_json).collect()),
-    }
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 /// One-line rendering for the text table: long arrays show their first items and length.

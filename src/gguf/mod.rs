@@ -210,6 +210,27 @@ impl<'a> MetaValue<'a> {
     }
 }
 
+/// Values as plain JSON-like data: numbers, booleans, strings, nested lists.
+impl serde::Serialize for MetaValue<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MetaValue::U8(v) => s.serialize_u8(*v),
+            MetaValue::I8(v) => s.serialize_i8(*v),
+            MetaValue::U16(v) => s.serialize_u16(*v),
+            MetaValue::I16(v) => s.serialize_i16(*v),
+            MetaValue::U32(v) => s.serialize_u32(*v),
+            MetaValue::I32(v) => s.serialize_i32(*v),
+            MetaValue::F32(v) => s.serialize_f32(*v),
+            MetaValue::Bool(v) => s.serialize_bool(*v),
+            MetaValue::String(v) => s.serialize_str(v),
+            MetaValue::Array(a) => s.collect_seq(&a.values),
+            MetaValue::U64(v) => s.serialize_u64(*v),
+            MetaValue::I64(v) => s.serialize_i64(*v),
+            MetaValue::F64(v) => s.serialize_f64(*v),
+        }
+    }
+}
+
 /// `ne` dims (GGUF order, `ne[0]` fastest) as numpy/PyTorch show them: reversed.
 pub fn numpy_shape(ne: &[u64]) -> Vec<u64> {
     ne.iter().rev().copied().collect()

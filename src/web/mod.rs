@@ -129,3 +129,72 @@ impl Runtime {
         }))
     }
 }
+
+/// What `inspectGguf` reports of one tensor. Sizes are JS numbers (f64): exact for any file a
+/// browser can hold.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TensorSummary<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    ggml_type: &'static str,
+    /// GGUF order, `ne[0]` fastest.
+    ne: Vec<f64>,
+    offset: f64,
+    bytes: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GgufSummary<'a> {
+    version: u32,
+    alignment: f64,
+    data_offset: f64,
+    /// The file length the tensor table implies.
+    expected_length: f64,
+    metadata: Vec<(&'a str, &'a crate::gguf::MetaValue<'a>)>,
+    tensors: Vec<TensorSummary<'a>>,
+}
+
+fn js_error(e: crate::Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// Parses GGUF bytes (e.g. `new Uint8Array(arrayBuffer)`) and describes them:
+/// `{ version, alignment, dataOffset, expectedLength, metadata: [[key, value]…], tensors }`.
+/// With `headerOnly`, only the header and tensor table must be present, so a download can be
+/// checked before it finishes; a prefix too short for them throws an error saying "truncated".
+/// 64-bit metadata integers come back as `BigInt`; sizes and offsets as numbers.
+#[wasm_bindgen(js_name = inspectGguf)]
+pub fn inspect_gguf(bytes: &[u8], header_only: bool) -> Result<JsValue, JsError> {
+    use crate::gguf::GgufFile;
+    let file = if header_only { GgufFile::parse_header(bytes) } else { GgufFile::parse(bytes) }.map_err(js_error)?;
+    let summary = GgufSummary {
+        version: file.version,
+        alignment: file.alignment() as f64,
+        data_offset: file.data_offset() as f64,
+        expected_length: file.expected_len() as f64,
+        metadata: file.metadata().iter().map(|(k, v)| (*k, v)).collect(),
+        tensors: file
+            .tensors()
+            .iter()
+            .map(|t| TensorSummary {
+                name: t.name,
+                ggml_type: t.ggml_type.name(),
+                ne: t.ne.iter().map(|&d| d as f64).collect(),
+                offset: t.offset as f64,
+                bytes: t.size as f64,
+            })
+            .collect(),
+    };
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true);
+    Ok(summary.serialize(&serializer)?)
+}
+
+/// One tensor of a GGUF file decoded to f32 (storage order, `ne[0]` fastest).
+#[wasm_bindgen(js_name = ggufTensorF32)]
+pub fn gguf_tensor_f32(bytes: &[u8], name: &str) -> Result<js_sys::Float32Array, JsError> {
+    let file = crate::gguf::GgufFile::parse(bytes).map_err(js_error)?;
+    let values = file.tensor_f32(name).map_err(js_error)?;
+    Ok(js_sys::Float32Array::from(values.as_slice()))
+}

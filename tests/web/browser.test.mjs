@@ -5,11 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { serve } from '../../scripts/serve.mjs';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { launchBrowser, root, serve } from './harness.mjs';
 const fixtures = `${root}tests/fixtures/conv1d/`;
 const screenshotDir = `${root}target/screenshots/`;
 
@@ -19,13 +15,7 @@ before(async () => {
   assert.ok(existsSync(`${root}www/pkg/tritone_bg.wasm`), 'www/pkg missing: run scripts/build-wasm.sh');
   server = await serve(`${root}www`);
   base = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -7,11 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { serve } from '../../scripts/serve.mjs';
-
-const root = fileURLToPath(new URL('../../', import.meta.url));
+import { launchBrowser, root, serve } from './harness.mjs';
 
 test('npm install of the packed package works in a page', async () => {
   const project = mkdtempSync(join(tmpdir(), 'tritone-npm-'));
@@ -36,11 +32,7 @@ test('npm install of the packed package works in a page', async () => {
   </script>`);
 
   const server = await serve(project);
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchBrowser();
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
