@@ -111,9 +111,12 @@ fn read_header_prefix(path: &Path) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     let mut want = 1 << 20;
     loop {
-        let got = (&mut file).take(want - bytes.len() as u64).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-        match GgufFile::parse_header(&bytes) {
-            Err(Error::Gguf { kind: GgufErrorKind::Truncated, .. }) if got > 0 => want *= 4,
+        (&mut file).take(want - bytes.len() as u64).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        let whole_file = (bytes.len() as u64) < want;
+        // The whole file gets the full checks (counts against its size, data in bounds).
+        let parsed = if whole_file { GgufFile::parse(&bytes) } else { GgufFile::parse_header(&bytes) };
+        match parsed {
+            Err(Error::Gguf { kind: GgufErrorKind::Truncated, .. }) if !whole_file => want *= 4,
             Err(e) => return Err(format!("{}: {e}", path.display())),
             Ok(_) => return Ok(bytes),
         }
