@@ -1,5 +1,6 @@
 // 1-D convolution, groups = 1, zero padding: y[o, t] = bias[o] + Σ_i Σ_j w[o, i, j] · x[i, t·stride + j·dilation − padding]
-// x: [c_in, t_in] f32, w: [c_out, c_in, k] F16 packed two per u32 (low half first), bias: [c_out] f32.
+// x: [c_in, t_in] f32, w: [c_out, c_in, k] either F16 packed two per u32 (low half first) or F32
+// (weight_f32 = 1), bias: [c_out] f32.
 // One invocation per output element; workgroups tile time (x) and output channels (y).
 // F16 is decoded with unpack2x16float so no `shader-f16` feature is needed.
 
@@ -13,9 +14,9 @@ struct Params {
     padding: u32,
     dilation: u32,
     has_bias: u32,
+    weight_f32: u32,
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -25,6 +26,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 fn weight_at(index: u32) -> f32 {
+    if (p.weight_f32 != 0u) {
+        return bitcast<f32>(w[index]);
+    }
     let pair = unpack2x16float(w[index >> 1u]);
     return select(pair.x, pair.y, (index & 1u) == 1u);
 }

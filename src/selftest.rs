@@ -84,7 +84,7 @@ impl Conv1dCase {
     pub fn reference(&self) -> Result<Vec<f32>> {
         let g = self.geometry()?;
         let w = self.weight()?;
-        Ok(conv1d_scalar(&g, &self.x, w.as_f16("conv1d", "weight")?, self.bias.as_deref()))
+        Ok(conv1d_scalar(&g, &self.x, w.data(), self.bias.as_deref()))
     }
 
     /// Runs the case on `backend`.

@@ -2,7 +2,7 @@
 //! values; argument errors.
 
 use half::f16;
-use tritone::backend::{Backend, Conv1dParams, CpuBackend, Weight};
+use tritone::backend::{Backend, Conv1dParams, CpuBackend, Weight, WeightData};
 use tritone::selftest::{max_rel_error, standard_cases, Conv1dCase, CONV1D_TOLERANCE};
 use tritone::Error;
 
@@ -98,6 +98,22 @@ fn hand_computed_values() {
     assert_eq!(pollster::block_on(cpu.read(&y)).unwrap(), [6.0, 18.0]);
 }
 
+/// F32 weights take the same path as F16 ones: identical results for F16-representable values.
+#[test]
+fn f32_weights_match_f16_weights() {
+    let cpu = CpuBackend;
+    for case in standard_cases() {
+        let w16 = case.weight().unwrap();
+        let WeightData::F16(bits) = w16.data() else { unreachable!() };
+        let w32 = Weight::f32(w16.shape(), bits.iter().map(|v| v.to_f32()).collect()).unwrap();
+        let x = cpu.upload(&[case.c_in, case.t_in], &case.x).unwrap();
+        let b = case.bias().unwrap();
+        let y16 = cpu.conv1d(&x, &w16, b.as_ref(), case.params).unwrap();
+        let y32 = cpu.conv1d(&x, &w32, b.as_ref(), case.params).unwrap();
+        assert_eq!(y16, y32, "{}", case.name);
+    }
+}
+
 #[test]
 fn padding_larger_than_input_sees_only_zeros_at_the_edges() {
     let cpu = CpuBackend;
@@ -129,8 +145,8 @@ fn bad_arguments_are_errors() {
     is_invalid(conv(&cpu.upload(&[30], &[0.0; 30]).unwrap(), &w, None, params(1, 1, 1)), "[channels, time]");
     is_invalid(conv(&x, &Weight::f16(&[6, 3], vec![f16::ONE; 18]).unwrap(), None, params(1, 1, 1)), "[c_out, c_in, kernel]");
     assert_eq!(
-        conv(&x, &Weight::f32(&[2, 3, 3], vec![1.0; 18]).unwrap(), None, params(1, 1, 1)),
-        Error::WeightFormat { op: "conv1d", what: "weight", expected: "F16", got: "F32" }
+        conv(&x, &w, Some(&Weight::f16(&[2], vec![f16::ONE; 2]).unwrap()), params(1, 1, 1)),
+        Error::WeightFormat { op: "conv1d", what: "bias", expected: "F32", got: "F16" }
     );
     assert!(matches!(cpu.upload(&[3, 10], &[0.0; 29]), Err(Error::ShapeMismatch { expected: 30, got: 29, .. })));
     assert!(matches!(Weight::f32(&[usize::MAX, 2], vec![]), Err(Error::ShapeMismatch { .. })));

@@ -25,6 +25,26 @@ fn conv1d_matches_cpu_on_every_standard_case() {
     }
 }
 
+/// The shader's F32 weight path, on cases whose weights are not F16-representable.
+#[test]
+fn conv1d_f32_weights_match_cpu() {
+    let gpu = gpu();
+    for case in standard_cases() {
+        let w: Vec<f32> = (0..case.weight.len()).map(|i| ((i as f32) * 0.618).sin() / (case.c_in * case.k) as f32).collect();
+        let w = Weight::f32(&[case.c_out, case.c_in, case.k], w).unwrap();
+        fn run<B: Backend>(b: &B, case: &Conv1dCase, w: &Weight) -> Vec<f32> {
+            let x = b.upload(&[case.c_in, case.t_in], &case.x).unwrap();
+            let w = b.load_weight(w).unwrap();
+            let bias = case.bias().unwrap().map(|bias| b.load_weight(&bias).unwrap());
+            let y = b.conv1d(&x, &w, bias.as_ref(), case.params).unwrap();
+            pollster::block_on(b.read(&y)).unwrap()
+        }
+        let (on_cpu, on_gpu) = (run(&CpuBackend, &case, &w), run(&gpu, &case, &w));
+        let err = max_rel_error(&on_gpu, &on_cpu);
+        assert!(err <= CONV1D_TOLERANCE, "{}: F32 weights, GPU vs CPU {err:e}", case.name);
+    }
+}
+
 #[test]
 fn conv1d_sweep_matches_cpu() {
     let gpu = gpu();
@@ -64,10 +84,11 @@ fn chained_ops_submit_once_and_match_cpu() {
 fn bad_arguments_are_errors_on_the_gpu_too() {
     let gpu = gpu();
     let x = gpu.upload(&[3, 10], &[0.5; 30]).unwrap();
-    let f32_weight = gpu.load_weight(&Weight::f32(&[2, 3, 3], vec![1.0; 18]).unwrap()).unwrap();
+    let w = gpu.load_weight(&Weight::f16(&[2, 3, 3], vec![f16::ONE; 18]).unwrap()).unwrap();
+    let f16_bias = gpu.load_weight(&Weight::f16(&[2], vec![f16::ONE; 2]).unwrap()).unwrap();
     assert_eq!(
-        gpu.conv1d(&x, &f32_weight, None, Conv1dParams::default()).err(),
-        Some(Error::WeightFormat { op: "conv1d", what: "weight", expected: "F16", got: "F32" })
+        gpu.conv1d(&x, &w, Some(&f16_bias), Conv1dParams::default()).err(),
+        Some(Error::WeightFormat { op: "conv1d", what: "bias", expected: "F32", got: "F16" })
     );
     let w = gpu.load_weight(&Weight::f16(&[2, 4, 3], vec![f16::ONE; 24]).unwrap()).unwrap();
     assert!(matches!(gpu.conv1d(&x, &w, None, Conv1dParams::default()), Err(Error::InvalidArgument { op: "conv1d", .. })));

@@ -33,7 +33,7 @@ pub trait Backend {
 
     fn shape<'t>(&self, tensor: &'t Self::Tensor) -> &'t [usize];
 
-    /// 1-D convolution, groups = 1: `x [c_in, t_in]`, `weight [c_out, c_in, k]` F16,
+    /// 1-D convolution, groups = 1: `x [c_in, t_in]`, `weight [c_out, c_in, k]` (F32 or F16),
     /// `bias [c_out]` F32 → `[c_out, t_out]`, zero padding on both sides.
     fn conv1d(
         &self,
@@ -72,6 +72,30 @@ impl WeightData {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Decodes `out.len()` values starting at element `start` to f32 (a kernel's inner row).
+    /// The range must lie inside the data.
+    #[inline]
+    pub fn decode_into(&self, start: usize, out: &mut [f32]) {
+        let end = start + out.len();
+        match self {
+            WeightData::F32(v) => out.copy_from_slice(&v[start..end]),
+            WeightData::F16(v) => {
+                for (dst, src) in out.iter_mut().zip(&v[start..end]) {
+                    *dst = src.to_f32();
+                }
+            }
+        }
+    }
+
+    /// One value as f32 (for scalar reference loops).
+    #[inline]
+    pub fn value_at(&self, index: usize) -> f32 {
+        match self {
+            WeightData::F32(v) => v[index],
+            WeightData::F16(v) => v[index].to_f32(),
+        }
+    }
 }
 
 /// A weight tensor on the host, shape in row-major order (PyTorch order, outermost first).
@@ -101,14 +125,6 @@ impl Weight {
 
     pub fn data(&self) -> &WeightData {
         &self.data
-    }
-
-    /// The F16 values, or an error naming `op` and the role of the weight.
-    pub fn as_f16(&self, op: &'static str, what: &'static str) -> Result<&[f16]> {
-        match &self.data {
-            WeightData::F16(v) => Ok(v),
-            other => Err(format_error(op, what, "F16", other.format_name())),
-        }
     }
 
     /// The F32 values, or an error naming `op` and the role of the weight.

@@ -57,9 +57,8 @@ impl Backend for CpuBackend {
         params: Conv1dParams,
     ) -> Result<CpuTensor> {
         let g = Conv1dGeometry::new(&x.shape, weight.shape(), bias.map(Weight::shape), params)?;
-        let w = weight.as_f16("conv1d", "weight")?;
         let b = bias.map(|b| b.as_f32("conv1d", "bias")).transpose()?;
-        CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, w, b))
+        CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight.data(), b))
     }
 
     async fn read(&self, tensor: &CpuTensor) -> Result<Vec<f32>> {

@@ -22,7 +22,8 @@ struct Params {
     padding: u32,
     dilation: u32,
     has_bias: u32,
-    _pad: [u32; 3],
+    weight_f32: u32,
+    _pad: [u32; 2],
 }
 
 pub(super) fn conv1d(
@@ -33,9 +34,11 @@ pub(super) fn conv1d(
     params: Conv1dParams,
 ) -> Result<GpuTensor> {
     let g = Conv1dGeometry::new(&x.shape, &weight.shape, bias.map(|b| b.shape.as_slice()), params)?;
-    if weight.format != "F16" {
-        return Err(format_error("conv1d", "weight", "F16", weight.format));
-    }
+    let weight_f32 = match weight.format {
+        "F16" => 0,
+        "F32" => 1,
+        other => return Err(format_error("conv1d", "weight", "F16 or F32", other)),
+    };
     if let Some(b) = bias {
         if b.format != "F32" {
             return Err(format_error("conv1d", "bias", "F32", b.format));
@@ -61,7 +64,8 @@ pub(super) fn conv1d(
         padding: u32_of(g.padding, "padding")?,
         dilation: u32_of(g.dilation, "dilation")?,
         has_bias: bias.is_some() as u32,
-        _pad: [0; 3],
+        weight_f32,
+        _pad: [0; 2],
     };
     let y = gpu.alloc(&[g.c_out, g.t_out])?;
     let bias_buffer = bias.map_or(&gpu.zero_f32, |b| &b.buffer);
