@@ -34,6 +34,10 @@ pub enum Error {
     #[error("tensor {name:?} is missing")]
     MissingTensor { name: String },
 
+    /// A backend has no kernel for this op yet.
+    #[error("{op} is not implemented on the {backend} backend yet")]
+    Unsupported { op: &'static str, backend: &'static str },
+
     /// No GPU adapter could be found or opened.
     #[error("no GPU adapter: {0}")]
     NoAdapter(String),

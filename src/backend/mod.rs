@@ -43,8 +43,118 @@ pub trait Backend {
         params: Conv1dParams,
     ) -> Result<Self::Tensor>;
 
+    /// `weight [out, in] @ x [in, t] + bias [out]` → `[out, t]` (a PyTorch `Linear` applied
+    /// at every time step).
+    fn linear(&self, x: &Self::Tensor, weight: &Self::Weight, bias: Option<&Self::Weight>) -> Result<Self::Tensor>;
+
+    /// Rows of `table [n, d]` picked by `ids`, as columns: `[d, ids.len()]`.
+    fn embedding(&self, table: &Self::Weight, ids: &[u32]) -> Result<Self::Tensor>;
+
+    /// Normalizes each time step over the channels (`nn.LayerNorm(C)` on `[t, C]`), then
+    /// `· gamma + beta` when given.
+    fn layer_norm(
+        &self,
+        x: &Self::Tensor,
+        gamma: Option<&Self::Weight>,
+        beta: Option<&Self::Weight>,
+        eps: f32,
+    ) -> Result<Self::Tensor>;
+
+    /// Normalizes each channel over time (`nn.InstanceNorm1d`, biased variance, no affine).
+    fn instance_norm(&self, x: &Self::Tensor, eps: f32) -> Result<Self::Tensor>;
+
+    /// `x · (1 + gamma) + beta` with per-channel `gamma`, `beta` of shape `[C, 1]` (AdaIN and
+    /// AdaLayerNorm after their normalization).
+    fn modulate(&self, x: &Self::Tensor, gamma: &Self::Tensor, beta: &Self::Tensor) -> Result<Self::Tensor>;
+
+    fn unary(&self, x: &Self::Tensor, op: Unary) -> Result<Self::Tensor>;
+
+    /// `a + b`, same shapes.
+    fn add(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// `x · s`.
+    fn scale(&self, x: &Self::Tensor, s: f32) -> Result<Self::Tensor>;
+
+    /// Channels of `a` then channels of `b`, same time length: `[Ca + Cb, t]`.
+    fn concat(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+
+    /// Channels `start..end` of `x`.
+    fn slice(&self, x: &Self::Tensor, start: usize, end: usize) -> Result<Self::Tensor>;
+
+    /// A `[C, 1]` column repeated over `t` steps: `[C, t]`.
+    fn broadcast(&self, column: &Self::Tensor, t: usize) -> Result<Self::Tensor>;
+
+    /// Time step `i` repeated `counts[i]` times (the alignment matrix product of Kokoro).
+    fn repeat_interleave(&self, x: &Self::Tensor, counts: &[usize]) -> Result<Self::Tensor>;
+
+    /// Multi-head self-attention core: `softmax(q_h^T k_h / √d) v_h` per head, with `q, k, v`
+    /// of shape `[heads · d, t]` (already projected). No mask (Kokoro attends everywhere).
+    fn attention(&self, q: &Self::Tensor, k: &Self::Tensor, v: &Self::Tensor, heads: usize) -> Result<Self::Tensor>;
+
+    /// One direction of a 1-layer PyTorch LSTM (gates i, f, g, o): `x [in, t]` → `[hidden, t]`;
+    /// `reverse` runs from the last step to the first.
+    fn lstm(&self, x: &Self::Tensor, weights: &LstmWeights<'_, Self::Weight>, reverse: bool) -> Result<Self::Tensor>;
+
     /// Copies a tensor back to the host, finishing all work recorded before it.
     fn read(&self, tensor: &Self::Tensor) -> impl Future<Output = Result<Vec<f32>>>;
+}
+
+/// Elementwise functions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unary {
+    /// GELU with the tanh approximation (transformers' `gelu_new`).
+    GeluTanh,
+    LeakyRelu(f32),
+    Sigmoid,
+    Tanh,
+    Exp,
+    Sin,
+}
+
+impl Unary {
+    #[inline]
+    pub fn apply(self, v: f32) -> f32 {
+        match self {
+            Unary::GeluTanh => {
+                let c = (2.0f32 / std::f32::consts::PI).sqrt();
+                0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh())
+            }
+            Unary::LeakyRelu(slope) => {
+                if v >= 0.0 {
+                    v
+                } else {
+                    v * slope
+                }
+            }
+            Unary::Sigmoid => 1.0 / (1.0 + (-v).exp()),
+            Unary::Tanh => v.tanh(),
+            Unary::Exp => v.exp(),
+            Unary::Sin => v.sin(),
+        }
+    }
+}
+
+/// One direction of an LSTM layer, PyTorch layout.
+pub struct LstmWeights<'w, W> {
+    /// `[4 · hidden, in]`, gate blocks i, f, g, o.
+    pub w_ih: &'w W,
+    /// `[4 · hidden, hidden]`.
+    pub w_hh: &'w W,
+    /// `[4 · hidden]` each.
+    pub b_ih: &'w W,
+    pub b_hh: &'w W,
+}
+
+/// `(rows, cols)` of a rank-2 shape, or an error naming the op and operand.
+pub(crate) fn rank2(op: &'static str, what: &str, shape: &[usize]) -> Result<(usize, usize)> {
+    match *shape {
+        [r, c] => Ok((r, c)),
+        _ => Err(Error::InvalidArgument { op, reason: format!("{what} must be 2-D, got {shape:?}") }),
+    }
+}
+
+pub(crate) fn invalid(op: &'static str, reason: String) -> Error {
+    Error::InvalidArgument { op, reason }
 }
 
 /// Storage format of a weight tensor.

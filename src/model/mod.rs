@@ -2,6 +2,11 @@
 //! `modules.py`, `istftnet.py`). Weight names are the reference's `state_dict` names without
 //! the `module.` prefix, with weight norm folded into `weight`.
 
+pub mod albert;
 pub mod config;
+pub mod layers;
+pub mod predictor;
+pub mod text_encoder;
+pub mod weights;
 
 pub use config::KokoroConfig;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
-use super::{check_len, Backend, Conv1dParams, Weight, WeightData};
+use super::{check_len, Backend, Conv1dParams, LstmWeights, Unary, Weight, WeightData};
 use crate::error::{Error, Result};
 
 /// Facts about the adapter a [`GpuBackend`] runs on.
@@ -191,6 +191,12 @@ impl GpuBackend {
     }
 }
 
+/// The model's ops beyond conv1d have CPU kernels only so far; the GPU says so instead of
+/// computing something wrong.
+fn unsupported(op: &'static str) -> Error {
+    Error::Unsupported { op, backend: "GPU" }
+}
+
 fn lock(fault: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
     fault.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -259,6 +265,49 @@ impl Backend for GpuBackend {
         params: Conv1dParams,
     ) -> Result<GpuTensor> {
         conv1d::conv1d(self, x, weight, bias, params)
+    }
+
+    fn linear(&self, _: &GpuTensor, _: &GpuWeight, _: Option<&GpuWeight>) -> Result<GpuTensor> {
+        Err(unsupported("linear"))
+    }
+    fn embedding(&self, _: &GpuWeight, _: &[u32]) -> Result<GpuTensor> {
+        Err(unsupported("embedding"))
+    }
+    fn layer_norm(&self, _: &GpuTensor, _: Option<&GpuWeight>, _: Option<&GpuWeight>, _: f32) -> Result<GpuTensor> {
+        Err(unsupported("layer_norm"))
+    }
+    fn instance_norm(&self, _: &GpuTensor, _: f32) -> Result<GpuTensor> {
+        Err(unsupported("instance_norm"))
+    }
+    fn modulate(&self, _: &GpuTensor, _: &GpuTensor, _: &GpuTensor) -> Result<GpuTensor> {
+        Err(unsupported("modulate"))
+    }
+    fn unary(&self, _: &GpuTensor, _: Unary) -> Result<GpuTensor> {
+        Err(unsupported("unary"))
+    }
+    fn add(&self, _: &GpuTensor, _: &GpuTensor) -> Result<GpuTensor> {
+        Err(unsupported("add"))
+    }
+    fn scale(&self, _: &GpuTensor, _: f32) -> Result<GpuTensor> {
+        Err(unsupported("scale"))
+    }
+    fn concat(&self, _: &GpuTensor, _: &GpuTensor) -> Result<GpuTensor> {
+        Err(unsupported("concat"))
+    }
+    fn slice(&self, _: &GpuTensor, _: usize, _: usize) -> Result<GpuTensor> {
+        Err(unsupported("slice"))
+    }
+    fn broadcast(&self, _: &GpuTensor, _: usize) -> Result<GpuTensor> {
+        Err(unsupported("broadcast"))
+    }
+    fn repeat_interleave(&self, _: &GpuTensor, _: &[usize]) -> Result<GpuTensor> {
+        Err(unsupported("repeat_interleave"))
+    }
+    fn attention(&self, _: &GpuTensor, _: &GpuTensor, _: &GpuTensor, _: usize) -> Result<GpuTensor> {
+        Err(unsupported("attention"))
+    }
+    fn lstm(&self, _: &GpuTensor, _: &LstmWeights<'_, GpuWeight>, _: bool) -> Result<GpuTensor> {
+        Err(unsupported("lstm"))
     }
 
     async fn read(&self, tensor: &GpuTensor) -> Result<Vec<f32>> {

@@ -1,0 +1,159 @@
+//! CPU kernels of the model's non-convolution ops, over row-major `[C, T]` slices.
+
+use super::simd::{axpy, dot};
+use crate::backend::{Unary, WeightData};
+
+/// Normalizes each column (time step) over the `c` rows, then applies `gamma`, `beta`.
+pub fn layer_norm(x: &[f32], c: usize, t: usize, gamma: Option<&[f32]>, beta: Option<&[f32]>, eps: f32) -> Vec<f32> {
+    let mut out = vec![0.0; c * t];
+    let mut column = vec![0.0f32; c];
+    for j in 0..t {
+        for (i, v) in column.iter_mut().enumerate() {
+            *v = x[i * t + j];
+        }
+        let (mean, inv_std) = moments(&column, eps);
+        for (i, v) in column.iter().enumerate() {
+            let mut y = (v - mean) * inv_std;
+            if let Some(g) = gamma {
+                y *= g[i];
+            }
+            if let Some(b) = beta {
+                y += b[i];
+            }
+            out[i * t + j] = y;
+        }
+    }
+    out
+}
+
+/// Normalizes each row (channel) over its `t` steps.
+pub fn instance_norm(x: &[f32], t: usize, eps: f32) -> Vec<f32> {
+    let mut out = x.to_vec();
+    for row in out.chunks_exact_mut(t) {
+        let (mean, inv_std) = moments(row, eps);
+        row.iter_mut().for_each(|v| *v = (*v - mean) * inv_std);
+    }
+    out
+}
+
+/// Mean and 1/√(biased variance + eps), accumulated in f64 so long rows lose nothing.
+fn moments(v: &[f32], eps: f32) -> (f32, f32) {
+    let n = v.len() as f64;
+    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+    (mean as f32, (1.0 / (var + eps as f64).sqrt()) as f32)
+}
+
+/// `x · (1 + gamma[row]) + beta[row]`.
+pub fn modulate(x: &[f32], t: usize, gamma: &[f32], beta: &[f32]) -> Vec<f32> {
+    let mut out = x.to_vec();
+    for ((row, g), b) in out.chunks_exact_mut(t).zip(gamma).zip(beta) {
+        row.iter_mut().for_each(|v| *v = *v * (1.0 + g) + b);
+    }
+    out
+}
+
+pub fn unary(x: &[f32], op: Unary) -> Vec<f32> {
+    x.iter().map(|&v| op.apply(v)).collect()
+}
+
+/// `table [n, d]` rows `ids` as columns `[d, ids.len()]`. Ids are checked by the caller.
+pub fn embedding(table: &WeightData, d: usize, ids: &[u32]) -> Vec<f32> {
+    let t = ids.len();
+    let mut out = vec![0.0; d * t];
+    let mut row = vec![0.0f32; d];
+    for (j, &id) in ids.iter().enumerate() {
+        table.decode_into(id as usize * d, &mut row);
+        for (i, v) in row.iter().enumerate() {
+            out[i * t + j] = *v;
+        }
+    }
+    out
+}
+
+/// Softmax attention per head over `q, k, v` of `[heads · d, t]`.
+pub fn attention(q: &[f32], k: &[f32], v: &[f32], heads: usize, d: usize, t: usize) -> Vec<f32> {
+    let mut out = vec![0.0; heads * d * t];
+    let scale = 1.0 / (d as f32).sqrt();
+    let mut scores = vec![0.0f32; t * t];
+    // Keys and values as [t, d] rows make the inner loops contiguous.
+    let mut k_rows = vec![0.0f32; t * d];
+    let mut v_rows = vec![0.0f32; t * d];
+    for h in 0..heads {
+        let rows = h * d * t..(h + 1) * d * t;
+        let (qh, kh, vh) = (&q[rows.clone()], &k[rows.clone()], &v[rows.clone()]);
+        for c in 0..d {
+            for j in 0..t {
+                k_rows[j * d + c] = kh[c * t + j];
+                v_rows[j * d + c] = vh[c * t + j];
+            }
+        }
+        let mut q_col = vec![0.0f32; d];
+        for i in 0..t {
+            for c in 0..d {
+                q_col[c] = qh[c * t + i];
+            }
+            let row = &mut scores[i * t..(i + 1) * t];
+            for (j, s) in row.iter_mut().enumerate() {
+                *s = dot(&q_col, &k_rows[j * d..(j + 1) * d]) * scale;
+            }
+            softmax(row);
+            let mut acc = vec![0.0f32; d];
+            for (j, &p) in row.iter().enumerate() {
+                axpy(&mut acc, p, &v_rows[j * d..(j + 1) * d]);
+            }
+            for c in 0..d {
+                out[(h * d + c) * t + i] = acc[c];
+            }
+        }
+    }
+    out
+}
+
+fn softmax(row: &mut [f32]) {
+    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0.0f32;
+    row.iter_mut().for_each(|v| {
+        *v = (*v - max).exp();
+        sum += *v;
+    });
+    row.iter_mut().for_each(|v| *v /= sum);
+}
+
+/// The LSTM recurrence given the input projection `xp = W_ih x + b_ih` (`[4h, t]`).
+pub fn lstm_recurrence(xp: &[f32], w_hh: &WeightData, b_hh: &[f32], hidden: usize, t: usize, reverse: bool) -> Vec<f32> {
+    let mut w = vec![0.0f32; 4 * hidden * hidden];
+    w_hh.decode_into(0, &mut w);
+    let mut h = vec![0.0f32; hidden];
+    let mut c = vec![0.0f32; hidden];
+    let mut gates = vec![0.0f32; 4 * hidden];
+    let mut out = vec![0.0; hidden * t];
+    for step in 0..t {
+        let j = if reverse { t - 1 - step } else { step };
+        for (r, g) in gates.iter_mut().enumerate() {
+            *g = xp[r * t + j] + b_hh[r] + dot(&w[r * hidden..(r + 1) * hidden], &h);
+        }
+        for u in 0..hidden {
+            let i = Unary::Sigmoid.apply(gates[u]);
+            let f = Unary::Sigmoid.apply(gates[hidden + u]);
+            let g = gates[2 * hidden + u].tanh();
+            let o = Unary::Sigmoid.apply(gates[3 * hidden + u]);
+            c[u] = f * c[u] + i * g;
+            h[u] = o * c[u].tanh();
+            out[u * t + j] = h[u];
+        }
+    }
+    out
+}
+
+/// Time step `i` of each row repeated `counts[i]` times.
+pub fn repeat_interleave(x: &[f32], t: usize, counts: &[usize]) -> Vec<f32> {
+    let total: usize = counts.iter().sum();
+    let mut out = Vec::with_capacity(x.len() / t.max(1) * total);
+    for row in x.chunks_exact(t) {
+        for (v, &n) in row.iter().zip(counts) {
+            out.extend(std::iter::repeat_n(*v, n));
+        }
+    }
+    out
+}

@@ -1,0 +1,92 @@
+//! Building blocks shared by the Kokoro modules: PyTorch layers over the backend op set.
+
+use super::weights::WeightSource;
+use crate::backend::{Backend, Conv1dParams, LstmWeights};
+use crate::error::Result;
+
+/// Loads `name` with `shape` onto the backend.
+pub fn load<B: Backend>(b: &B, src: &dyn WeightSource, name: &str, shape: &[usize]) -> Result<B::Weight> {
+    b.load_weight(&src.tensor(name, shape)?)
+}
+
+/// `nn.Linear(inp, out)`: `{prefix}.weight [out, inp]`, `{prefix}.bias [out]`.
+pub struct Linear<B: Backend> {
+    w: B::Weight,
+    bias: B::Weight,
+}
+
+impl<B: Backend> Linear<B> {
+    pub fn load(b: &B, src: &dyn WeightSource, prefix: &str, inp: usize, out: usize) -> Result<Self> {
+        Ok(Self { w: load(b, src, &format!("{prefix}.weight"), &[out, inp])?, bias: load(b, src, &format!("{prefix}.bias"), &[out])? })
+    }
+
+    /// `[inp, t]` → `[out, t]`.
+    pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+        b.linear(x, &self.w, Some(&self.bias))
+    }
+}
+
+/// `nn.LayerNorm(c)` (or Kokoro's channel-first `LayerNorm` with `gamma`/`beta`) over `[c, t]`.
+pub struct LayerNorm<B: Backend> {
+    gamma: B::Weight,
+    beta: B::Weight,
+    eps: f32,
+}
+
+impl<B: Backend> LayerNorm<B> {
+    /// `{prefix}.{gain}`, `{prefix}.{bias}`: ("weight", "bias") for PyTorch's, ("gamma", "beta")
+    /// for Kokoro's own.
+    pub fn load(b: &B, src: &dyn WeightSource, prefix: &str, (gain, bias): (&str, &str), c: usize, eps: f32) -> Result<Self> {
+        Ok(Self { gamma: load(b, src, &format!("{prefix}.{gain}"), &[c])?, beta: load(b, src, &format!("{prefix}.{bias}"), &[c])?, eps })
+    }
+
+    pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+        b.layer_norm(x, Some(&self.gamma), Some(&self.beta), self.eps)
+    }
+}
+
+/// A bidirectional 1-layer `nn.LSTM(inp, hidden)`: `[inp, t]` → `[2 · hidden, t]`
+/// (forward states, then backward).
+pub struct BiLstm<B: Backend> {
+    /// (w_ih, w_hh, b_ih, b_hh) for the forward and the reverse direction.
+    directions: [[B::Weight; 4]; 2],
+}
+
+impl<B: Backend> BiLstm<B> {
+    pub fn load(b: &B, src: &dyn WeightSource, prefix: &str, inp: usize, hidden: usize) -> Result<Self> {
+        let direction = |suffix: &str| -> Result<[B::Weight; 4]> {
+            Ok([
+                load(b, src, &format!("{prefix}.weight_ih_l0{suffix}"), &[4 * hidden, inp])?,
+                load(b, src, &format!("{prefix}.weight_hh_l0{suffix}"), &[4 * hidden, hidden])?,
+                load(b, src, &format!("{prefix}.bias_ih_l0{suffix}"), &[4 * hidden])?,
+                load(b, src, &format!("{prefix}.bias_hh_l0{suffix}"), &[4 * hidden])?,
+            ])
+        };
+        Ok(Self { directions: [direction("")?, direction("_reverse")?] })
+    }
+
+    pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+        let run = |[w_ih, w_hh, b_ih, b_hh]: &[B::Weight; 4], reverse| b.lstm(x, &LstmWeights { w_ih, w_hh, b_ih, b_hh }, reverse);
+        b.concat(&run(&self.directions[0], false)?, &run(&self.directions[1], true)?)
+    }
+}
+
+/// A weight-normed `nn.Conv1d` (weight folded at load).
+pub struct Conv1d<B: Backend> {
+    w: B::Weight,
+    bias: Option<B::Weight>,
+    params: Conv1dParams,
+}
+
+impl<B: Backend> Conv1d<B> {
+    /// `shape` is `[c_out, c_in, k]`; `bias` whether the layer has one.
+    pub fn load_normed(b: &B, src: &dyn WeightSource, prefix: &str, shape: [usize; 3], bias: bool, params: Conv1dParams) -> Result<Self> {
+        let w = b.load_weight(&src.normed(prefix, &shape)?)?;
+        let bias = bias.then(|| load(b, src, &format!("{prefix}.bias"), &[shape[0]])).transpose()?;
+        Ok(Self { w, bias, params })
+    }
+
+    pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+        b.conv1d(x, &self.w, self.bias.as_ref(), self.params)
+    }
+}
