@@ -5,6 +5,7 @@
 //! over (CPU with SIMD, GPU with wgpu/WGSL); [`selftest`] checks every backend's ops against
 //! their scalar definitions; `web` is the wasm-bindgen API.
 
+pub mod audio;
 pub mod backend;
 pub mod error;
 pub mod gguf;

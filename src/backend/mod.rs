@@ -43,6 +43,26 @@ pub trait Backend {
         params: Conv1dParams,
     ) -> Result<Self::Tensor>;
 
+    /// Transposed 1-D convolution (`nn.ConvTranspose1d`): `x [c_in, t_in]`, `weight
+    /// [c_in, c_out / groups, k]`, `bias [c_out]` → `[c_out, (t_in − 1)·stride − 2·padding + k +
+    /// output_padding]`.
+    fn conv_transpose1d(
+        &self,
+        x: &Self::Tensor,
+        weight: &Self::Weight,
+        bias: Option<&Self::Weight>,
+        params: ConvTransposeParams,
+    ) -> Result<Self::Tensor>;
+
+    /// Each time step repeated `factor` times (`F.interpolate(mode="nearest")` by an integer).
+    fn upsample_nearest(&self, x: &Self::Tensor, factor: usize) -> Result<Self::Tensor>;
+
+    /// Reflection padding in time (`nn.ReflectionPad1d((left, right))`).
+    fn reflect_pad(&self, x: &Self::Tensor, left: usize, right: usize) -> Result<Self::Tensor>;
+
+    /// Snake activation with per-channel `alpha [C, 1]`: `x + sin²(α·x) / α`.
+    fn snake(&self, x: &Self::Tensor, alpha: &Self::Weight) -> Result<Self::Tensor>;
+
     /// `weight [out, in] @ x [in, t] + bias [out]` → `[out, t]` (a PyTorch `Linear` applied
     /// at every time step).
     fn linear(&self, x: &Self::Tensor, weight: &Self::Weight, bias: Option<&Self::Weight>) -> Result<Self::Tensor>;
@@ -97,6 +117,15 @@ pub trait Backend {
 
     /// Copies a tensor back to the host, finishing all work recorded before it.
     fn read(&self, tensor: &Self::Tensor) -> impl Future<Output = Result<Vec<f32>>>;
+}
+
+/// Stride, zero padding, extra output length and channel groups of a transposed convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvTransposeParams {
+    pub stride: usize,
+    pub padding: usize,
+    pub output_padding: usize,
+    pub groups: usize,
 }
 
 /// Elementwise functions.

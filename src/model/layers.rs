@@ -71,7 +71,7 @@ impl<B: Backend> BiLstm<B> {
     }
 }
 
-/// A weight-normed `nn.Conv1d` (weight folded at load).
+/// An `nn.Conv1d`, plain or weight-normed (folded at load).
 pub struct Conv1d<B: Backend> {
     w: B::Weight,
     bias: Option<B::Weight>,
@@ -84,6 +84,15 @@ impl<B: Backend> Conv1d<B> {
         let w = b.load_weight(&src.normed(prefix, &shape)?)?;
         let bias = bias.then(|| load(b, src, &format!("{prefix}.bias"), &[shape[0]])).transpose()?;
         Ok(Self { w, bias, params })
+    }
+
+    /// A layer without weight norm: `{prefix}.weight [c_out, c_in, k]`, `{prefix}.bias`.
+    pub fn load(b: &B, src: &dyn WeightSource, prefix: &str, shape: [usize; 3], params: Conv1dParams) -> Result<Self> {
+        Ok(Self {
+            w: load(b, src, &format!("{prefix}.weight"), &shape)?,
+            bias: Some(load(b, src, &format!("{prefix}.bias"), &[shape[0]])?),
+            params,
+        })
     }
 
     pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {

@@ -4,8 +4,11 @@
 
 pub mod albert;
 pub mod config;
+pub mod decoder;
+pub mod generator;
 pub mod layers;
 pub mod predictor;
+pub mod pth;
 pub mod text_encoder;
 pub mod weights;
 

@@ -1,10 +1,11 @@
 //! The prosody predictor (`modules.py`): `DurationEncoder` (biLSTMs with AdaLayerNorm, style
-//! concatenated to every step) and the duration head. F0/N branches come next.
+//! concatenated to every step), the duration head, and the F0 / energy (N) branches.
 
 use super::config::KokoroConfig;
-use super::layers::{BiLstm, Linear};
+use super::decoder::AdainResBlk1d;
+use super::layers::{BiLstm, Conv1d, Linear};
 use super::weights::WeightSource;
-use crate::backend::Backend;
+use crate::backend::{Backend, Conv1dParams};
 use crate::error::Result;
 
 /// `AdaLayerNorm`: LayerNorm without affine, then `(1 + γ) · x + β` with `[γ, β] = fc(style)`.
@@ -81,4 +82,55 @@ pub fn durations(logits: &[f32], max_dur: usize, t: usize, speed: f32) -> (Vec<f
         .collect();
     let frames = float.iter().map(|d| d.round_ties_even().max(1.0) as usize).collect();
     (float, frames)
+}
+
+/// One prosody curve: three AdainResBlk1d (the second upsamples ×2), then a 1×1 projection.
+struct Branch<B: Backend> {
+    blocks: [AdainResBlk1d<B>; 3],
+    proj: Conv1d<B>,
+}
+
+impl<B: Backend> Branch<B> {
+    fn load(b: &B, src: &dyn WeightSource, name: &str, d: usize, s: usize) -> Result<Self> {
+        let p = |i| format!("predictor.{name}.{i}");
+        Ok(Self {
+            blocks: [
+                AdainResBlk1d::load(b, src, &p(0), s, d, d, false)?,
+                AdainResBlk1d::load(b, src, &p(1), s, d, d / 2, true)?,
+                AdainResBlk1d::load(b, src, &p(2), s, d / 2, d / 2, false)?,
+            ],
+            proj: Conv1d::load(b, src, &format!("predictor.{name}_proj"), [1, d / 2, 1], Conv1dParams::default())?,
+        })
+    }
+
+    fn forward(&self, b: &B, x: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
+        let [first, second, third] = &self.blocks;
+        let y = third.forward(b, &second.forward(b, &first.forward(b, x, style)?, style)?, style)?;
+        self.proj.forward(b, &y)
+    }
+}
+
+/// `F0Ntrain`: the shared biLSTM over the aligned features, then the F0 and energy (N) curves,
+/// `[1, 2·frames]` each.
+pub struct F0N<B: Backend> {
+    shared: BiLstm<B>,
+    f0: Branch<B>,
+    n: Branch<B>,
+}
+
+impl<B: Backend> F0N<B> {
+    pub fn load(b: &B, src: &dyn WeightSource, cfg: &KokoroConfig) -> Result<Self> {
+        let (d, s) = (cfg.hidden_dim, cfg.style_dim);
+        Ok(Self {
+            shared: BiLstm::load(b, src, "predictor.shared", d + s, d / 2)?,
+            f0: Branch::load(b, src, "F0", d, s)?,
+            n: Branch::load(b, src, "N", d, s)?,
+        })
+    }
+
+    /// Aligned `en [hidden + style, frames]` and the prosody style → (F0, N).
+    pub fn forward(&self, b: &B, en: &B::Tensor, style: &B::Tensor) -> Result<(B::Tensor, B::Tensor)> {
+        let x = self.shared.forward(b, en)?; // [hidden, frames]
+        Ok((self.f0.forward(b, &x, style)?, self.n.forward(b, &x, style)?))
+    }
 }

@@ -6,7 +6,9 @@ pub mod simd;
 
 pub use conv1d::{conv1d, conv1d_scalar};
 
-use super::{check_len, invalid, rank2, Backend, Conv1dGeometry, Conv1dParams, LstmWeights, Unary, Weight};
+use super::{
+    check_len, invalid, rank2, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeParams, LstmWeights, Unary, Weight,
+};
 use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -60,6 +62,52 @@ impl Backend for CpuBackend {
         let g = Conv1dGeometry::new(&x.shape, weight.shape(), bias.map(Weight::shape), params)?;
         let b = bias.map(|b| b.as_f32("conv1d", "bias")).transpose()?;
         CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight.data(), b))
+    }
+
+    fn conv_transpose1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, p: ConvTransposeParams) -> Result<CpuTensor> {
+        const OP: &str = "conv_transpose1d";
+        let (c_in, t_in) = rank2(OP, "input", &x.shape)?;
+        let &[w_in, per_group_out, k] = weight.shape() else {
+            return Err(invalid(OP, format!("weight must be [c_in, c_out/groups, k], got {:?}", weight.shape())));
+        };
+        if p.groups == 0 || c_in % p.groups != 0 || w_in != c_in || p.stride == 0 || k == 0 || t_in == 0 {
+            return Err(invalid(OP, format!("input {:?} and weight {:?} do not fit {p:?}", x.shape, weight.shape())));
+        }
+        let c_out = per_group_out * p.groups;
+        let full = (t_in - 1) * p.stride + k + p.output_padding;
+        let t_out = full.checked_sub(2 * p.padding).filter(|&n| n > 0).ok_or_else(|| invalid(OP, format!("padding {} leaves no output", p.padding)))?;
+        let b = bias.map(|b| b.as_f32(OP, "bias")).transpose()?;
+        if b.is_some_and(|b| b.len() != c_out) {
+            return Err(invalid(OP, format!("bias must be [{c_out}]")));
+        }
+        CpuTensor::new(&[c_out, t_out], nn::conv_transpose1d(&x.data, c_in, t_in, weight.data(), c_out, k, b, p, t_out))
+    }
+
+    fn upsample_nearest(&self, x: &CpuTensor, factor: usize) -> Result<CpuTensor> {
+        let (c, t) = rank2("upsample_nearest", "input", &x.shape)?;
+        CpuTensor::new(&[c, t * factor], x.data.iter().flat_map(|&v| std::iter::repeat_n(v, factor)).collect())
+    }
+
+    fn reflect_pad(&self, x: &CpuTensor, left: usize, right: usize) -> Result<CpuTensor> {
+        let (c, t) = rank2("reflect_pad", "input", &x.shape)?;
+        if left >= t || right >= t {
+            return Err(invalid("reflect_pad", format!("padding ({left}, {right}) needs more than {t} steps")));
+        }
+        let mut out = Vec::with_capacity(c * (t + left + right));
+        for row in x.data.chunks_exact(t) {
+            out.extend((1..=left).rev().map(|i| row[i]));
+            out.extend_from_slice(row);
+            out.extend((0..right).map(|i| row[t - 2 - i]));
+        }
+        CpuTensor::new(&[c, t + left + right], out)
+    }
+
+    fn snake(&self, x: &CpuTensor, alpha: &Weight) -> Result<CpuTensor> {
+        let (c, t) = rank2("snake", "input", &x.shape)?;
+        if alpha.data().len() != c {
+            return Err(invalid("snake", format!("alpha has {} values for {c} channels", alpha.data().len())));
+        }
+        CpuTensor::new(&x.shape, nn::snake(&x.data, t, alpha.as_f32("snake", "alpha")?))
     }
 
     fn linear(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>) -> Result<CpuTensor> {

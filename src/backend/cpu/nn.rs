@@ -157,3 +157,56 @@ pub fn repeat_interleave(x: &[f32], t: usize, counts: &[usize]) -> Vec<f32> {
     }
     out
 }
+
+/// `nn.ConvTranspose1d` by scattering each input sample: `x [c_in, t_in]`, `w [c_in, c_out/groups, k]`.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_transpose1d(
+    x: &[f32],
+    c_in: usize,
+    t_in: usize,
+    w: &WeightData,
+    c_out: usize,
+    k: usize,
+    bias: Option<&[f32]>,
+    p: crate::backend::ConvTransposeParams,
+    t_out: usize,
+) -> Vec<f32> {
+    let per_group_in = c_in / p.groups;
+    let per_group_out = c_out / p.groups;
+    let mut out = vec![0.0f32; c_out * t_out];
+    for (o, row) in out.chunks_exact_mut(t_out).enumerate() {
+        row.fill(bias.map_or(0.0, |b| b[o]));
+    }
+    let mut taps = vec![0.0f32; k];
+    for ci in 0..c_in {
+        let group = ci / per_group_in;
+        for col in 0..per_group_out {
+            let co = group * per_group_out + col;
+            w.decode_into((ci * per_group_out + col) * k, &mut taps);
+            let y = &mut out[co * t_out..(co + 1) * t_out];
+            for (i, &xv) in x[ci * t_in..(ci + 1) * t_in].iter().enumerate() {
+                for (j, &tap) in taps.iter().enumerate() {
+                    // output position i·stride − padding + j, when inside the output
+                    let pos = (i * p.stride + j).wrapping_sub(p.padding);
+                    if pos < t_out {
+                        y[pos] += xv * tap;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `x + sin²(α x) / α` per channel row.
+pub fn snake(x: &[f32], t: usize, alpha: &[f32]) -> Vec<f32> {
+    let mut out = x.to_vec();
+    for (row, &a) in out.chunks_exact_mut(t).zip(alpha) {
+        let inv = 1.0 / a;
+        row.iter_mut().for_each(|v| {
+            let s = (a * *v).sin();
+            *v += inv * s * s;
+        });
+    }
+    out
+}

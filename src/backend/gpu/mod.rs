@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
-use super::{check_len, Backend, Conv1dParams, LstmWeights, Unary, Weight, WeightData};
+use super::{check_len, Backend, Conv1dParams, ConvTransposeParams, LstmWeights, Unary, Weight, WeightData};
 use crate::error::{Error, Result};
 
 /// Facts about the adapter a [`GpuBackend`] runs on.
@@ -267,6 +267,18 @@ impl Backend for GpuBackend {
         conv1d::conv1d(self, x, weight, bias, params)
     }
 
+    fn conv_transpose1d(&self, _: &GpuTensor, _: &GpuWeight, _: Option<&GpuWeight>, _: ConvTransposeParams) -> Result<GpuTensor> {
+        Err(unsupported("conv_transpose1d"))
+    }
+    fn upsample_nearest(&self, _: &GpuTensor, _: usize) -> Result<GpuTensor> {
+        Err(unsupported("upsample_nearest"))
+    }
+    fn reflect_pad(&self, _: &GpuTensor, _: usize, _: usize) -> Result<GpuTensor> {
+        Err(unsupported("reflect_pad"))
+    }
+    fn snake(&self, _: &GpuTensor, _: &GpuWeight) -> Result<GpuTensor> {
+        Err(unsupported("snake"))
+    }
     fn linear(&self, _: &GpuTensor, _: &GpuWeight, _: Option<&GpuWeight>) -> Result<GpuTensor> {
         Err(unsupported("linear"))
     }
