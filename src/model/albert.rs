@@ -38,8 +38,9 @@ impl<B: Backend> Albert<B> {
         let lin = |name: &str, inp, out| Linear::load(b, src, &format!("{l}.{name}"), inp, out);
         let norm = |prefix: &str, c| LayerNorm::load(b, src, prefix, ("weight", "bias"), c, EPS);
         // Only row 0 is used (token type ids are all zero); TTS.cpp's files keep only that row.
-        let token_type = load(b, src, &format!("{p}.token_type_embeddings.weight"), &[2, e])
-            .or_else(|_| load(b, src, &format!("{p}.token_type_embeddings.weight"), &[1, e]))?;
+        let token_type_name = format!("{p}.token_type_embeddings.weight");
+        let rows = if src.has(&token_type_name, &[1, e]) { 1 } else { 2 };
+        let token_type = load(b, src, &token_type_name, &[rows, e])?;
         Ok(Self {
             word: load(b, src, &format!("{p}.word_embeddings.weight"), &[n_token, e])?,
             position: load(b, src, &format!("{p}.position_embeddings.weight"), &[cfg.max_position_embeddings, e])?,

@@ -3,13 +3,19 @@
 //! the `module.` prefix, with weight norm folded into `weight`.
 
 pub mod albert;
+pub mod checkpoint;
 pub mod config;
 pub mod decoder;
 pub mod generator;
+pub mod kokoro;
 pub mod layers;
+pub mod noise;
 pub mod predictor;
 pub mod pth;
 pub mod text_encoder;
+pub mod vocab;
+pub mod voices;
 pub mod weights;
 
 pub use config::KokoroConfig;
+pub use kokoro::{Kokoro, StageTimes, Synthesis};

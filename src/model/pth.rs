@@ -117,7 +117,8 @@ fn fail(reason: impl Into<String>) -> Error {
     Error::InvalidArgument { op: "pth", reason: reason.into() }
 }
 
-/// Every tensor of a checkpoint, flattened: nested dict keys joined with '.', e.g.
+/// Every tensor of a checkpoint (or the one tensor of a bare `torch.save(tensor)`, named ""),
+/// flattened: nested dict keys joined with '.', e.g.
 /// `{'bert': {'module.x.weight': T}}` → `"bert.module.x.weight"`. List and tuple items are named by
 /// their index; values that hold no tensor (counters, config strings) are skipped.
 pub fn read_pth(bytes: &[u8]) -> Result<Vec<(String, PthTensor)>> {
@@ -135,7 +136,9 @@ pub fn read_pth(bytes: &[u8]) -> Result<Vec<(String, PthTensor)>> {
         leaves: Vec::new(),
     };
     match &root {
+        // A state dict, or a single tensor (voice packs are saved bare, named "").
         Value::Obj(i) if matches!(objs.get(*i), Some(Obj::Dict(_))) => walk.value(&root, 0)?,
+        Value::Tensor(_) => walk.value(&root, 0)?,
         other => {
             return Err(fail(format!("the checkpoint holds a {}, not a dict of tensors", type_name(other, &objs))))
         }

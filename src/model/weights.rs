@@ -13,6 +13,11 @@ pub trait WeightSource {
     /// Tensor `name`, which must have `shape` (PyTorch order).
     fn tensor(&self, name: &str, shape: &[usize]) -> Result<Weight>;
 
+    /// Whether `name` exists with `shape` (for tensors stored in more than one shape).
+    fn has(&self, name: &str, shape: &[usize]) -> bool {
+        self.tensor(name, shape).is_ok()
+    }
+
     /// `{prefix}.weight` of a weight-normed layer (stored folded as `g · v / ‖v‖`).
     fn normed(&self, prefix: &str, shape: &[usize]) -> Result<Weight> {
         self.tensor(&format!("{prefix}.weight"), shape)

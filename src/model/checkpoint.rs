@@ -1,0 +1,153 @@
+//! Model files: every weight the model needs gathered by name (from a PyTorch checkpoint, a
+//! GGUF, or seeded random weights) and written as one tritone GGUF with config, vocabulary and
+//! voices.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::config::KokoroConfig;
+use super::kokoro::Kokoro;
+use super::pth::{fold_kokoro_checkpoint, read_pth, PthDtype};
+use super::voices::{ROWS, STYLE};
+use super::weights::WeightSource;
+use crate::backend::{CpuBackend, Weight, WeightData};
+use crate::error::{Error, Result};
+use crate::gguf::{GgmlType, GgufWriter, MetaValue};
+
+/// Tensors by name, e.g. a folded PyTorch checkpoint.
+pub struct MapSource {
+    tensors: HashMap<String, Weight>,
+}
+
+impl MapSource {
+    /// hexgrad's `.pth` layout: `{bert|bert_encoder|predictor|text_encoder|decoder: state_dict}`
+    /// with `module.` prefixes and either weight-norm style; integer buffers are skipped.
+    pub fn from_pth(bytes: &[u8]) -> Result<Self> {
+        let mut tensors = HashMap::new();
+        for (name, t) in fold_kokoro_checkpoint(read_pth(bytes)?)? {
+            if t.dtype == PthDtype::I64 {
+                continue; // position_ids and similar buffers
+            }
+            let shape = t.shape.clone();
+            tensors.insert(name, Weight::f32(&shape, t.into_values())?);
+        }
+        Ok(Self { tensors })
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+}
+
+impl WeightSource for MapSource {
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Weight> {
+        let w = self.tensors.get(name).ok_or_else(|| Error::MissingTensor { name: name.into() })?;
+        if w.shape() != shape {
+            return Err(Error::InvalidArgument {
+                op: "load weights",
+                reason: format!("tensor {name:?} has shape {:?}, the config needs {shape:?}", w.shape()),
+            });
+        }
+        Ok(w.clone())
+    }
+}
+
+/// Passes requests through, remembering each weight handed out, and collecting every failure
+/// instead of stopping at the first (answering with zeros meanwhile), so a broken checkpoint is
+/// reported in one go.
+struct Recorder<'s> {
+    inner: &'s dyn WeightSource,
+    seen: RefCell<Vec<(String, Weight)>>,
+    failures: RefCell<Vec<String>>,
+}
+
+impl Recorder<'_> {
+    fn keep(&self, name: String, shape: &[usize], got: Result<Weight>) -> Result<Weight> {
+        match got {
+            Ok(w) => {
+                self.seen.borrow_mut().push((name, w.clone()));
+                Ok(w)
+            }
+            Err(e) => {
+                self.failures.borrow_mut().push(e.to_string());
+                Weight::f32(shape, vec![0.0; shape.iter().product()])
+            }
+        }
+    }
+}
+
+impl WeightSource for Recorder<'_> {
+    fn has(&self, name: &str, shape: &[usize]) -> bool {
+        self.inner.has(name, shape)
+    }
+
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Weight> {
+        self.keep(name.to_owned(), shape, self.inner.tensor(name, shape))
+    }
+
+    fn normed(&self, prefix: &str, shape: &[usize]) -> Result<Weight> {
+        self.keep(format!("{prefix}.weight"), shape, self.inner.normed(prefix, shape))
+    }
+}
+
+/// Every weight a model of `config` loads, in load order, named as stored (`X.weight` for
+/// weight-normed layers). Missing tensors and wrong shapes are all named in one error.
+pub fn collect_weights(src: &dyn WeightSource, config: &KokoroConfig, tokens: &[String]) -> Result<Vec<(String, Weight)>> {
+    let recorder = Recorder { inner: src, seen: RefCell::new(Vec::new()), failures: RefCell::new(Vec::new()) };
+    Kokoro::load(&CpuBackend, &recorder, config.clone(), tokens)?;
+    let failures = recorder.failures.into_inner();
+    if !failures.is_empty() {
+        return Err(Error::InvalidArgument { op: "load weights", reason: format!("{} problems:\n  {}", failures.len(), failures.join("\n  ")) });
+    }
+    let mut seen = recorder.seen.into_inner();
+    // Weights shared by two layers would be recorded twice; keep the first.
+    let mut names = std::collections::HashSet::new();
+    seen.retain(|(n, _)| names.insert(n.clone()));
+    Ok(seen)
+}
+
+/// How `write_model` stores weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    /// Matrices and kernels in F16; biases, norms, Snake α and voices stay F32.
+    F16,
+}
+
+/// A tritone GGUF: `general.architecture = "kokoro"`, the config, `tokenizer.ggml.tokens`,
+/// `kokoro.voices`, every weight, and each voice pack as `voices.{name}` `[510, 256]` F32.
+pub fn write_model(config: &KokoroConfig, tokens: &[String], weights: &[(String, Weight)], voices: &[(String, Vec<f32>)], precision: Precision) -> Result<Vec<u8>> {
+    let mut w = GgufWriter::new();
+    w.set("general.architecture", MetaValue::string("kokoro"))?;
+    w.set("general.name", MetaValue::string("Kokoro (tritone)"))?;
+    config.write_gguf(&mut w)?;
+    w.set("tokenizer.ggml.tokens", MetaValue::strings(tokens.iter().cloned()))?;
+    w.set("kokoro.voices", MetaValue::strings(voices.iter().map(|(n, _)| n.clone())))?;
+    for (name, weight) in weights {
+        let ne: Vec<u64> = weight.shape().iter().rev().map(|&d| d as u64).collect();
+        let values: Vec<f32> = match weight.data() {
+            WeightData::F32(v) => v.clone(),
+            WeightData::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
+        };
+        let matrix = weight.shape().iter().filter(|&&d| d > 1).count() >= 2;
+        let ty = if precision == Precision::F16 && matrix { GgmlType::F16 } else { GgmlType::F32 };
+        w.add_tensor_f32(name, &ne, ty, &values)?;
+    }
+    for (name, pack) in voices {
+        if pack.len() != ROWS * STYLE {
+            return Err(Error::InvalidArgument { op: "voices", reason: format!("voice {name:?} has {} values, expected {ROWS}×{STYLE}", pack.len()) });
+        }
+        w.add_tensor_f32(&format!("voices.{name}"), &[STYLE as u64, ROWS as u64], GgmlType::F32, pack)?;
+    }
+    w.to_bytes()
+}
+
+/// A voice pack saved by `torch.save` (`[510, 1, 256]` or `[510, 256]`).
+pub fn voice_from_pt(bytes: &[u8]) -> Result<Vec<f32>> {
+    let tensors = read_pth(bytes)?;
+    match tensors.as_slice() {
+        [(_, t)] if t.values().len() == ROWS * STYLE => Ok(t.values().to_vec()),
+        [(_, t)] => Err(Error::InvalidArgument { op: "voices", reason: format!("voice pack of shape {:?}, expected [510, 1, 256]", t.shape) }),
+        _ => Err(Error::InvalidArgument { op: "voices", reason: format!("a voice file holds one tensor, this one {}", tensors.len()) }),
+    }
+}

@@ -1,0 +1,158 @@
+//! `KModel`: phonemes and a voice to 24 kHz samples, stage by stage over one backend.
+
+use std::collections::HashMap;
+
+use super::albert::Albert;
+use super::config::KokoroConfig;
+use super::decoder::Decoder;
+use super::generator::Generator;
+use super::layers::Linear;
+use super::noise;
+use super::predictor::{durations, DurationEncoder, DurationHead, F0N};
+use super::text_encoder::TextEncoder;
+use super::voices::STYLE;
+use super::weights::WeightSource;
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+
+/// Milliseconds spent in each stage of one synthesis.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct StageTimes {
+    pub albert: f64,
+    pub predictor: f64,
+    pub text_encoder: f64,
+    pub decoder: f64,
+    pub generator: f64,
+    pub istft: f64,
+}
+
+/// One synthesized utterance.
+#[derive(Clone, Debug)]
+pub struct Synthesis {
+    pub audio: Vec<f32>,
+    /// Frames per input token, the two boundary tokens included (600 samples per frame for
+    /// Kokoro-82M).
+    pub durations: Vec<usize>,
+    pub times: StageTimes,
+}
+
+pub struct Kokoro<B: Backend> {
+    pub config: KokoroConfig,
+    vocab: HashMap<char, u32>,
+    albert: Albert<B>,
+    bert_encoder: Linear<B>,
+    duration_encoder: DurationEncoder<B>,
+    duration_head: DurationHead<B>,
+    f0n: F0N<B>,
+    text_encoder: TextEncoder<B>,
+    decoder: Decoder<B>,
+    generator: Generator<B>,
+}
+
+/// Wall-clock milliseconds (`performance`-free: `Date.now()` in the browser).
+fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
+    }
+}
+
+impl<B: Backend> Kokoro<B> {
+    /// `tokens[id]` is the symbol of token id `id` (`""` for unused ids), as in
+    /// `tokenizer.ggml.tokens`.
+    pub fn load(b: &B, src: &dyn WeightSource, config: KokoroConfig, tokens: &[String]) -> Result<Self> {
+        config.validate()?;
+        let mut vocab = HashMap::new();
+        for (id, symbol) in tokens.iter().enumerate() {
+            let mut chars = symbol.chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                vocab.insert(c, id as u32);
+            }
+        }
+        let c = &config;
+        Ok(Self {
+            vocab,
+            albert: Albert::load(b, src, &c.plbert, c.n_token)?,
+            bert_encoder: Linear::load(b, src, "bert_encoder", c.plbert.hidden_size, c.hidden_dim)?,
+            duration_encoder: DurationEncoder::load(b, src, c)?,
+            duration_head: DurationHead::load(b, src, c)?,
+            f0n: F0N::load(b, src, c)?,
+            text_encoder: TextEncoder::load(b, src, c)?,
+            decoder: Decoder::load(b, src, c)?,
+            generator: Generator::load(b, src, c)?,
+            config,
+        })
+    }
+
+    /// Phoneme string → token ids with the boundary token 0 on each side. Symbols outside the
+    /// vocabulary are an error naming them (the reference drops them silently).
+    pub fn tokenize(&self, phonemes: &str) -> Result<Vec<u32>> {
+        let mut unknown: Vec<char> = phonemes.chars().filter(|c| !self.vocab.contains_key(c)).collect();
+        if !unknown.is_empty() {
+            unknown.dedup();
+            let list: Vec<String> = unknown.iter().map(|c| format!("{c:?} (U+{:04X})", *c as u32)).collect();
+            return Err(Error::InvalidArgument { op: "tokenize", reason: format!("phonemes outside the vocabulary: {}", list.join(", ")) });
+        }
+        if phonemes.trim().is_empty() {
+            return Err(Error::InvalidArgument { op: "tokenize", reason: "no phonemes to speak".into() });
+        }
+        let limit = self.config.plbert.max_position_embeddings - 2;
+        let ids: Vec<u32> = phonemes.chars().map(|c| self.vocab[&c]).collect();
+        if ids.len() > limit {
+            return Err(Error::InvalidArgument { op: "tokenize", reason: format!("{} phonemes exceed the model's {limit} per chunk", ids.len()) });
+        }
+        Ok([0].into_iter().chain(ids).chain([0]).collect())
+    }
+
+    /// Synthesizes `ids` (from [`Kokoro::tokenize`]) with a 256-value style row, at `speed`
+    /// (> 0; 1 is normal), with the source noise drawn from `seed`.
+    pub async fn synthesize(&self, b: &B, ids: &[u32], style: &[f32], speed: f32, seed: u64) -> Result<Synthesis> {
+        if style.len() != STYLE {
+            return Err(Error::InvalidArgument { op: "synthesize", reason: format!("style has {} values, expected {STYLE}", style.len()) });
+        }
+        if !(speed.is_finite() && speed > 0.0) {
+            return Err(Error::InvalidArgument { op: "synthesize", reason: format!("speed must be a positive number, got {speed}") });
+        }
+        let half = STYLE / 2;
+        let s_d = b.upload(&[half, 1], &style[..half])?; // decoder: timbre
+        let s_p = b.upload(&[half, 1], &style[half..])?; // predictor: prosody
+        let mut times = StageTimes::default();
+        let mut clock = now_ms();
+        let mut lap = |slot: &mut f64| {
+            let now = now_ms();
+            *slot += now - clock;
+            clock = now;
+        };
+
+        let bert = self.albert.forward(b, ids)?; // [plbert, t]
+        let d_en = self.bert_encoder.forward(b, &bert)?; // [hidden, t]
+        lap(&mut times.albert);
+        let d = self.duration_encoder.forward(b, &d_en, &s_p)?; // [hidden + style, t]
+        let logits = b.read(&self.duration_head.forward(b, &d)?).await?; // the one mid-forward readback
+        let (_, frames) = durations(&logits, self.config.max_dur, ids.len(), speed);
+        let en = b.repeat_interleave(&d, &frames)?; // [hidden + style, frames]
+        let (f0, n) = self.f0n.forward(b, &en, &s_p)?; // [1, 2·frames] each
+        lap(&mut times.predictor);
+        let t_en = self.text_encoder.forward(b, ids)?; // [hidden, t]
+        let asr = b.repeat_interleave(&t_en, &frames)?; // [hidden, frames]
+        lap(&mut times.text_encoder);
+        let x = self.decoder.forward(b, &asr, &f0, &n, &s_d)?; // [channels, 2·frames]
+        let f0_host = b.read(&f0).await?;
+        lap(&mut times.decoder);
+        let samples = f0_host.len() * self.generator.upsample_scale;
+        let (_, har) = self.generator.source_spectrogram(&f0_host, &noise::rand_ini(seed), &noise::sine_noise(samples, seed))?;
+        let post = self.generator.forward(b, &x, &s_d, &har)?;
+        let post_frames = b.shape(&post)[1];
+        let post = b.read(&post).await?;
+        lap(&mut times.generator);
+        let audio = self.generator.to_audio(&post, post_frames)?;
+        lap(&mut times.istft);
+        Ok(Synthesis { audio, durations: frames, times })
+    }
+}
