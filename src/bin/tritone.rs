@@ -5,7 +5,11 @@ use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use tritone::model::checkpoint::{collect_weights, voice_from_pt, write_model, MapSource, Precision};
+use tritone::model::pipeline::{Tts, SAMPLE_RATE};
+use tritone::model::{vocab, KokoroConfig};
 use serde_json::{json, Value};
 use tritone::backend::{Backend, CpuBackend, GpuBackend};
 use tritone::error::GgufErrorKind;
@@ -37,6 +41,57 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Convert hexgrad's PyTorch checkpoint and voice packs into one tritone GGUF.
+    Convert {
+        /// The checkpoint (kokoro-v1_0.pth).
+        #[arg(long)]
+        pth: PathBuf,
+        /// The model's config.json (default: Kokoro-82M's).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Folder of voice packs (*.pt).
+        #[arg(long)]
+        voices: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "f16")]
+        dtype: Dtype,
+    },
+    /// Synthesize speech to a 24 kHz mono WAV.
+    Say {
+        /// A tritone GGUF or a TTS.cpp Kokoro GGUF.
+        #[arg(long)]
+        model: PathBuf,
+        /// A voice name, or a blend such as "af_bella(2)+af_sky(1)".
+        #[arg(long)]
+        voice: String,
+        /// Phonemes in Kokoro's alphabet (misaki's conventions).
+        #[arg(long, conflicts_with = "text")]
+        phonemes: Option<String>,
+        /// Text to speak (needs the bundled phonemizer).
+        text: Option<String>,
+        #[arg(long, default_value_t = 1.0)]
+        speed: f32,
+        /// Seed of the vocoder's noise; the same seed gives the same audio. Random if absent.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Also write durations.npy (int64 per token) and audio.npy (f32) here.
+        #[arg(long)]
+        dump: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Synthesize a fixed paragraph and print the real-time factor and time per stage.
+    Bench {
+        #[arg(long)]
+        model: PathBuf,
+        /// Voice (default: the first in the file).
+        #[arg(long)]
+        voice: Option<String>,
+        /// Runs to take the median of.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Write one tensor of a GGUF file, decoded to f32, as a NumPy .npy file.
     Tensor {
         file: PathBuf,
@@ -57,6 +112,11 @@ fn main() -> ExitCode {
         Command::Selftest { json } => selftest(json),
         Command::Inspect { file, json } => inspect(&file, json),
         Command::Tensor { file, name, out } => tensor(&file, &name, &out),
+        Command::Convert { pth, config, voices, out, dtype } => convert(&pth, config.as_deref(), &voices, &out, dtype),
+        Command::Say { model, voice, phonemes, text, speed, seed, dump, out } => {
+            say(&model, &voice, phonemes, text, speed, seed, dump.as_deref(), &out)
+        }
+        Command::Bench { model, voice, runs } => bench(&model, voice.as_deref(), runs),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -204,3 +264,146 @@ fn tensor(path: &Path, name: &str, out: &Path) -> Result<(), String> {
     Ok(())
 }
 
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Dtype {
+    F32,
+    F16,
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    bar.set_message(what.to_owned());
+    bar
+}
+
+fn convert(pth: &Path, config: Option<&Path>, voices_dir: &Path, out: &Path, dtype: Dtype) -> Result<(), String> {
+    let config_json: Option<Value> = config
+        .map(|p| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())).and_then(|s| serde_json::from_str(&s).map_err(|e| format!("{}: {e}", p.display()))))
+        .transpose()?;
+    let cfg: KokoroConfig = match &config_json {
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("config: {e}"))?,
+        None => KokoroConfig::kokoro_82m(),
+    };
+    cfg.validate().map_err(|e| e.to_string())?;
+    // The vocabulary: config.json's "vocab" when given, else Kokoro-82M's.
+    let tokens = match config_json.as_ref().and_then(|v| v.get("vocab")).and_then(Value::as_object) {
+        Some(vocab) => {
+            let mut tokens = vec![String::new(); cfg.n_token];
+            for (symbol, id) in vocab {
+                let id = id.as_u64().filter(|&i| (i as usize) < cfg.n_token).ok_or_else(|| format!("vocab id of {symbol:?} outside 0..{}", cfg.n_token))?;
+                tokens[id as usize] = symbol.clone();
+            }
+            tokens
+        }
+        None => vocab::tokens(cfg.n_token),
+    };
+    let bar = progress(3, "checkpoint");
+    let bytes = std::fs::read(pth).map_err(|e| format!("{}: {e}", pth.display()))?;
+    bar.inc(1);
+    let source = MapSource::from_pth(&bytes).map_err(|e| format!("{}: {e}", pth.display()))?;
+    bar.inc(1);
+    let weights = collect_weights(&source, &cfg, &tokens).map_err(|e| format!("{}: {e}", pth.display()))?;
+    bar.inc(1);
+    bar.finish();
+    let used: std::collections::HashSet<&str> = weights.iter().map(|(n, _)| n.as_str()).collect();
+    let mut unused: Vec<&str> = source.names().filter(|n| !used.contains(n) && !n.starts_with("bert.pooler.")).collect();
+    unused.sort();
+    if !unused.is_empty() {
+        eprintln!("note: {} checkpoint tensors are not part of the model: {}", unused.len(), unused.join(", "));
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(voices_dir)
+        .map_err(|e| format!("{}: {e}", voices_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pt"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no voice packs (*.pt) in {}", voices_dir.display()));
+    }
+    let bar = progress(files.len() as u64, "voices");
+    let mut voices = Vec::new();
+    for f in &files {
+        let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let name = f.file_stem().and_then(|s| s.to_str()).unwrap_or("voice").to_owned();
+        voices.push((name, voice_from_pt(&bytes).map_err(|e| format!("{}: {e}", f.display()))?));
+        bar.inc(1);
+    }
+    bar.finish();
+    let precision = match dtype {
+        Dtype::F32 => Precision::F32,
+        Dtype::F16 => Precision::F16,
+    };
+    let gguf = write_model(&cfg, &tokens, &weights, &voices, precision).map_err(|e| e.to_string())?;
+    std::fs::write(out, &gguf).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("{}: {} weights, {} voices, {:.1} MB", out.display(), weights.len(), voices.len(), gguf.len() as f64 / 1e6);
+    Ok(())
+}
+
+fn load_model(path: &Path) -> Result<Tts<CpuBackend>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Tts::from_gguf(&CpuBackend, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>, speed: f32, seed: Option<u64>, dump: Option<&Path>, out: &Path) -> Result<(), String> {
+    let phonemes = match (phonemes, text) {
+        (Some(p), _) => p,
+        (None, Some(_)) => return Err("text input needs the bundled phonemizer, which is not in this build yet: pass --phonemes".into()),
+        (None, None) => return Err("nothing to say: pass --phonemes or TEXT".into()),
+    };
+    let tts = load_model(model)?;
+    let seed = seed.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
+    let started = std::time::Instant::now();
+    let speech = pollster::block_on(tts.speak(&CpuBackend, &phonemes, voice, speed, seed)).map_err(|e| e.to_string())?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let spec = hound::WavSpec { channels: 1, sample_rate: SAMPLE_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut wav = hound::WavWriter::create(out, spec).map_err(|e| format!("{}: {e}", out.display()))?;
+    for &s in &speech.audio {
+        wav.write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16).map_err(|e| e.to_string())?;
+    }
+    wav.finalize().map_err(|e| e.to_string())?;
+    if let Some(dir) = dump {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let durations: Vec<i64> = speech.chunks.iter().flat_map(|(_, d)| d.iter().map(|&f| f as i64)).collect();
+        let write = |name: &str, f: &dyn Fn(&mut BufWriter<std::fs::File>) -> std::io::Result<()>| -> Result<(), String> {
+            let path = dir.join(name);
+            let mut w = BufWriter::new(std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?);
+            f(&mut w).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        write("durations.npy", &|w| tritone::npy::write_npy(w, &[durations.len() as u64], &durations))?;
+        write("audio.npy", &|w| tritone::npy::write_npy(w, &[speech.audio.len() as u64], &speech.audio))?;
+    }
+    let seconds = speech.audio.len() as f64 / SAMPLE_RATE as f64;
+    println!("{}: {seconds:.2} s of audio in {elapsed:.2} s (RTF {:.3}), seed {seed}", out.display(), elapsed / seconds.max(1e-9));
+    Ok(())
+}
+
+/// "Kokoro is an open-weight TTS model with 82 million parameters. Despite its lightweight
+/// architecture, it delivers comparable quality to larger models." in misaki's US phonemes.
+const BENCH_PHONEMES: &str = "kˈOkəɹO ɪz ɐn ˈOpᵊnwˌAt tˌitˌiˈɛs mˈɑdᵊl wɪð ˈATi tˈu mˈɪljᵊn pəɹˈæməTəɹz. dəspˈAt ɪts lˈAtwˌAt ˈɑɹkətˌɛkʧəɹ, ɪt dəlˈɪvəɹz kəmpˈɛɹəbᵊl kwˈɑləTi tə lˈɑɹʤəɹ mˈɑdᵊlz.";
+
+fn bench(model: &Path, voice: Option<&str>, runs: usize) -> Result<(), String> {
+    let tts = load_model(model)?;
+    let voice = match voice {
+        Some(v) => v.to_owned(),
+        None => tts.voice_names().into_iter().next().ok_or("the model has no voices")?,
+    };
+    let mut results = Vec::new();
+    for _ in 0..runs.max(1) {
+        let started = std::time::Instant::now();
+        let speech = pollster::block_on(tts.speak(&CpuBackend, BENCH_PHONEMES, &voice, 1.0, 0)).map_err(|e| e.to_string())?;
+        results.push((started.elapsed().as_secs_f64(), speech));
+    }
+    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (elapsed, speech) = &results[results.len() / 2];
+    let seconds = speech.audio.len() as f64 / SAMPLE_RATE as f64;
+    println!("backend: {}", CpuBackend.name());
+    println!("{seconds:.2} s of audio, median of {} runs {elapsed:.3} s, RTF {:.3}", results.len(), elapsed / seconds);
+    let t = &speech.times;
+    for (stage, ms) in [("albert", t.albert), ("predictor", t.predictor), ("text encoder", t.text_encoder), ("decoder", t.decoder), ("generator", t.generator), ("istft", t.istft)] {
+        println!("  {stage:13} {ms:9.1} ms  {:5.1} %", 100.0 * ms / (elapsed * 1e3));
+    }
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub mod generator;
 pub mod kokoro;
 pub mod layers;
 pub mod noise;
+pub mod pipeline;
 pub mod predictor;
 pub mod pth;
 pub mod text_encoder;

@@ -6,6 +6,7 @@ use half::f16;
 
 use crate::backend::{Weight, WeightData};
 use crate::error::{Error, Result};
+use crate::gguf::ttscpp::Translated;
 use crate::gguf::{numpy_shape, GgmlType, GgufFile};
 
 /// A named tensor store. Names are the reference `state_dict` names without `module.`.
@@ -46,17 +47,34 @@ impl<'f, 'a> GgufWeights<'f, 'a> {
 impl WeightSource for GgufWeights<'_, '_> {
     fn tensor(&self, name: &str, shape: &[usize]) -> Result<Weight> {
         let info = self.file.tensor(name)?;
-        let got: Vec<usize> = numpy_shape(&info.ne).into_iter().map(|d| d as usize).collect();
-        if got != shape {
-            return Err(shape_error(name, shape, &got));
-        }
-        let bytes = self.file.tensor_bytes(info)?;
-        let data = match info.ggml_type {
-            GgmlType::F16 => WeightData::F16(bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect()),
-            _ => WeightData::F32(self.file.tensor_f32(name)?),
-        };
-        Weight::new(shape, data)
+        decode(name, shape, &info.ne, info.ggml_type, self.file.tensor_bytes(info)?)
     }
+}
+
+/// A TTS.cpp Kokoro file, through its translation to tritone's names.
+impl WeightSource for Translated<'_> {
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Weight> {
+        let t = self.tensors.iter().find(|t| t.name == name).ok_or_else(|| Error::MissingTensor { name: name.into() })?;
+        decode(name, shape, &t.ne, t.ggml_type, &t.data)
+    }
+}
+
+/// A stored tensor as a [`Weight`] of `shape`: F32 and F16 kept as they are, block formats
+/// decoded to F32 (until their kernels exist).
+fn decode(name: &str, shape: &[usize], ne: &[u64], ty: GgmlType, bytes: &[u8]) -> Result<Weight> {
+    let got: Vec<usize> = numpy_shape(ne).into_iter().map(|d| d as usize).collect();
+    if got != shape {
+        return Err(shape_error(name, shape, &got));
+    }
+    let data = match ty {
+        GgmlType::F16 => WeightData::F16(bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect()),
+        _ => {
+            let mut values = vec![0.0; shape.iter().product()];
+            ty.dequantize(bytes, &mut values)?;
+            WeightData::F32(values)
+        }
+    };
+    Weight::new(shape, data)
 }
 
 /// The reference generator's seeded weights: `offset + scale · U(-1, 1)` per element from

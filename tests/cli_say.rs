@@ -1,0 +1,112 @@
+//! `tritone say` and `tritone bench` on a small-config model built from golden.py's seeded
+//! weights (the same model the reference fixtures come from), and their errors.
+#![cfg(feature = "cli")]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use tritone::model::checkpoint::{collect_weights, write_model, Precision};
+use tritone::model::weights::{portable_param, RandomWeights};
+use tritone::model::{vocab, KokoroConfig};
+use tritone::npy::read_npy;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference/small")
+}
+
+/// The small reference model as a tritone GGUF, with golden.py's voice pack as "af_test";
+/// written once per run (the tests share it).
+fn model_file() -> PathBuf {
+    static FILE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(write_model_file).clone()
+}
+
+fn write_model_file() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("small_seed0.gguf");
+    let cfg: KokoroConfig = serde_json::from_str(&std::fs::read_to_string(fixtures().join("config.json")).unwrap()).unwrap();
+    let tokens = vocab::tokens(cfg.n_token);
+    let weights = collect_weights(&RandomWeights { seed: 0 }, &cfg, &tokens).unwrap();
+    let voices = vec![
+        ("af_test".to_string(), portable_param("voicepack", 510 * 256, 0, 0.3, 0.0)),
+        ("am_other".to_string(), portable_param("voicepack", 510 * 256, 1, 0.3, 0.0)),
+    ];
+    std::fs::write(&path, write_model(&cfg, &tokens, &weights, &voices, Precision::F32).unwrap()).unwrap();
+    path
+}
+
+fn tritone(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tritone")).args(args).output().unwrap()
+}
+
+#[test]
+fn say_writes_wav_and_dumps_matching_the_reference_durations() {
+    let model = model_file();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let (wav, dump) = (tmp.join("hello.wav"), tmp.join("dump"));
+    let out = tritone(&[
+        "say", "--model", model.to_str().unwrap(), "--voice", "af_test", "--phonemes", "həlˈO wˈɜɹld!",
+        "--seed", "0", "--dump", dump.to_str().unwrap(), "--out", wav.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let durations = read_npy(&std::fs::read(dump.join("durations.npy")).unwrap()).unwrap();
+    let reference = read_npy(&std::fs::read(fixtures().join("short/pred_dur.npy")).unwrap()).unwrap();
+    assert_eq!(durations.values, reference.values, "durations equal PyTorch's");
+    let audio = read_npy(&std::fs::read(dump.join("audio.npy")).unwrap()).unwrap();
+    assert_eq!(audio.values.len(), 2480);
+    let bytes = std::fs::read(&wav).unwrap();
+    assert_eq!(&bytes[..4], b"RIFF");
+    assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()), 24_000, "sample rate");
+    assert_eq!(bytes.len(), 44 + 2 * 2480, "16-bit mono PCM");
+
+    // The same seed gives the same audio; a blend is accepted.
+    let again = tmp.join("again");
+    let out = tritone(&["say", "--model", model.to_str().unwrap(), "--voice", "af_test", "--phonemes", "həlˈO wˈɜɹld!", "--seed", "0", "--dump", again.to_str().unwrap(), "--out", tmp.join("again.wav").to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(std::fs::read(again.join("audio.npy")).unwrap(), std::fs::read(dump.join("audio.npy")).unwrap());
+    let out = tritone(&["say", "--model", model.to_str().unwrap(), "--voice", "af_test(2)+am_other(1)", "--phonemes", "hˈI", "--out", tmp.join("blend.wav").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let fails = |args: &[&str], needle: &str| {
+        let mut full = vec!["say", "--model", model.to_str().unwrap(), "--out", "/tmp/tritone-unused.wav"];
+        full.extend_from_slice(args);
+        let out = tritone(&full);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    };
+    fails(&["--voice", "nope", "--phonemes", "hˈI"], "unknown voice \"nope\"; available: af_test, am_other");
+    fails(&["--voice", "af_test", "--phonemes", "hˈI#1"], "phonemes outside the vocabulary: '#' (U+0023), '1' (U+0031)");
+    fails(&["--voice", "af_test", "--phonemes", "hˈI", "--speed", "0"], "speed must be a positive number");
+    fails(&["--voice", "af_test", "--phonemes", "hˈI", "--speed", "NaN"], "speed must be a positive number");
+    fails(&["--voice", "af_test", "--phonemes", "   "], "no phonemes");
+    fails(&["--voice", "af_test", "hello"], "needs the bundled phonemizer");
+    fails(&["--voice", "af_(", "--phonemes", "hˈI"], "expected name(weight)");
+}
+
+#[test]
+fn long_input_is_split_not_truncated() {
+    let model = model_file();
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    // 30 sentences of 13 symbols: beyond the small model's 126 phonemes per chunk.
+    let text = "həlˈO wˈɜɹld. ".repeat(30);
+    let dump = tmp.join("long");
+    let out = tritone(&["say", "--model", model.to_str().unwrap(), "--voice", "af_test", "--phonemes", &text, "--seed", "3", "--dump", dump.to_str().unwrap(), "--out", tmp.join("long.wav").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let durations = read_npy(&std::fs::read(dump.join("durations.npy")).unwrap()).unwrap();
+    // Every phoneme spoken, in chunks of whole sentences (at most 9 of 14 symbols fit the small
+    // model's 126): each chunk adds two boundary tokens and drops the space before the next.
+    let phonemes = text.trim().chars().count();
+    let chunks = durations.values.len() - phonemes - 1;
+    assert_eq!(chunks, 30usize.div_ceil(9), "chunks");
+}
+
+#[test]
+fn bench_prints_rtf_and_stages() {
+    let model = model_file();
+    let out = tritone(&["bench", "--model", model.to_str().unwrap(), "--runs", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for stage in ["RTF", "albert", "predictor", "text encoder", "decoder", "generator", "istft"] {
+        assert!(text.contains(stage), "{stage}: {text}");
+    }
+}
