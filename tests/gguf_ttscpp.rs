@@ -219,3 +219,16 @@ fn incomplete_or_foreign_files_are_refused_by_name() {
     let err = translate(&GgufFile::parse(&bytes).unwrap()).unwrap_err();
     assert!(matches!(&err, Error::InvalidArgument { reason, .. } if reason.contains("does not match")), "{err}");
 }
+
+/// The whole pipeline loads TTS.cpp's layout: every weight found with the shape the config
+/// asks for, and its 50 voices.
+#[test]
+fn ttscpp_file_loads_as_a_model() {
+    use tritone::backend::CpuBackend;
+    use tritone::model::pipeline::Tts;
+    let bytes = ttscpp_file(true, None);
+    let tts = Tts::from_gguf(&CpuBackend, &bytes).unwrap();
+    assert_eq!(tts.voice_names().len(), 50);
+    assert_eq!(tts.model.config, KokoroConfig::kokoro_82m());
+    assert!(tts.voice("af_bella(1)+am_adam(3)").is_ok());
+}
