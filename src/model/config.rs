@@ -112,6 +112,9 @@ impl KokoroConfig {
         if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
             return bad(format!("{name} must be positive"));
         }
+        if self.plbert.max_position_embeddings < 3 {
+            return bad("plbert.max_position_embeddings must leave room for two boundary tokens and a phoneme".into());
+        }
         if self.plbert.hidden_size % self.plbert.num_attention_heads != 0 {
             return bad(format!(
                 "plbert.hidden_size {} is not a multiple of num_attention_heads {}",
@@ -251,6 +254,9 @@ mod tests {
         assert!(c.validate().is_err());
         let mut c = KokoroConfig::kokoro_82m();
         c.istftnet.resblock_dilation_sizes.pop();
+        assert!(c.validate().is_err());
+        let mut c = KokoroConfig::kokoro_82m();
+        c.plbert.max_position_embeddings = 2;
         assert!(c.validate().is_err());
     }
 }
