@@ -1,26 +1,21 @@
 //! The StyleTTS2 decoder (`istftnet.py` `Decoder`) and its residual block `AdainResBlk1d`,
 //! which the prosody predictor's F0/N branches use too.
 
-use super::layers::{load, Conv1d, Linear};
+use super::layers::{load, Conv1d, StyleModulation};
 use super::weights::WeightSource;
 use crate::backend::{Backend, Conv1dParams, ConvTransposeParams, Unary};
 use crate::error::Result;
 
-/// `AdaIN1d`: instance norm over time, then `(1 + γ) · x + β` with `[γ, β] = fc(style)`.
-pub struct AdaIn1d<B: Backend> {
-    fc: Linear<B>,
-    channels: usize,
-}
+/// `AdaIN1d`: instance norm over time, then the style's `(1 + γ) · x + β`.
+pub struct AdaIn1d<B: Backend>(StyleModulation<B>);
 
 impl<B: Backend> AdaIn1d<B> {
     pub fn load(b: &B, src: &dyn WeightSource, prefix: &str, style: usize, channels: usize) -> Result<Self> {
-        Ok(Self { fc: Linear::load(b, src, &format!("{prefix}.fc"), style, 2 * channels)?, channels })
+        StyleModulation::load(b, src, prefix, style, channels).map(Self)
     }
 
     pub fn forward(&self, b: &B, x: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
-        let h = self.fc.forward(b, style)?; // [2c, 1]
-        let (gamma, beta) = (b.slice(&h, 0, self.channels)?, b.slice(&h, self.channels, 2 * self.channels)?);
-        b.modulate(&b.instance_norm(x, 1e-5)?, &gamma, &beta)
+        self.0.forward(b, &b.instance_norm(x, 1e-5)?, style)
     }
 }
 

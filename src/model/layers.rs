@@ -26,6 +26,26 @@ impl<B: Backend> Linear<B> {
     }
 }
 
+/// The style half of AdaIN and AdaLayerNorm: `[γ, β] = fc(style)`, then `(1 + γ) · x + β` on
+/// an already normalized `x [channels, t]`.
+pub struct StyleModulation<B: Backend> {
+    fc: Linear<B>,
+    channels: usize,
+}
+
+impl<B: Backend> StyleModulation<B> {
+    /// `{prefix}.fc`: `Linear(style, 2 · channels)`.
+    pub fn load(b: &B, src: &dyn WeightSource, prefix: &str, style: usize, channels: usize) -> Result<Self> {
+        Ok(Self { fc: Linear::load(b, src, &format!("{prefix}.fc"), style, 2 * channels)?, channels })
+    }
+
+    pub fn forward(&self, b: &B, normalized: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
+        let h = self.fc.forward(b, style)?; // [2c, 1]
+        let (gamma, beta) = (b.slice(&h, 0, self.channels)?, b.slice(&h, self.channels, 2 * self.channels)?);
+        b.modulate(normalized, &gamma, &beta)
+    }
+}
+
 /// `nn.LayerNorm(c)` (or Kokoro's channel-first `LayerNorm` with `gamma`/`beta`) over `[c, t]`.
 pub struct LayerNorm<B: Backend> {
     gamma: B::Weight,

@@ -3,22 +3,17 @@
 
 use super::config::KokoroConfig;
 use super::decoder::AdainResBlk1d;
-use super::layers::{BiLstm, Conv1d, Linear};
+use super::layers::{BiLstm, Conv1d, Linear, StyleModulation};
 use super::weights::WeightSource;
 use crate::backend::{Backend, Conv1dParams};
 use crate::error::Result;
 
-/// `AdaLayerNorm`: LayerNorm without affine, then `(1 + γ) · x + β` with `[γ, β] = fc(style)`.
-struct AdaLayerNorm<B: Backend> {
-    fc: Linear<B>,
-    channels: usize,
-}
+/// `AdaLayerNorm`: LayerNorm over channels without affine, then the style's `(1 + γ) · x + β`.
+struct AdaLayerNorm<B: Backend>(StyleModulation<B>);
 
 impl<B: Backend> AdaLayerNorm<B> {
     fn forward(&self, b: &B, x: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
-        let h = self.fc.forward(b, style)?; // [2c, 1]
-        let (gamma, beta) = (b.slice(&h, 0, self.channels)?, b.slice(&h, self.channels, 2 * self.channels)?);
-        b.modulate(&b.layer_norm(x, None, None, 1e-5)?, &gamma, &beta)
+        self.0.forward(b, &b.layer_norm(x, None, None, 1e-5)?, style)
     }
 }
 
@@ -34,7 +29,7 @@ impl<B: Backend> DurationEncoder<B> {
         let blocks = (0..cfg.n_layer)
             .map(|i| {
                 let lstm = BiLstm::load(b, src, &format!("{p}.{}", 2 * i), d + s, d / 2)?;
-                let norm = AdaLayerNorm { fc: Linear::load(b, src, &format!("{p}.{}.fc", 2 * i + 1), s, 2 * d)?, channels: d };
+                let norm = AdaLayerNorm(StyleModulation::load(b, src, &format!("{p}.{}", 2 * i + 1), s, d)?);
                 Ok((lstm, norm))
             })
             .collect::<Result<_>>()?;
