@@ -30,8 +30,12 @@ impl Stft {
         if n_fft < 2 || n_fft % 2 != 0 || hop == 0 || hop > n_fft {
             return Err(Error::InvalidArgument { op: "stft", reason: format!("n_fft {n_fft} (even, ≥ 2) and hop {hop} (1..=n_fft)") });
         }
-        // scipy.signal.get_window("hann", n, fftbins=True), computed in f64 like scipy, stored as f32.
-        let window = (0..n_fft).map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n_fft as f64).cos()) as f32).collect();
+        // torch.hann_window(n_fft, periodic=True) as Kokoro builds it, in torch's f32 steps:
+        // t = n · f32(2π / n_fft), w = cos(t) · −0.5 + 0.5. The f32 rounding makes the window
+        // slightly asymmetric, which decides the sign of the (otherwise zero) imaginary parts of
+        // the first, symmetric frame — and so whether those phases are +π or −π.
+        let step = (2.0 * std::f64::consts::PI / n_fft as f64) as f32;
+        let window = (0..n_fft).map(|i| ((i as f32 * step) as f64).cos() as f32 * -0.5 + 0.5).collect();
         let mut planner = FftPlanner::new();
         Ok(Self { n_fft, hop, window, forward: planner.plan_fft_forward(n_fft), inverse: planner.plan_fft_inverse(n_fft) })
     }
