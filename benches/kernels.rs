@@ -1,0 +1,45 @@
+//! CPU kernel throughput, each fast kernel next to its scalar twin (the ratio is the point:
+//! absolute numbers move with the machine). `cargo bench --bench kernels`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use half::f16;
+use tritone::backend::cpu::simd::{axpy, axpy_scalar, dot, dot_scalar};
+use tritone::backend::cpu::{conv1d, conv1d_scalar};
+use tritone::backend::{Conv1dGeometry, Conv1dParams, WeightData};
+
+fn data(n: usize, f: f32) -> Vec<f32> {
+    (0..n).map(|i| (i as f32 * f).sin()).collect()
+}
+
+fn vectors(c: &mut Criterion) {
+    let n = 4096;
+    let (x, mut y) = (data(n, 0.37), data(n, 0.11));
+    let mut g = c.benchmark_group("vector");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("axpy", |b| b.iter(|| axpy(&mut y, 0.5, &x)));
+    g.bench_function("axpy_scalar", |b| b.iter(|| axpy_scalar(&mut y, 0.5, &x)));
+    g.bench_function("dot", |b| b.iter(|| dot(&x, &y)));
+    g.bench_function("dot_scalar", |b| b.iter(|| dot_scalar(&x, &y)));
+    g.finish();
+}
+
+/// Shapes of the generator's residual blocks, where 90 % of Kokoro's time goes.
+fn convolutions(c: &mut Criterion) {
+    let mut g = c.benchmark_group("conv1d");
+    g.sample_size(10);
+    for (c_ch, k, dilation, t) in [(128usize, 11usize, 3usize, 2400usize), (256, 7, 1, 400)] {
+        let p = Conv1dParams { stride: 1, padding: (k - 1) * dilation / 2, dilation };
+        let geo = Conv1dGeometry::new(&[c_ch, t], &[c_ch, c_ch, k], Some(&[c_ch]), p).unwrap();
+        let x = data(c_ch * t, 0.013);
+        let w = WeightData::F16(data(c_ch * c_ch * k, 0.7).into_iter().map(|v| f16::from_f32(v * 0.05)).collect());
+        let bias = data(c_ch, 0.3);
+        g.throughput(Throughput::Elements(geo.macs() as u64));
+        let id = format!("{c_ch}ch_k{k}_d{dilation}_t{t}");
+        g.bench_with_input(BenchmarkId::new("fast", &id), &(), |b, _| b.iter(|| conv1d(&geo, &x, &w, Some(&bias))));
+        g.bench_with_input(BenchmarkId::new("scalar", &id), &(), |b, _| b.iter(|| conv1d_scalar(&geo, &x, &w, Some(&bias))));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, vectors, convolutions);
+criterion_main!(benches);
