@@ -3,7 +3,8 @@
 #   1. native cargo test (CPU kernels vs references, fixtures, shader validation)
 #   2. native GPU tier: WGSL kernels through wgpu on the machine's adapter (lavapipe without a GPU)
 #   3. lint: clippy with -D warnings, native and wasm32
-#   4. browser tier: the wasm-pack build in headless Chromium, WebGPU and CPU simd128
+#   4. browser tier: the wasm-pack build in headless Chromium, WebGPU and CPU simd128, and Kokoro
+#      speaking in the page from a GGUF model
 set -euo pipefail
 cd "$(dirname "$0")/.."
 START=$SECONDS
@@ -26,6 +27,10 @@ step "clippy (wasm32)"
 
 step "wasm build"
 scripts/build-wasm.sh
+
+step "test model for the browser tier (small config, seeded weights)"
+cargo run --quiet --example random_model -- tests/fixtures/reference/small/config.json target/web-fixtures/small.gguf
+cargo build --quiet --features cli
 
 step "browser tier (headless Chromium, WebGPU + simd128)"
 node --test --test-concurrency=1 tests/web/

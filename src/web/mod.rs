@@ -198,3 +198,56 @@ pub fn gguf_tensor_f32(bytes: &[u8], name: &str) -> Result<js_sys::Float32Array,
     let values = file.tensor_f32(name).map_err(js_error)?;
     Ok(js_sys::Float32Array::from(values.as_slice()))
 }
+
+/// Speech synthesis in the page (CPU, wasm simd128, for now): a model loaded from GGUF bytes
+/// (tritone's or TTS.cpp's layout), phonemes in, 24 kHz samples out.
+#[wasm_bindgen]
+pub struct Tts {
+    inner: Rc<crate::model::pipeline::Tts<CpuBackend>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpeechInfo {
+    sample_rate: u32,
+    /// Per chunk: the phonemes and frames per token (boundary tokens included).
+    chunks: Vec<(String, Vec<usize>)>,
+    /// Milliseconds per stage.
+    times: crate::model::StageTimes,
+}
+
+#[wasm_bindgen]
+impl Tts {
+    /// Loads a model from the bytes of a GGUF file.
+    pub fn load(bytes: &[u8]) -> Result<Tts, JsError> {
+        let tts = crate::model::pipeline::Tts::from_gguf(&CpuBackend, bytes).map_err(js_error)?;
+        Ok(Tts { inner: Rc::new(tts) })
+    }
+
+    pub fn voices(&self) -> Vec<String> {
+        self.inner.voice_names()
+    }
+
+    /// Speaks `phonemes` with `voice` (a name or a blend like `"af_bella(2)+af_sky(1)"`) at
+    /// `speed`, noise seeded by `seed` (an integer; the same seed gives the same audio).
+    /// Resolves to `{ audio: Float32Array, sampleRate, chunks, times }`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn speak(&self, phonemes: String, voice: String, speed: f32, seed: f64) -> Result<Promise, JsError> {
+        if !((0.0..=9_007_199_254_740_991.0).contains(&seed) && seed.fract() == 0.0) {
+            return Err(JsError::new(&format!("seed must be a non-negative integer, got {seed}")));
+        }
+        let inner = self.inner.clone();
+        Ok(future_to_promise(async move {
+            let speech = inner.speak(&CpuBackend, &phonemes, &voice, speed, seed as u64).await.map_err(js_error)?;
+            let info = SpeechInfo {
+                sample_rate: crate::model::pipeline::SAMPLE_RATE,
+                chunks: speech.chunks,
+                times: speech.times,
+            };
+            let out = serde_wasm_bindgen::to_value(&info)?;
+            js_sys::Reflect::set(&out, &"audio".into(), &js_sys::Float32Array::from(speech.audio.as_slice()))
+                .map_err(|_| JsError::new("could not attach the audio"))?;
+            Ok(out)
+        }))
+    }
+}

@@ -1,0 +1,95 @@
+// Kokoro in the browser: the wasm package loads a model GGUF fetched like a page would (the
+// small reference config with golden.py's seeded weights, F16, written by
+// `cargo run --example random_model`), speaks on the CPU simd128 path, and agrees with the
+// native CLI on the same model: identical durations, near-identical samples.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { launchBrowser, root, serve } from './harness.mjs';
+
+const models = `${root}target/web-fixtures/`;
+const model = `${models}small.gguf`;
+const cli = `${root}target/debug/tritone`;
+let site, files, browser;
+
+before(async () => {
+  assert.ok(existsSync(model), `${model} missing: cargo run --example random_model -- tests/fixtures/reference/small/config.json ${model}`);
+  assert.ok(existsSync(cli), `${cli} missing: cargo build --features cli`);
+  site = await serve(`${root}www`);
+  files = await serve(models);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  site?.close();
+  files?.close();
+});
+
+// .npy (v1, little-endian) → typed array of its values.
+function npy(path) {
+  const b = readFileSync(path);
+  const headerLen = b.readUInt16LE(8);
+  const header = b.subarray(10, 10 + headerLen).toString();
+  const data = b.subarray(10 + headerLen);
+  const copy = new Uint8Array(data).buffer;
+  return header.includes("'<i8'") ? Array.from(new BigInt64Array(copy), Number) : new Float32Array(copy);
+}
+
+test('the page speaks with a GGUF model, matching the native CLI', async () => {
+  const phonemes = 'həlˈO wˈɜɹld!';
+  const dump = `${models}native`;
+  execFileSync(cli, ['say', '--model', model, '--voice', 'af_test', '--phonemes', phonemes, '--seed', '0', '--dump', dump, '--out', `${models}native.wav`]);
+  const nativeAudio = npy(`${dump}/audio.npy`);
+  const nativeDurations = npy(`${dump}/durations.npy`);
+
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${site.address().port}/`);
+  const url = `http://127.0.0.1:${files.address().port}/small.gguf`;
+  const got = await page.evaluate(async ({ url, phonemes }) => {
+    const { default: init, Tts, simd128 } = await import('./pkg/tritone.js');
+    await init();
+    const t0 = performance.now();
+    const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    const tts = Tts.load(bytes);
+    const loadMs = performance.now() - t0;
+    const t1 = performance.now();
+    const speech = await tts.speak(phonemes, 'af_test', 1.0, 0);
+    const speakMs = performance.now() - t1;
+    const error = async (f) => { try { await f(); return 'no error'; } catch (e) { return String(e.message ?? e); } };
+    return {
+      simd128: simd128(),
+      voices: tts.voices(),
+      audio: Array.from(speech.audio),
+      durations: speech.chunks.flatMap(([, d]) => d),
+      sampleRate: speech.sampleRate,
+      loadMs, speakMs,
+      unknownVoice: await error(() => tts.speak(phonemes, 'nobody', 1.0, 0)),
+      badSeed: await error(() => tts.speak(phonemes, 'af_test', 1.0, -1)),
+      badPhonemes: await error(() => tts.speak('h#', 'af_test', 1.0, 0)),
+      badModel: await error(() => Tts.load(bytes.subarray(0, 1000))),
+    };
+  }, { url, phonemes });
+
+  const seconds = got.audio.length / got.sampleRate;
+  console.log(`browser: model loaded in ${got.loadMs.toFixed(0)} ms; ${seconds.toFixed(3)} s of audio in ${got.speakMs.toFixed(0)} ms (RTF ${(got.speakMs / 1000 / seconds).toFixed(2)}), simd128 ${got.simd128}`);
+  assert.equal(got.simd128, true);
+  assert.deepEqual(got.voices, ['af_test', 'am_other']);
+  assert.equal(got.sampleRate, 24000);
+  assert.deepEqual(got.durations, nativeDurations, 'durations equal the native CLI');
+  assert.equal(got.audio.length, nativeAudio.length);
+  let num = 0, den = 0;
+  got.audio.forEach((v, i) => { num += (v - nativeAudio[i]) ** 2; den += nativeAudio[i] ** 2; });
+  const rel = Math.sqrt(num / den);
+  console.log(`browser vs native audio: relative RMS ${rel.toExponential(2)}`);
+  // The wasm dot products sum in 4 lanes, native ones in 8: rounding-level differences, which
+  // the source's phase can amplify (tests/reference_small.rs explains); far below another
+  // seed's ~100 %.
+  assert.ok(rel < 0.1, `relative RMS ${rel}`);
+  assert.match(got.unknownVoice, /unknown voice "nobody"; available: af_test, am_other/);
+  assert.match(got.badSeed, /seed must be a non-negative integer/);
+  assert.match(got.badPhonemes, /phonemes outside the vocabulary: '#'/);
+  assert.match(got.badModel, /GGUF/);
+  await page.close();
+});
