@@ -93,3 +93,22 @@ test('the page speaks with a GGUF model, matching the native CLI', async () => {
   assert.match(got.badModel, /GGUF/);
   await page.close();
 });
+
+test('the demo page loads a model by URL with progress, speaks, and shows the RTF and backend', async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const url = `http://127.0.0.1:${files.address().port}/small.gguf`;
+  await page.goto(`http://127.0.0.1:${site.address().port}/?model=${encodeURIComponent(url)}`);
+  await page.waitForFunction(() => document.body.dataset.model || document.body.dataset.error, null, { timeout: 120_000 });
+  assert.match(await page.locator('#model-status').innerText(), /small\.gguf: 125\.\d MB, 2 voices, loaded in \d+ ms\. Runs on CPU SIMD/);
+  await page.click('#speak');
+  await page.waitForFunction(() => document.body.dataset.spoken || document.body.dataset.error, null, { timeout: 120_000 });
+  const status = await page.locator('#speak-status').innerText();
+  console.log(`demo page: ${status}`);
+  assert.match(status, /^0\.10 s of audio in \d+\.\d\d s — RTF \d+\.\d\d on CPU SIMD \(wasm simd128\)$/);
+  assert.equal(await page.evaluate(() => document.body.dataset.spoken), '2480');
+  await page.screenshot({ path: `${root}target/screenshots/demo-speak.png`, fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
