@@ -76,10 +76,11 @@ impl<B: Backend> Tts<B> {
             return Err(Error::InvalidArgument { op: "speak", reason: "no phonemes to speak".into() });
         }
         let mut speech = Speech { audio: Vec::new(), chunks: Vec::new(), times: StageTimes::default() };
-        for piece in pieces {
+        for (i, piece) in pieces.into_iter().enumerate() {
             let ids = self.model.tokenize(piece)?;
             let style = style_row(&pack, piece.chars().count());
-            let out = self.model.synthesize(b, &ids, style, speed, seed).await?;
+            // Each chunk its own noise stream; the first uses `seed` itself (as the reference).
+            let out = self.model.synthesize(b, &ids, style, speed, seed.wrapping_add(i as u64)).await?;
             join(&mut speech.audio, out.audio);
             speech.chunks.push((piece.to_owned(), out.durations));
             let t = &mut speech.times;
