@@ -227,6 +227,14 @@ impl WeightData {
         }
     }
 
+    /// All values as f32.
+    pub fn to_f32(&self) -> Vec<f32> {
+        match self {
+            WeightData::F32(v) => v.clone(),
+            WeightData::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
+        }
+    }
+
     /// One value as f32 (for scalar reference loops).
     #[inline]
     pub fn value_at(&self, index: usize) -> f32 {

@@ -9,8 +9,8 @@ use super::config::KokoroConfig;
 use super::kokoro::Kokoro;
 use super::pth::{fold_kokoro_checkpoint, read_pth, PthDtype};
 use super::voices::{ROWS, STYLE};
-use super::weights::WeightSource;
-use crate::backend::{CpuBackend, Weight, WeightData};
+use super::weights::{shape_error, WeightSource};
+use crate::backend::{CpuBackend, Weight};
 use crate::error::{Error, Result};
 use crate::gguf::{GgmlType, GgufWriter, MetaValue};
 
@@ -43,10 +43,7 @@ impl WeightSource for MapSource {
     fn tensor(&self, name: &str, shape: &[usize]) -> Result<Weight> {
         let w = self.tensors.get(name).ok_or_else(|| Error::MissingTensor { name: name.into() })?;
         if w.shape() != shape {
-            return Err(Error::InvalidArgument {
-                op: "load weights",
-                reason: format!("tensor {name:?} has shape {:?}, the config needs {shape:?}", w.shape()),
-            });
+            return Err(shape_error(name, shape, w.shape()));
         }
         Ok(w.clone())
     }
@@ -125,10 +122,7 @@ pub fn write_model(config: &KokoroConfig, tokens: &[String], weights: &[(String,
     w.set("kokoro.voices", MetaValue::strings(voices.iter().map(|(n, _)| n.clone())))?;
     for (name, weight) in weights {
         let ne: Vec<u64> = weight.shape().iter().rev().map(|&d| d as u64).collect();
-        let values: Vec<f32> = match weight.data() {
-            WeightData::F32(v) => v.clone(),
-            WeightData::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
-        };
+        let values = weight.data().to_f32();
         let matrix = weight.shape().iter().filter(|&&d| d > 1).count() >= 2;
         let ty = if precision == Precision::F16 && matrix { GgmlType::F16 } else { GgmlType::F32 };
         w.add_tensor_f32(name, &ne, ty, &values)?;

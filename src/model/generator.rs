@@ -180,11 +180,10 @@ impl<B: Backend> Generator<B> {
         }
         let lin = src.tensor(&format!("{p}.m_source.l_linear.weight"), &[1, HARMONICS])?;
         let lin_b = src.tensor(&format!("{p}.m_source.l_linear.bias"), &[1])?;
-        let values = |w: &crate::backend::Weight| (0..w.data().len()).map(|i| w.data().value_at(i)).collect::<Vec<f32>>();
         Ok(Self {
             stages,
             conv_post: Conv1d::load_normed(b, src, &format!("{p}.conv_post"), [n_fft + 2, ch, 7], true, Conv1dParams { stride: 1, padding: 3, dilation: 1 })?,
-            source_linear: (values(&lin), values(&lin_b)[0]),
+            source_linear: (lin.data().to_f32(), lin_b.data().value_at(0)),
             stft: Stft::new(n_fft, ist.gen_istft_hop_size)?,
             upsample_scale: ist.upsample_rates.iter().product::<usize>() * ist.gen_istft_hop_size,
         })

@@ -49,7 +49,7 @@ impl<B: Backend> Tts<B> {
             .iter()
             .map(|v| {
                 let w = src.tensor(&format!("voices.{v}"), &[ROWS, STYLE])?;
-                Ok((v.clone(), (0..ROWS * STYLE).map(|i| w.data().value_at(i)).collect()))
+                Ok((v.clone(), w.data().to_f32()))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { model: Kokoro::load(b, src, config, tokens)?, voices })

@@ -5,7 +5,7 @@ use super::config::KokoroConfig;
 use super::decoder::AdainResBlk1d;
 use super::layers::{BiLstm, Conv1d, Linear, StyleModulation};
 use super::weights::WeightSource;
-use crate::backend::{Backend, Conv1dParams};
+use crate::backend::{Backend, Conv1dParams, Unary};
 use crate::error::Result;
 
 /// `AdaLayerNorm`: LayerNorm over channels without affine, then the style's `(1 + γ) · x + β`.
@@ -73,7 +73,7 @@ impl<B: Backend> DurationHead<B> {
 /// `Σ sigmoid / speed`, rounded half to even like `torch.round`, at least 1.
 pub fn durations(logits: &[f32], max_dur: usize, t: usize, speed: f32) -> (Vec<f32>, Vec<usize>) {
     let float: Vec<f32> = (0..t)
-        .map(|j| (0..max_dur).map(|r| 1.0 / (1.0 + (-logits[r * t + j]).exp())).sum::<f32>() / speed)
+        .map(|j| (0..max_dur).map(|r| Unary::Sigmoid.apply(logits[r * t + j])).sum::<f32>() / speed)
         .collect();
     let frames = float.iter().map(|d| d.round_ties_even().max(1.0) as usize).collect();
     (float, frames)

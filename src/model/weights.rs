@@ -25,7 +25,7 @@ pub trait WeightSource {
     }
 }
 
-fn shape_error(name: &str, expected: &[usize], got: &[usize]) -> Error {
+pub(crate) fn shape_error(name: &str, expected: &[usize], got: &[usize]) -> Error {
     Error::InvalidArgument {
         op: "load weights",
         reason: format!("tensor {name:?} has shape {got:?}, the config needs {expected:?}"),
