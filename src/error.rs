@@ -45,6 +45,19 @@ pub enum Error {
     /// The GPU rejected or lost work (device lost, out of memory, validation error, failed map).
     #[error("GPU error: {0}")]
     Gpu(String),
+
+    /// Malformed SSML; `offset` is the byte offset in the input where the problem starts.
+    #[error("SSML, byte {offset}: {detail}")]
+    Ssml { offset: usize, detail: String },
+
+    /// A phoneme string in a named alphabet (ipa, x-sampa, arpabet, kirshenbaum) that cannot be
+    /// converted; `offset` is the byte offset in that string.
+    #[error("{alphabet} phonemes, byte {offset}: {detail}")]
+    Alphabet { alphabet: &'static str, offset: usize, detail: String },
+
+    /// Phonemizer data (built-in or a user lexicon) that cannot be read.
+    #[error("lexicon: {0}")]
+    Lexicon(String),
 }
 
 /// What is wrong with a GGUF file; [`Error::Gguf`] adds where and the details.

@@ -11,6 +11,7 @@ pub mod error;
 pub mod gguf;
 pub mod model;
 pub mod npy;
+pub mod phonemize;
 pub mod selftest;
 
 #[cfg(target_arch = "wasm32")]

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tritone::model::checkpoint::{collect_weights, voice_from_pt, write_model, MapSource, Precision};
 use tritone::model::pipeline::{Tts, SAMPLE_RATE};
 use tritone::model::{vocab, KokoroConfig};
+use tritone::phonemize::{Language, Phonemized, Phonemizer, Segment, UserLexicon};
 use serde_json::{json, Value};
 use tritone::backend::{Backend, CpuBackend, GpuBackend};
 use tritone::error::GgufErrorKind;
@@ -22,6 +23,39 @@ use tritone::Error;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(clap::Args)]
+struct PhonemizerArgs {
+    /// en-us or en-gb (default: en-us; `say` takes it from the voice name: a… US, b… GB).
+    #[arg(long)]
+    lang: Option<String>,
+    /// The text is SSML (<speak>, <phoneme>, <say-as>, <sub>, <break>, <prosody rate>).
+    #[arg(long)]
+    ssml: bool,
+    /// A JSON user lexicon, word → IPA or Arpabet, that wins over the built-in one.
+    #[arg(long)]
+    lexicon: Option<PathBuf>,
+}
+
+impl PhonemizerArgs {
+    fn run(&self, text: &str, default: Language) -> Result<Phonemized, String> {
+        let language = match &self.lang {
+            Some(code) => Language::from_code(code).map_err(|e| e.to_string())?,
+            None => default,
+        };
+        let mut phonemizer = Phonemizer::new(language).map_err(|e| e.to_string())?;
+        if let Some(path) = &self.lexicon {
+            let json = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let user = UserLexicon::from_json(&json, language).map_err(|e| format!("{}: {e}", path.display()))?;
+            phonemizer = phonemizer.with_user_lexicon(user);
+        }
+        if self.ssml {
+            phonemizer.phonemize_ssml(text).map_err(|e| e.to_string())
+        } else {
+            Ok(phonemizer.phonemize(text))
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -68,8 +102,10 @@ enum Command {
         /// Phonemes in Kokoro's alphabet (misaki's conventions).
         #[arg(long, conflicts_with = "text")]
         phonemes: Option<String>,
-        /// Text to speak (needs the bundled phonemizer).
+        /// Text to speak, through the bundled phonemizer.
         text: Option<String>,
+        #[command(flatten)]
+        phonemizer: PhonemizerArgs,
         #[arg(long, default_value_t = 1.0)]
         speed: f32,
         /// Seed of the vocoder's noise; the same seed gives the same audio. Random if absent.
@@ -80,6 +116,15 @@ enum Command {
         dump: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Print the phonemes the model would be fed for TEXT (read from stdin when absent).
+    Phonemize {
+        text: Option<String>,
+        #[command(flatten)]
+        phonemizer: PhonemizerArgs,
+        /// Print every word with its phonemes and where they came from, as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Synthesize a fixed paragraph and print the real-time factor and time per stage.
     Bench {
@@ -113,9 +158,10 @@ fn main() -> ExitCode {
         Command::Inspect { file, json } => inspect(&file, json),
         Command::Tensor { file, name, out } => tensor(&file, &name, &out),
         Command::Convert { pth, config, voices, out, dtype } => convert(&pth, config.as_deref(), &voices, &out, dtype),
-        Command::Say { model, voice, phonemes, text, speed, seed, dump, out } => {
-            say(&model, &voice, phonemes, text, speed, seed, dump.as_deref(), &out)
+        Command::Say { model, voice, phonemes, text, phonemizer, speed, seed, dump, out } => {
+            say(&model, &voice, phonemes, text, &phonemizer, speed, seed, dump.as_deref(), &out)
         }
+        Command::Phonemize { text, phonemizer, json } => phonemize(text, &phonemizer, json),
         Command::Bench { model, voice, runs } => bench(&model, voice.as_deref(), runs),
     };
     match result {
@@ -347,16 +393,35 @@ fn load_model(path: &Path) -> Result<Tts<CpuBackend>, String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>, speed: f32, seed: Option<u64>, dump: Option<&Path>, out: &Path) -> Result<(), String> {
-    let phonemes = match (phonemes, text) {
-        (Some(p), _) => p,
-        (None, Some(_)) => return Err("text input needs the bundled phonemizer, which is not in this build yet: pass --phonemes".into()),
+fn phonemize(text: Option<String>, args: &PhonemizerArgs, json: bool) -> Result<(), String> {
+    let text = match text {
+        Some(t) => t,
+        None => {
+            let mut t = String::new();
+            std::io::stdin().read_to_string(&mut t).map_err(|e| format!("stdin: {e}"))?;
+            t
+        }
+    };
+    let result = args.run(&text, Language::EnUs)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
+    } else {
+        println!("{}", result.phonemes());
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>, args: &PhonemizerArgs, speed: f32, seed: Option<u64>, dump: Option<&Path>, out: &Path) -> Result<(), String> {
+    let segments = match (phonemes, text) {
+        (Some(p), _) => vec![Segment { phonemes: p, words: Vec::new(), rate: 1.0, pause_ms: 0 }],
+        (None, Some(text)) => args.run(&text, Language::for_voice(voice))?.segments,
         (None, None) => return Err("nothing to say: pass --phonemes or TEXT".into()),
     };
     let tts = load_model(model)?;
     let seed = seed.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
     let started = std::time::Instant::now();
-    let speech = pollster::block_on(tts.speak(&CpuBackend, &phonemes, voice, speed, seed)).map_err(|e| e.to_string())?;
+    let speech = pollster::block_on(tts.speak_segments(&CpuBackend, &segments, voice, speed, seed)).map_err(|e| e.to_string())?;
     let elapsed = started.elapsed().as_secs_f64();
     let spec = hound::WavSpec { channels: 1, sample_rate: SAMPLE_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut wav = hound::WavWriter::create(out, spec).map_err(|e| format!("{}: {e}", out.display()))?;

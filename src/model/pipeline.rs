@@ -10,6 +10,7 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::gguf::ttscpp::{is_ttscpp_kokoro, translate};
 use crate::gguf::GgufFile;
+use crate::phonemize::Segment;
 
 /// A loaded model with its voices.
 pub struct Tts<B: Backend> {
@@ -90,6 +91,33 @@ impl<B: Backend> Tts<B> {
             t.decoder += out.times.decoder;
             t.generator += out.times.generator;
             t.istft += out.times.istft;
+        }
+        Ok(speech)
+    }
+}
+
+impl<B: Backend> Tts<B> {
+    /// Speaks phonemized text: each segment at `speed` times its own rate, followed by its
+    /// pause (SSML `<break>`, paragraph ends) as silence.
+    pub async fn speak_segments(&self, b: &B, segments: &[Segment], voice: &str, speed: f32, seed: u64) -> Result<Speech> {
+        let mut speech = Speech { audio: Vec::new(), chunks: Vec::new(), times: StageTimes::default() };
+        for segment in segments {
+            if !segment.phonemes.trim().is_empty() {
+                let part = self.speak(b, &segment.phonemes, voice, speed * segment.rate, seed.wrapping_add(speech.chunks.len() as u64)).await?;
+                join(&mut speech.audio, part.audio);
+                speech.chunks.extend(part.chunks);
+                let (t, p) = (&mut speech.times, part.times);
+                t.albert += p.albert;
+                t.predictor += p.predictor;
+                t.text_encoder += p.text_encoder;
+                t.decoder += p.decoder;
+                t.generator += p.generator;
+                t.istft += p.istft;
+            }
+            speech.audio.extend(std::iter::repeat_n(0.0, segment.pause_ms as usize * SAMPLE_RATE as usize / 1000));
+        }
+        if speech.chunks.is_empty() {
+            return Err(Error::InvalidArgument { op: "speak", reason: "the text has nothing to speak".into() });
         }
         Ok(speech)
     }

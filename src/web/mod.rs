@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{Backend, CpuBackend, GpuBackend};
+use crate::phonemize::{Language, Phonemized, Phonemizer, Segment};
 use crate::selftest::{run_self_test, standard_cases};
 
 #[wasm_bindgen(start)]
@@ -233,12 +234,25 @@ impl Tts {
     /// Resolves to `{ audio: Float32Array, sampleRate, chunks, times }`.
     #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
     pub fn speak(&self, phonemes: String, voice: String, speed: f32, seed: f64) -> Result<Promise, JsError> {
+        let segments = vec![Segment { phonemes, words: Vec::new(), rate: 1.0, pause_ms: 0 }];
+        self.speak_segments(segments, voice, speed, seed)
+    }
+
+    /// Speaks English text (SSML when `ssml`) through the bundled phonemizer, US or GB by the
+    /// voice's first letter; otherwise as [`Tts::speak`].
+    #[wasm_bindgen(js_name = speakText, unchecked_return_type = "Promise<any>")]
+    pub fn speak_text(&self, text: &str, voice: String, speed: f32, seed: f64, ssml: bool) -> Result<Promise, JsError> {
+        let phonemized = phonemize_with(text, Language::for_voice(&voice), ssml)?;
+        self.speak_segments(phonemized.segments, voice, speed, seed)
+    }
+
+    fn speak_segments(&self, segments: Vec<Segment>, voice: String, speed: f32, seed: f64) -> Result<Promise, JsError> {
         if !((0.0..=9_007_199_254_740_991.0).contains(&seed) && seed.fract() == 0.0) {
             return Err(JsError::new(&format!("seed must be a non-negative integer, got {seed}")));
         }
         let inner = self.inner.clone();
         Ok(future_to_promise(async move {
-            let speech = inner.speak(&CpuBackend, &phonemes, &voice, speed, seed as u64).await.map_err(js_error)?;
+            let speech = inner.speak_segments(&CpuBackend, &segments, &voice, speed, seed as u64).await.map_err(js_error)?;
             let info = SpeechInfo {
                 sample_rate: crate::model::pipeline::SAMPLE_RATE,
                 chunks: speech.chunks,
@@ -250,4 +264,24 @@ impl Tts {
             Ok(out)
         }))
     }
+}
+
+fn phonemize_with(text: &str, language: Language, ssml: bool) -> Result<Phonemized, JsError> {
+    let phonemizer = Phonemizer::new(language).map_err(js_error)?;
+    if ssml {
+        phonemizer.phonemize_ssml(text).map_err(js_error)
+    } else {
+        Ok(phonemizer.phonemize(text))
+    }
+}
+
+/// The bundled phonemizer: `lang` "en-us" or "en-gb"; `ssml` reads the text as SSML.
+/// Returns `{ phonemes, segments: [{ phonemes, words: [{ text, phonemes, source }], rate, pause_ms }] }`.
+#[wasm_bindgen]
+pub fn phonemize(text: &str, lang: &str, ssml: bool) -> Result<JsValue, JsError> {
+    let phonemized = phonemize_with(text, Language::from_code(lang).map_err(js_error)?, ssml)?;
+    let out = serde_wasm_bindgen::to_value(&phonemized)?;
+    js_sys::Reflect::set(&out, &"phonemes".into(), &phonemized.phonemes().into())
+        .map_err(|_| JsError::new("could not attach the phonemes"))?;
+    Ok(out)
 }

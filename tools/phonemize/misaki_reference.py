@@ -1,0 +1,74 @@
+"""Generate misaki reference phonemes for the phonemizer accuracy corpus.
+
+Reads tools/phonemize/corpus.tsv (`category<TAB>sentence`, one per line), runs
+misaki 0.9.4's English G2P on every sentence the way Kokoro does (see
+misaki_setup.py; the spaCy model is replaced by a rule tagger because it cannot
+be downloaded offline) and writes, for each of en-US and en-GB,
+tests/fixtures/phonemize/reference-{us,gb}.tsv with a header line
+`category<TAB>sentence<TAB>phonemes` followed by one row per corpus sentence.
+
+Prints per-category sentence counts and how many words misaki handed to its
+eSpeak fallback (those phonemes come from espeak-ng, not misaki's lexicon).
+
+Usage: target/phonemizer-env/bin/python tools/phonemize/misaki_reference.py
+"""
+
+import argparse
+import collections
+import sys
+from pathlib import Path
+
+from misaki_setup import LANGS, build_g2p, phonemize
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HEADER = ("category", "sentence", "phonemes")
+
+
+def read_corpus(path):
+    rows = []
+    for line_number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        category, tab, sentence = line.partition("\t")
+        if not tab or not category or not sentence or "\t" in sentence:
+            raise ValueError(f"{path}:{line_number}: expected 'category<TAB>sentence'")
+        rows.append((category, sentence))
+    return rows
+
+
+def write_reference(path, rows):
+    # Plain tab-joined lines (no CSV quoting): sentences contain quote characters.
+    lines = ["\t".join(HEADER)]
+    for row in rows:
+        if any("\t" in cell or "\n" in cell for cell in row):
+            raise ValueError(f"cell contains a tab or newline: {row!r}")
+        lines.append("\t".join(row))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=REPO_ROOT / "tools/phonemize/corpus.tsv")
+    parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "tests/fixtures/phonemize")
+    args = parser.parse_args()
+
+    corpus = read_corpus(args.corpus)
+    per_category = collections.Counter(category for category, _ in corpus)
+    print(f"{len(corpus)} sentences:", ", ".join(f"{c}={n}" for c, n in sorted(per_category.items())))
+
+    for lang in LANGS:
+        g2p, fallback = build_g2p(lang)
+        rows = [(category, sentence, phonemize(g2p, sentence)) for category, sentence in corpus]
+        out_path = args.out_dir / f"reference-{lang}.tsv"
+        write_reference(out_path, rows)
+        fallback_words = collections.Counter(fallback.words)
+        print(f"[{lang}] wrote {out_path}")
+        print(
+            f"[{lang}] eSpeak fallback: {len(fallback.words)} words "
+            f"({len(fallback_words)} distinct): "
+            + ", ".join(f"{w}×{n}" if n > 1 else w for w, n in sorted(fallback_words.items()))
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
