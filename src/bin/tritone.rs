@@ -39,7 +39,7 @@ struct PhonemizerArgs {
 }
 
 impl PhonemizerArgs {
-    fn run(&self, text: &str, default: Language) -> Result<Phonemized, String> {
+    fn phonemizer(&self, default: Language) -> Result<Phonemizer, String> {
         let language = match &self.lang {
             Some(code) => Language::from_code(code).map_err(|e| e.to_string())?,
             None => default,
@@ -50,6 +50,11 @@ impl PhonemizerArgs {
             let user = UserLexicon::from_json(&json, language).map_err(|e| format!("{}: {e}", path.display()))?;
             phonemizer = phonemizer.with_user_lexicon(user);
         }
+        Ok(phonemizer)
+    }
+
+    fn run(&self, text: &str, default: Language) -> Result<Phonemized, String> {
+        let phonemizer = self.phonemizer(default)?;
         if self.ssml {
             phonemizer.phonemize_ssml(text).map_err(|e| e.to_string())
         } else {
@@ -125,6 +130,9 @@ enum Command {
         /// Print every word with its phonemes and where they came from, as JSON.
         #[arg(long)]
         json: bool,
+        /// Print the text as the normalizer rewrites it (numbers, dates, units… spelled out).
+        #[arg(long, conflicts_with_all = ["json", "ssml"])]
+        normalize_only: bool,
     },
     /// Synthesize a fixed paragraph and print the real-time factor and time per stage.
     Bench {
@@ -161,7 +169,7 @@ fn main() -> ExitCode {
         Command::Say { model, voice, phonemes, text, phonemizer, speed, seed, dump, out } => {
             say(&model, &voice, phonemes, text, &phonemizer, speed, seed, dump.as_deref(), &out)
         }
-        Command::Phonemize { text, phonemizer, json } => phonemize(text, &phonemizer, json),
+        Command::Phonemize { text, phonemizer, json, normalize_only } => phonemize(text, &phonemizer, json, normalize_only),
         Command::Bench { model, voice, runs } => bench(&model, voice.as_deref(), runs),
     };
     match result {
@@ -393,7 +401,7 @@ fn load_model(path: &Path) -> Result<Tts<CpuBackend>, String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn phonemize(text: Option<String>, args: &PhonemizerArgs, json: bool) -> Result<(), String> {
+fn phonemize(text: Option<String>, args: &PhonemizerArgs, json: bool, normalize_only: bool) -> Result<(), String> {
     let text = match text {
         Some(t) => t,
         None => {
@@ -402,6 +410,12 @@ fn phonemize(text: Option<String>, args: &PhonemizerArgs, json: bool) -> Result<
             t
         }
     };
+    if normalize_only {
+        for line in text.lines() {
+            println!("{}", args.phonemizer(Language::EnUs)?.normalize_text(line));
+        }
+        return Ok(());
+    }
     let result = args.run(&text, Language::EnUs)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);

@@ -10,6 +10,17 @@ use super::{Source, UserLexicon, Word};
 const PUNCTS: &str = ";:,.!?—…\"“”";
 const NON_QUOTE_PUNCTS: &str = ";:,.!?—…";
 const SUBTOKEN_JUNKS: &str = "',-._‘’/";
+/// Symbols misaki has no reading for (its eSpeak fallback reads them).
+const SYMBOL_WORDS: [(&str, &str); 8] = [
+    ("=", "equals"),
+    ("×", "times"),
+    ("÷", "divided by"),
+    ("±", "plus or minus"),
+    ("≈", "approximately"),
+    ("≠", "is not equal to"),
+    ("<", "less than"),
+    (">", "greater than"),
+];
 const PUNCT_TAGS: [&str; 10] = [".", ",", "-LRB-", "-RRB-", "``", "\"\"", "''", ":", "$", "#"];
 
 /// Text to phonemize, in pieces: plain text, or text whose pronunciation is already decided.
@@ -144,6 +155,10 @@ impl G2p<'_> {
     /// Letter-to-sound for a word no lexicon knows; letters outside a–z are folded or skipped.
     fn fallback(&self, tk: &MToken) -> Option<String> {
         let text = fold_latin(tk.alias.as_deref().unwrap_or(&tk.text));
+        if let Some(&(_, words)) = SYMBOL_WORDS.iter().find(|(symbol, _)| *symbol == text) {
+            let spoken: Option<Vec<String>> = words.split(' ').map(|w| self.lexicon.lookup(w, "", None, None).map(|f| f.0)).collect();
+            return spoken.map(|s| s.join(" "));
+        }
         if !text.chars().any(|c| c.is_ascii_alphabetic()) {
             return None;
         }
@@ -159,13 +174,8 @@ impl G2p<'_> {
         let letters_only: String = text.chars().filter(char::is_ascii_alphabetic).collect();
         if letters > 1 && !letters_only.contains(|c: char| "aeiouyAEIOUY".contains(c)) {
             // no vowel letter ("npm", "Shh"): read the letters, as eSpeak does
-            let spelled: Option<Vec<String>> = letters_only.chars().map(|c| self.lexicon.letter(c)).collect();
-            if let Some(spelled) = spelled {
-                let ps = apply_stress(&spelled.concat(), Some(0.0));
-                return Some(match ps.rfind(lexicon::SECONDARY) {
-                    Some(i) => format!("{}{PRIMARY}{}", &ps[..i], &ps[i + lexicon::SECONDARY.len_utf8()..]),
-                    None => ps,
-                });
+            if let Some(spelled) = self.lexicon.spell(&letters_only) {
+                return Some(spelled);
             }
         }
         let ps = self.lts.predict(&text);

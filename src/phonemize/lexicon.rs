@@ -632,12 +632,10 @@ impl Lexicon {
         None
     }
 
-    /// The pronunciation of one letter name ("A" → "ˈA"), for spelling words out.
-    pub fn letter(&self, c: char) -> Option<String> {
-        match self.gold(&c.to_uppercase().to_string()) {
-            Some(Entry::Plain(p)) => Some(p.to_string()),
-            _ => None,
-        }
+    /// Letters read one by one as misaki reads initialisms ("abc" → "ˌAbˌisˈi"); None if
+    /// some letter has no reading.
+    pub fn spell(&self, letters: &str) -> Option<String> {
+        self.get_nnp(letters).map(|(ps, _)| ps)
     }
 }
 

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::model::vocab;
 use alphabet::Alphabet;
 use g2p::{G2p, Piece};
 use lexicon::Lexicon;
@@ -229,6 +230,19 @@ impl Phonemizer {
         Phonemized { segments }
     }
 
+    /// The text as the normalizer rewrites it before phonemization (links kept as written).
+    pub fn normalize_text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some((before, link_text, feature, after)) = next_link(rest) {
+            out.extend(normalize::normalize(before, self.language.is_british()).into_iter().map(|p| p.text));
+            out.push_str(&format!("[{link_text}]({feature})"));
+            rest = after;
+        }
+        out.extend(normalize::normalize(rest, self.language.is_british()).into_iter().map(|p| p.text));
+        out
+    }
+
     /// SSML (see [`ssml`]): breaks become pauses and `<prosody rate>` becomes segment rates.
     pub fn phonemize_ssml(&self, document: &str) -> Result<Phonemized> {
         let spans = ssml::parse(document)?;
@@ -282,19 +296,23 @@ impl Phonemizer {
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
         match interpret_as {
             "characters" | "spell-out" | "verbatim" => {
-                let spelled: Vec<String> = text
-                    .chars()
-                    .filter_map(|c| {
-                        if c.is_alphabetic() {
-                            self.lexicon.letter(c)
-                        } else if let Some(d) = c.to_digit(10) {
-                            let word = numbers::cardinal(&d.to_string())?;
-                            self.lexicon.lookup(&word, "", None, None).map(|f| f.0)
-                        } else {
-                            None
-                        }
-                    })
-                    .collect();
+                // letter runs read like an initialism ("SSML" → ˌɛsˌɛsˌɛmˈɛl), digits one by one
+                let mut spelled: Vec<String> = Vec::new();
+                let mut letters = String::new();
+                for c in text.chars().chain(std::iter::once(' ')) {
+                    if c.is_alphabetic() {
+                        letters.push(c);
+                        continue;
+                    }
+                    if !letters.is_empty() {
+                        spelled.extend(self.lexicon.spell(&letters));
+                        letters.clear();
+                    }
+                    if let Some(d) = c.to_digit(10) {
+                        let word = numbers::cardinal(&d.to_string()).unwrap_or_default();
+                        spelled.extend(self.lexicon.lookup(&word, "", None, None).map(|f| f.0));
+                    }
+                }
                 vec![fixed(spaced(text), spelled.join(" "), Source::Ssml)]
             }
             "cardinal" | "number" if !digits.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == ',') => {
@@ -348,9 +366,10 @@ impl Phonemizer {
         } else if feature.len() > 1 && feature.starts_with('/') && feature.ends_with('/') {
             let ps = feature.trim_matches('/');
             let british = self.language.is_british();
+            // as in Kokoro, symbols the model does not know are dropped
             let phonemes = alphabet::to_misaki(Alphabet::Misaki, ps, british)
                 .or_else(|_| alphabet::to_misaki(Alphabet::Ipa, ps, british))
-                .unwrap_or_else(|_| ps.to_string());
+                .unwrap_or_else(|_| ps.chars().filter(|&c| vocab::KOKORO_VOCAB.iter().any(|&(_, s)| s == c)).collect());
             piece.fixed = Some((phonemes, Source::Link));
         } else if feature.len() > 1 && feature.starts_with('#') && feature.ends_with('#') {
             piece.num_flags = feature.trim_matches('#').to_string();

@@ -264,6 +264,10 @@ impl<'a> Parser<'a> {
                 if tag.self_closing {
                     SpanKind::Boundary { paragraph }
                 } else {
+                    // what came before ends here too (a sentence boundary, no paragraph pause)
+                    if self.spans.last().is_some_and(|s| !matches!(s.kind, SpanKind::Boundary { .. })) {
+                        self.spans.push(Span { kind: SpanKind::Boundary { paragraph: false }, rate, offset: tag.offset });
+                    }
                     self.sentence_starts = true;
                     self.open_element(&tag, rate, Some(paragraph));
                     return Ok(());
@@ -864,6 +868,7 @@ mod tests {
                 text("a"),
                 text("b"),
                 text("c"),
+                SpanKind::Boundary { paragraph: false },
                 text("d"),
                 SpanKind::Boundary { paragraph: false },
                 SpanKind::Break { ms: 400 },
@@ -872,7 +877,7 @@ mod tests {
                 text("i"),
             ]
         );
-        assert_rates(&rates(input), &[1.0, 1.5, 1.875, 1.875, 1.875, 1.875, 1.5, 1.5, 1.0]);
+        assert_rates(&rates(input), &[1.0, 1.5, 1.875, 1.875, 1.875, 1.875, 1.875, 1.5, 1.5, 1.0]);
         // The product is clamped too.
         let input = "<speak><prosody rate='4'><prosody rate='4'>a</prosody></prosody>\
                      <prosody rate='x-slow'><prosody rate='x-slow'><prosody rate='x-slow'>b</prosody></prosody></prosody></speak>";
@@ -899,10 +904,10 @@ mod tests {
             ]
         );
         assert_eq!(kinds("<speak><p >a</p\n></speak >"), [text("a"), SpanKind::Boundary { paragraph: true }]);
-        // Text before a sentence is not merged into it.
+        // Text before a sentence ends where the sentence starts.
         assert_eq!(
             kinds("<speak>Hello<p>World<emphasis>!</emphasis></p></speak>"),
-            [text("Hello"), text("World!"), SpanKind::Boundary { paragraph: true }]
+            [text("Hello"), SpanKind::Boundary { paragraph: false }, text("World!"), SpanKind::Boundary { paragraph: true }]
         );
     }
 
@@ -1043,12 +1048,14 @@ mod tests {
         let repeats = (1 << 20) / chunk.len() + 1;
         let input = format!("<speak>{}</speak>", chunk.repeat(repeats));
         let got = spans(&input);
-        assert_eq!(got.len(), 4 * repeats);
+        // every <s> after the first also ends the "\n" before it
+        assert_eq!(got.len(), 5 * repeats - 1);
         assert_eq!(got[0].kind, text("Hello & world"));
         assert_eq!(got[3], Span { kind: text("\n"), rate: 1.0, offset: 7 + chunk.len() - 1 });
-        assert_eq!(got[4].kind, text("Hello & world"));
-        assert_eq!(got[4 * repeats - 3].kind, SpanKind::Break { ms: 200 });
-        assert_eq!(got[4 * repeats - 1].kind, text("\n"));
+        assert_eq!(got[4].kind, SpanKind::Boundary { paragraph: false });
+        assert_eq!(got[5].kind, text("Hello & world"));
+        assert_eq!(got[5 * repeats - 4].kind, SpanKind::Break { ms: 200 });
+        assert_eq!(got[5 * repeats - 2].kind, text("\n"));
         // One megabyte of plain text is one span.
         let input = format!("<speak>{}</speak>", "a&lt;".repeat(200_000));
         assert_eq!(kinds(&input), [text(&"a<".repeat(200_000))]);

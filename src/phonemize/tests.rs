@@ -4,8 +4,144 @@ fn us() -> Phonemizer {
     Phonemizer::new(Language::EnUs).unwrap()
 }
 
+fn gb() -> Phonemizer {
+    Phonemizer::new(Language::EnGb).unwrap()
+}
+
+// Expected strings: misaki 0.9.4 as Kokoro runs it (tools/phonemize/words.py).
 #[test]
-fn sentence_in_misakis_conventions() {
-    // misaki 0.9.4 (tools/phonemize/words.py --lang us)
-    assert_eq!(us().phonemize("Hello, world!").phonemes(), "həlˈO, wˈɜɹld!");
+fn sentences_in_misakis_conventions() {
+    let cases = [
+        ("Hello, world!", "həlˈO, wˈɜɹld!"),
+        ("[Kokoro](/kˈOkəɹO/) is a TTS model.", "kˈOkəɹO ɪz ɐ tˌitˌiˈɛs mˈɑdᵊl."),
+        ("I [read](-1) it.", "ˌI ɹˌid ɪt."),
+        ("It costs $5.25 today.", "ˌɪt kˈɔsts fˈIv dˈɑləɹz ænd twˈɛnti fˈIv sˈɛnts tədˈA."),
+        ("She was born in 1984.", "ʃˌi wʌz bˈɔɹn ɪn nˌIntˈin ˈATi fˈɔɹ."),
+        ("The 3rd of May.", "ðə θˈɜɹd ʌv mˈA."),
+        ("Call 911 now.", "kˈɔl nˈIn hˈʌndɹəd əlˈɛvᵊn nˈW."),
+        ("Use the [1](#a#) way.", "jˈuz ðə wˈʌn wˈA."),
+        ("Don't stop-believing, O'Neil!", "dˈOnt stˌɑpbᵻlˈivɪŋ, Onˈil!"),
+        ("He said \"hi\" (twice).", "hˌi sˈɛd “hˈI” (twˈIs)."),
+        ("I'm 25% sure it's 3.14.", "ˌIm twˈɛnti fˈIv pəɹsˈɛnt ʃˈʊɹ ɪts θɹˈi pYnt wˈʌn fˈɔɹ."),
+        ("The tomato is red.", "ðə təmˈATO ɪz ɹˈɛd."),
+    ];
+    let p = us();
+    for (text, expected) in cases {
+        assert_eq!(p.phonemize(text).phonemes(), expected, "{text}");
+    }
+    let cases = [
+        ("Hello, world!", "həlˈQ, wˈɜːld!"),
+        ("I'm 25% sure it's 3.14.", "ˌIm twˈɛnti fˈIv pəsˈɛnt ʃˈʊə ɪts θɹˈiː pYnt wˈʌn fˈɔː."),
+        ("The colour of the car was grey.", "ðə kˈʌlə ɒv ðə kˈɑː wɒz ɡɹˈA."),
+    ];
+    let p = gb();
+    for (text, expected) in cases {
+        assert_eq!(p.phonemize(text).phonemes(), expected, "{text}");
+    }
+}
+
+#[test]
+fn words_report_their_source() {
+    let result = us().phonemize("Dr. Smith paid $5 for [tomatoes](/təˈmɑːtoʊz/) at 3:30 pm, zorblax!");
+    let source = |w: &str| result.segments[0].words.iter().find(|x| x.text == w).map(|x| x.source);
+    assert_eq!(source("Smith"), Some(Source::Lexicon));
+    assert_eq!(source("tomatoes"), Some(Source::Link));
+    assert_eq!(source("zorblax"), Some(Source::Rule));
+    assert_eq!(source(","), Some(Source::Punctuation));
+    assert!(result.segments[0].words.iter().any(|w| w.source == Source::Normalizer), "{result:?}");
+    // an IPA link is converted to misaki's symbols
+    let tomatoes = result.segments[0].words.iter().find(|x| x.text == "tomatoes").unwrap();
+    assert_eq!(tomatoes.phonemes, "təmˈɑtOz");
+    let json = serde_json::to_string(&result).unwrap();
+    assert!(json.contains(r#""source":"link""#) && json.contains(r#""source":"rule""#), "{json}");
+}
+
+#[test]
+fn ssml_reaches_the_synthesizer_as_segments() {
+    let doc = r#"<speak>Hello<break time="500ms"/><prosody rate="slow">world</prosody>
+        <phoneme alphabet="ipa" ph="təˈmɑːtoʊ">tomato</phoneme> <say-as interpret-as="characters">abc</say-as>
+        <sub alias="World Wide Web">WWW</sub><p>The end</p></speak>"#;
+    let result = us().phonemize_ssml(doc).unwrap();
+    let view: Vec<(&str, f32, u32)> = result.segments.iter().map(|s| (s.phonemes.as_str(), s.rate, s.pause_ms)).collect();
+    assert_eq!(
+        view,
+        [
+            ("həlˈO", 1.0, 500),
+            ("wˈɜɹld", 0.75, 0),
+            // IPA t stays t (no flap); "the" before a vowel is ði
+            ("təmˈɑtO ˌAbˌisˈi wˈɜɹld wˈId wˈɛb", 1.0, 0),
+            ("ði ˈɛnd", 1.0, PARAGRAPH_PAUSE_MS),
+        ]
+    );
+    let sources: Vec<Source> = result.segments[2].words.iter().map(|w| w.source).collect();
+    assert!(sources.iter().all(|&s| s == Source::Ssml), "{sources:?}");
+}
+
+#[test]
+fn ssml_and_alphabet_errors_have_positions() {
+    let err = us().phonemize_ssml("<speak>Hi <break time=5s/></speak>").unwrap_err();
+    assert!(matches!(err, Error::Ssml { offset: 22, .. }), "{err}");
+    let err = us().phonemize_ssml(r#"<speak><phoneme alphabet="arpabet" ph="HH AH0 QQ1">x</phoneme></speak>"#).unwrap_err();
+    assert!(matches!(err, Error::Ssml { .. }) && err.to_string().contains("QQ"), "{err}");
+}
+
+#[test]
+fn user_lexicon_wins_over_the_built_in_one() {
+    let json = r#"{"tomato": "təˈmɑːtoʊ", "Kokoro": "K OW1 K ER0 OW0", "gif": {"x-sampa": "\"dZIf"}, "data": {"misaki": "dˈAtə"}}"#;
+    let user = UserLexicon::from_json(json, Language::EnUs).unwrap();
+    assert_eq!(user.len(), 4);
+    let p = us().with_user_lexicon(user);
+    let result = p.phonemize("Kokoro likes tomato gif data.");
+    assert_eq!(result.phonemes(), "kˈOkəɹO lˈIks təmˈɑtO ʤˈɪf dˈAtə.");
+    assert!(result.segments[0].words.iter().filter(|w| w.source == Source::User).count() == 4);
+    for (bad, needle) in [
+        ("[1, 2]", "object"),
+        ("{", "JSON"),
+        (r#"{"x": 5}"#, "\"x\""),
+        (r#"{"x": {"klingon": "a"}}"#, "klingon"),
+        (r#"{"x": "HH QQ1"}"#, "QQ"),
+    ] {
+        let err = UserLexicon::from_json(bad, Language::EnUs).unwrap_err();
+        assert!(matches!(err, Error::Lexicon(_)) && err.to_string().contains(needle), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn languages_by_code_and_voice() {
+    assert_eq!(Language::from_code("en-GB").unwrap(), Language::EnGb);
+    assert_eq!(Language::from_code("a").unwrap(), Language::EnUs);
+    assert!(Language::from_code("fr").unwrap_err().to_string().contains("en-us or en-gb"));
+    assert_eq!(Language::for_voice("bf_emma"), Language::EnGb);
+    assert_eq!(Language::for_voice("af_bella(2)+bf_emma(1)"), Language::EnUs);
+}
+
+#[test]
+fn any_unicode_never_panics() {
+    let p = us();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let alphabet: Vec<char> = "aZ09 .,;:!?'\"-–—…$£€¥%&@+#/()[]{}<>\n\t\u{301}\u{200d}\u{202e}🙂👩‍👩‍👧שלוםمرحبا漢字ÅßĲﬁ²½Ⅻ٣"
+        .chars()
+        .collect();
+    for _ in 0..3000 {
+        let len = (state >> 58) as usize;
+        let text: String = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                alphabet[(state % alphabet.len() as u64) as usize]
+            })
+            .collect();
+        let _ = p.phonemize(&text);
+        let _ = p.phonemize_ssml(&format!("<speak>{text}</speak>"));
+    }
+}
+
+#[test]
+fn a_megabyte_of_text_is_phonemized_whole() {
+    let sentence = "On 3/4/2025 the 2nd team paid $1,234.50 to Dr. Who — really?! ";
+    let text = sentence.repeat((1 << 20) / sentence.len() + 1);
+    let result = us().phonemize(&text);
+    let words: usize = result.segments.iter().map(|s| s.words.len()).sum();
+    assert!(words > 100_000, "{words} words");
 }

@@ -10,11 +10,20 @@ tests/fixtures/phonemize/reference-{us,gb}.tsv with a header line
 Prints per-category sentence counts and how many words misaki handed to its
 eSpeak fallback (those phonemes come from espeak-ng, not misaki's lexicon).
 
-Usage: target/phonemizer-env/bin/python tools/phonemize/misaki_reference.py
+With `--tritone PATH` (the `tritone` CLI, built with `--features cli`) it also writes
+reference-normalized-{us,gb}.tsv (`category, sentence, normalized, phonemes`): each sentence
+first rewritten by tritone's normalizer (`tritone phonemize --normalize-only`), then given to
+misaki. That holds the normalizer's output fixed, as the model tests hold each stage's input
+fixed: it measures the G2P (lexicon, rules, letter-to-sound) on text where tritone reads
+dates, times, units and abbreviations out and misaki would not. The normalizer itself is
+tested by exact expected strings in src/phonemize/normalize.rs.
+
+Usage: target/phonemizer-env/bin/python tools/phonemize/misaki_reference.py [--tritone target/debug/tritone]
 """
 
 import argparse
 import collections
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +31,7 @@ from misaki_setup import LANGS, build_g2p, phonemize
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEADER = ("category", "sentence", "phonemes")
+NORMALIZED_HEADER = ("category", "sentence", "normalized", "phonemes")
 
 
 def read_corpus(path):
@@ -34,9 +44,20 @@ def read_corpus(path):
     return rows
 
 
-def write_reference(path, rows):
+def normalize(tritone, lang, sentences):
+    """tritone's normalizer output, one line per sentence."""
+    out = subprocess.run(
+        [tritone, "phonemize", "--normalize-only", "--lang", f"en-{lang}"],
+        input="\n".join(sentences) + "\n", capture_output=True, text=True, check=True,
+    ).stdout.splitlines()
+    if len(out) != len(sentences):
+        raise RuntimeError(f"{tritone} returned {len(out)} lines for {len(sentences)} sentences")
+    return out
+
+
+def write_reference(path, rows, header=HEADER):
     # Plain tab-joined lines (no CSV quoting): sentences contain quote characters.
-    lines = ["\t".join(HEADER)]
+    lines = ["\t".join(header)]
     for row in rows:
         if any("\t" in cell or "\n" in cell for cell in row):
             raise ValueError(f"cell contains a tab or newline: {row!r}")
@@ -49,6 +70,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=REPO_ROOT / "tools/phonemize/corpus.tsv")
     parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "tests/fixtures/phonemize")
+    parser.add_argument("--tritone", type=Path, help="tritone CLI: also write reference-normalized-*.tsv")
     args = parser.parse_args()
 
     corpus = read_corpus(args.corpus)
@@ -60,6 +82,13 @@ def main():
         rows = [(category, sentence, phonemize(g2p, sentence)) for category, sentence in corpus]
         out_path = args.out_dir / f"reference-{lang}.tsv"
         write_reference(out_path, rows)
+        if args.tritone:
+            normalized = normalize(args.tritone, lang, [sentence for _, sentence in corpus])
+            fallback.words.clear()
+            rows = [(c, s, n, phonemize(g2p, n)) for (c, s), n in zip(corpus, normalized)]
+            out_path = args.out_dir / f"reference-normalized-{lang}.tsv"
+            write_reference(out_path, rows, NORMALIZED_HEADER)
+            print(f"[{lang}] wrote {out_path}")
         fallback_words = collections.Counter(fallback.words)
         print(f"[{lang}] wrote {out_path}")
         print(
