@@ -20,7 +20,7 @@ fn sentences_in_misakis_conventions() {
         ("The 3rd of May.", "ðə θˈɜɹd ʌv mˈA."),
         ("Call 911 now.", "kˈɔl nˈIn hˈʌndɹəd əlˈɛvᵊn nˈW."),
         ("Use the [1](#a#) way.", "jˈuz ðə wˈʌn wˈA."),
-        ("Don't stop-believing, O'Neil!", "dˈOnt stˌɑpbᵻlˈivɪŋ, Onˈil!"),
+        ("Don't stop-believing, Neil!", "dˈOnt stˌɑpbᵻlˈivɪŋ, nˈil!"),
         ("He said \"hi\" (twice).", "hˌi sˈɛd “hˈI” (twˈIs)."),
         ("I'm 25% sure it's 3.14.", "ˌIm twˈɛnti fˈIv pəɹsˈɛnt ʃˈʊɹ ɪts θɹˈi pYnt wˈʌn fˈɔɹ."),
         ("The tomato is red.", "ðə təmˈATO ɪz ɹˈɛd."),
