@@ -58,6 +58,20 @@ fn say_writes_wav_and_dumps_matching_the_reference_durations() {
     assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()), 24_000, "sample rate");
     assert_eq!(bytes.len(), 44 + 2 * 2480, "16-bit mono PCM");
 
+    // Text through the bundled phonemizer: the same phonemes, so the same audio.
+    let text = tmp.join("text");
+    let out = tritone(&["say", "--model", model.to_str().unwrap(), "--voice", "af_test", "Hello world!", "--seed", "0", "--dump", text.to_str().unwrap(), "--out", tmp.join("text.wav").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read(text.join("audio.npy")).unwrap(), std::fs::read(dump.join("audio.npy")).unwrap());
+    // An SSML break becomes silence: 300 ms at 24 kHz after the speech.
+    let ssml = tmp.join("ssml");
+    let out = tritone(&["say", "--model", model.to_str().unwrap(), "--voice", "af_test", "--ssml", "<speak>Hello world!<break time=\"300ms\"/></speak>", "--seed", "0", "--dump", ssml.to_str().unwrap(), "--out", tmp.join("ssml.wav").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let with_break = read_npy(&std::fs::read(ssml.join("audio.npy")).unwrap()).unwrap();
+    assert_eq!(with_break.values.len(), 2480 + 7200);
+    assert_eq!(&with_break.values[..2480], &audio.values[..]);
+    assert!(with_break.values[2480..].iter().all(|&x| x == 0.0));
+
     // The same seed gives the same audio; a blend is accepted.
     let again = tmp.join("again");
     let out = tritone(&["say", "--model", model.to_str().unwrap(), "--voice", "af_test", "--phonemes", "həlˈO wˈɜɹld!", "--seed", "0", "--dump", again.to_str().unwrap(), "--out", tmp.join("again.wav").to_str().unwrap()]);
@@ -79,7 +93,10 @@ fn say_writes_wav_and_dumps_matching_the_reference_durations() {
     fails(&["--voice", "af_test", "--phonemes", "hˈI", "--speed", "0"], "speed must be a positive number");
     fails(&["--voice", "af_test", "--phonemes", "hˈI", "--speed", "NaN"], "speed must be a positive number");
     fails(&["--voice", "af_test", "--phonemes", "   "], "no phonemes");
-    fails(&["--voice", "af_test", "hello"], "needs the bundled phonemizer");
+    fails(&["--voice", "af_test", "🙂 ⚽"], "no phonemes");
+    fails(&["--voice", "af_test", "--ssml", "<speak>Hi <b>x</b></speak>"], "SSML, byte 10");
+    fails(&["--voice", "af_test", "--lang", "fr", "Bonjour"], "unknown language");
+    fails(&["--voice", "af_test", "--lexicon", "/nonexistent.json", "Hi"], "/nonexistent.json");
     fails(&["--voice", "af_(", "--phonemes", "hˈI"], "expected name(weight)");
 }
 

@@ -1,5 +1,5 @@
 // Demo page: load the wasm package, show the backends, run the kernel self-test on each.
-import init, { Runtime, Tts } from './pkg/tritone.js';
+import init, { Runtime, Tts, phonemize } from './pkg/tritone.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,8 +27,10 @@ function addRows(report) {
   }
 }
 
+const wasmReady = init();
+
 async function main() {
-  await init();
+  await wasmReady;
   const runtime = await Runtime.create();
   const backends = runtime.backends();
   const adapter = await describeAdapter();
@@ -86,13 +88,18 @@ function loadModel(bytes, name) {
   $('voice').disabled = $('speak').disabled = voices.length === 0;
   $('model-status').textContent = `${name}: ${(bytes.length / 1e6).toFixed(1)} MB, ${voices.length} voices, loaded in ${(performance.now() - t0).toFixed(0)} ms. Runs on CPU SIMD (wasm simd128).`;
   document.body.dataset.model = 'loaded';
+  showPhonemes();
 }
 
 async function speak() {
   const status = $('speak-status');
   status.textContent = 'Speaking…';
   const t0 = performance.now();
-  const speech = await tts.speak($('phonemes').value, $('voice').value, Number($('speed').value), Number($('seed').value));
+  const mode = $('input-mode').value;
+  const [input, voice, speed, seed] = [$('text').value, $('voice').value, Number($('speed').value), Number($('seed').value)];
+  const speech = mode === 'phonemes'
+    ? await tts.speak(input, voice, speed, seed)
+    : await tts.speakText(input, voice, speed, seed, mode === 'ssml');
   const ms = performance.now() - t0;
   const seconds = speech.audio.length / speech.sampleRate;
   status.textContent = `${seconds.toFixed(2)} s of audio in ${(ms / 1000).toFixed(2)} s — RTF ${(ms / 1000 / seconds).toFixed(2)} on CPU SIMD (wasm simd128)`;
@@ -113,6 +120,18 @@ function reportTo(id) {
   };
 }
 
+// What the model will be fed, live as the text changes.
+async function showPhonemes() {
+  await wasmReady;
+  const mode = $('input-mode').value;
+  const lang = ($('voice').value || 'a').startsWith('b') ? 'en-gb' : 'en-us';
+  try {
+    $('phonemes-out').textContent = mode === 'phonemes' ? $('text').value : phonemize($('text').value, lang, mode === 'ssml').phonemes;
+  } catch (e) {
+    $('phonemes-out').textContent = `(${e.message ?? e})`;
+  }
+}
+
 function wireSpeech() {
   $('load-url').onclick = () => download($('model-url').value).then((b) => loadModel(b, $('model-url').value)).catch(reportTo('model-status'));
   $('model-file').onchange = async (e) => {
@@ -120,6 +139,8 @@ function wireSpeech() {
     if (file) loadModel(new Uint8Array(await file.arrayBuffer()), file.name);
   };
   $('speak').onclick = () => speak().catch(reportTo('speak-status'));
+  for (const id of ['text', 'input-mode', 'voice']) $(id).addEventListener('input', showPhonemes);
+  showPhonemes();
   // ?model=URL loads a model at once (links, tests).
   const url = new URLSearchParams(location.search).get('model');
   if (url) {

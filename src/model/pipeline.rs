@@ -117,7 +117,7 @@ impl<B: Backend> Tts<B> {
             speech.audio.extend(std::iter::repeat_n(0.0, segment.pause_ms as usize * SAMPLE_RATE as usize / 1000));
         }
         if speech.chunks.is_empty() {
-            return Err(Error::InvalidArgument { op: "speak", reason: "the text has nothing to speak".into() });
+            return Err(Error::InvalidArgument { op: "speak", reason: "no phonemes to speak (the input has nothing to say)".into() });
         }
         Ok(speech)
     }

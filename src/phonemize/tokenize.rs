@@ -457,7 +457,7 @@ mod tests {
         assert_eq!(words, ["Hello", ",", "world", "!", "I", "went", "to", "the", "U.S.", "(", "twice", ")", "."]);
         let tags: Vec<&str> = t.iter().map(|(_, g, _)| *g).collect();
         assert_eq!(tags, ["", ",", "", ".", "PRP", "", "TO", "DT", "", "-LRB-", "", "-RRB-", "."]);
-        assert!(t[0].2 == false && t[1].2 && t[11].2 == false && t[12].2 == false);
+        assert!(!t[0].2 && t[1].2 && !t[11].2 && !t[12].2);
     }
 
     #[test]

@@ -102,6 +102,8 @@ test('the demo page loads a model by URL with progress, speaks, and shows the RT
   await page.goto(`http://127.0.0.1:${site.address().port}/?model=${encodeURIComponent(url)}`);
   await page.waitForFunction(() => document.body.dataset.model || document.body.dataset.error, null, { timeout: 120_000 });
   assert.match(await page.locator('#model-status').innerText(), /small\.gguf: 125\.\d MB, 2 voices, loaded in \d+ ms\. Runs on CPU SIMD/);
+  // the default text goes through the bundled phonemizer: the same phonemes as the CLI test above
+  assert.equal(await page.locator('#phonemes-out').innerText(), 'həlˈO wˈɜɹld!');
   await page.click('#speak');
   await page.waitForFunction(() => document.body.dataset.spoken || document.body.dataset.error, null, { timeout: 120_000 });
   const status = await page.locator('#speak-status').innerText();
