@@ -184,7 +184,8 @@ impl G2p<'_> {
 
     /// Phonemizes the pieces; returns the phoneme string (Kokoro's input) and the words.
     pub fn run(&self, pieces: &[Piece]) -> (String, Vec<Word>) {
-        let tokens = self.tokens(pieces);
+        let mut tokens = self.tokens(pieces);
+        self.tag_heteronyms(&mut tokens);
         let tokens = fold_left(tokens);
         let mut units = retokenize(tokens);
         let mut ctx = TokenContext::default();
@@ -279,6 +280,51 @@ impl G2p<'_> {
         }
         resolve_tokens(w);
         ctx
+    }
+
+    /// Context tags for heteronyms. misaki's lexicon has verb/noun/past readings for about 620
+    /// words but needs spaCy's statistical tagger to choose; these rules cover the common
+    /// patterns: "to record", "we object", "can't tear" (verb); "the record", "my present"
+    /// (noun); "has read", "she read" (past).
+    fn tag_heteronyms(&self, tokens: &mut [MToken]) {
+        const MODALS: &[&str] = &[
+            "to", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "do", "does", "did",
+            "n't", "n’t", "'ll", "’ll", "cannot", "please", "let's", "let’s", "often", "always", "never", "also",
+            "usually", "sometimes",
+        ];
+        const PRONOUNS: &[&str] = &["i", "you", "we", "they"];
+        const DETERMINERS: &[&str] = &[
+            "the", "a", "an", "this", "these", "those", "my", "your", "his", "her", "its", "our", "their", "each",
+            "every", "no", "any", "some", "whose", "another",
+        ];
+        const OBJECTS: &[&str] = &["the", "a", "an", "this", "these", "those", "my", "your", "his", "our", "their", "it", "them", "him", "me", "us"];
+        const PERFECT: &[&str] = &["have", "has", "had", "having", "'ve", "’ve"];
+        // after a form of "be", a past participle ("was read") or an adjective ("is close")
+        const BE: &[&str] = &["was", "were", "been", "being", "be", "is", "are", "am", "'s", "’s", "'re", "’re", "'m", "’m"];
+        const THIRD_PERSON: &[&str] = &["he", "she", "it", "who"];
+        let lower: Vec<String> = tokens.iter().map(|t| t.text.to_lowercase()).collect();
+        let past = lower.iter().any(|w| matches!(w.as_str(), "yesterday" | "ago" | "last" | "once"));
+        for i in 0..tokens.len() {
+            if !tokens[i].tag.is_empty() || !self.lexicon.is_heteronym(&lower[i]) {
+                continue;
+            }
+            let prev = i.checked_sub(1).map(|j| lower[j].as_str()).unwrap_or("");
+            let next = lower.get(i + 1).map(String::as_str).unwrap_or("");
+            let sentence_start = i == 0 || tokens[i - 1].tag == ".";
+            tokens[i].tag = if PERFECT.contains(&prev) || (BE.contains(&prev) && self.lexicon.has_past_participle(&lower[i])) {
+                "VBN"
+            } else if BE.contains(&prev) {
+                ""
+            } else if THIRD_PERSON.contains(&prev) || (past && PRONOUNS.contains(&prev)) {
+                "VBD"
+            } else if MODALS.contains(&prev) || PRONOUNS.contains(&prev) || (sentence_start && OBJECTS.contains(&next)) {
+                "VB"
+            } else if DETERMINERS.contains(&prev) {
+                "NN"
+            } else {
+                ""
+            };
+        }
     }
 
     /// Tokens of all pieces, with fixed pronunciations and features attached.

@@ -632,6 +632,17 @@ impl Lexicon {
         None
     }
 
+    /// Whether the word's gold entry reads differently as a verb, a noun or a past form
+    /// (record, object, live, read, use, close, …): the words context tagging can help.
+    pub fn is_heteronym(&self, word: &str) -> bool {
+        matches!(self.gold(word), Some(e @ Entry::Tagged(_)) if ["VERB", "NOUN", "VBD", "VBN"].iter().any(|t| e.has_tag(t)))
+    }
+
+    /// Whether the gold entry has its own past-participle reading ("read", "wound").
+    pub fn has_past_participle(&self, word: &str) -> bool {
+        self.gold(word).is_some_and(|e| e.has_tag("VBN"))
+    }
+
     /// Letters read one by one as misaki reads initialisms ("abc" → "ˌAbˌisˈi"); None if
     /// some letter has no reading.
     pub fn spell(&self, letters: &str) -> Option<String> {

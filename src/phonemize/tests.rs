@@ -20,7 +20,7 @@ fn sentences_in_misakis_conventions() {
         ("The 3rd of May.", "ðə θˈɜɹd ʌv mˈA."),
         ("Call 911 now.", "kˈɔl nˈIn hˈʌndɹəd əlˈɛvᵊn nˈW."),
         ("Use the [1](#a#) way.", "jˈuz ðə wˈʌn wˈA."),
-        ("Don't stop-believing, Neil!", "dˈOnt stˌɑpbᵻlˈivɪŋ, nˈil!"),
+        ("Don't stop-believing, Sam!", "dˈOnt stˌɑpbᵻlˈivɪŋ, sˈæm!"),
         ("He said \"hi\" (twice).", "hˌi sˈɛd “hˈI” (twˈIs)."),
         ("I'm 25% sure it's 3.14.", "ˌIm twˈɛnti fˈIv pəɹsˈɛnt ʃˈʊɹ ɪts θɹˈi pYnt wˈʌn fˈɔɹ."),
         ("The tomato is red.", "ðə təmˈATO ɪz ɹˈɛd."),
@@ -144,4 +144,28 @@ fn a_megabyte_of_text_is_phonemized_whole() {
     let result = us().phonemize(&text);
     let words: usize = result.segments.iter().map(|s| s.words.len()).sum();
     assert!(words > 100_000, "{words} words");
+}
+
+#[test]
+fn heteronyms_follow_their_context() {
+    // Readings from misaki's lexicon entries (us_gold.json): record {DEFAULT ɹˈɛkəɹd, VERB
+    // ɹəkˈɔɹd}, read {DEFAULT ɹˈid, VBD/VBN ɹˈɛd}, live {DEFAULT lˈIv, VERB lˈɪv}, use
+    // {DEFAULT jˈuz, NOUN jˈus}, close {DEFAULT klˈOs, VERB klˈOz}.
+    let p = us();
+    let word = |text: &str, w: &str| {
+        let result = p.phonemize(text);
+        result.segments[0].words.iter().find(|x| x.text == w).map(|x| x.phonemes.clone()).unwrap()
+    };
+    assert_eq!(word("We want to record the record.", "record"), "ɹəkˈɔɹd");
+    assert_eq!(word("Play the record.", "record"), "ɹˈɛkəɹd");
+    assert_eq!(word("I have read it.", "read"), "ɹˈɛd");
+    assert_eq!(word("She read it.", "read"), "ɹˈɛd");
+    assert_eq!(word("I read it yesterday.", "read"), "ɹˈɛd");
+    assert_eq!(word("I will read it.", "read"), "ɹˈid");
+    assert_eq!(word("Where do they live?", "live"), "lˈɪv");
+    assert_eq!(word("The live show.", "live"), "lˈIv");
+    assert_eq!(word("It is of no use.", "use"), "jˈus");
+    assert_eq!(word("Close the door.", "Close"), "klˈOz");
+    assert_eq!(word("We are close to it.", "close"), "klˈOs");
+    assert_eq!(word("It was read aloud.", "read"), "ɹˈɛd");
 }
