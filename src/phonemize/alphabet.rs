@@ -1132,6 +1132,7 @@ fn check_misaki(input: &str, british: bool) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phonemize::XorShift;
 
     fn us(alphabet: Alphabet, input: &str) -> String {
         to_misaki(alphabet, input, false).unwrap_or_else(|e| panic!("{input:?}: {e}"))
@@ -1562,21 +1563,6 @@ mod tests {
         }
     }
 
-    /// A tiny deterministic generator: no external crates, reproducible failures.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
 
     #[test]
     fn random_input_never_panics_and_stays_in_the_set() {

@@ -267,6 +267,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::phonemize::XorShift;
 
     const US: &[u8] = include_bytes!("../../data/phonemize/lts-us.bin");
     const GB: &[u8] = include_bytes!("../../data/phonemize/lts-gb.bin");
@@ -303,19 +304,6 @@ mod tests {
         previous[b.len()]
     }
 
-    /// Tiny deterministic generator (xorshift64) for the randomized tests.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
 
     fn payload(file: &[u8]) -> Vec<u8> {
         miniz_oxide::inflate::decompress_to_vec_zlib(&file[12..]).expect("shipped data inflates")
@@ -389,7 +377,7 @@ mod tests {
 
     #[test]
     fn output_uses_only_misaki_symbols_and_one_primary_stress() {
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
         let alphabet: Vec<char> = "abcdefghijklmnopqrstuvwxyz'éß-Kİ 1ǅ".chars().collect();
         for (data, symbols, tsv) in [(US, US_SYMBOLS, HELDOUT_US), (GB, GB_SYMBOLS, HELDOUT_GB)] {
             let lts = LetterToSound::from_bytes(data).unwrap();
@@ -505,7 +493,7 @@ mod tests {
     #[test]
     fn random_corruption_never_panics() {
         let good = payload(GB);
-        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         let mut loaded = 0;
         for _ in 0..300 {
             let mut bad = good.clone();

@@ -425,5 +425,25 @@ fn next_link(s: &str) -> Option<(&str, &str, &str, &str)> {
     None
 }
 
+/// A tiny deterministic generator (xorshift64) for the randomized tests: reproducible failures,
+/// no dependency.
+#[cfg(test)]
+pub(crate) struct XorShift(pub u64);
+
+#[cfg(test)]
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform-ish in 0..n.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
 #[cfg(test)]
 mod tests;

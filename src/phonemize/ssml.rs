@@ -1088,14 +1088,8 @@ mod tests {
         check_offsets(valid);
         assert!(parse(valid).is_ok());
         let interesting = b"<>&;#x\"'/=!-?  s\xc3\xa9\xff0";
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move |bound: usize| {
-            // xorshift64
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % bound as u64) as usize
-        };
+        let mut rng = crate::phonemize::XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut next = move |bound: usize| rng.below(bound);
         let (mut ok, mut failed) = (0, 0);
         for _ in 0..20_000 {
             let mut bytes = valid.as_bytes().to_vec();
