@@ -330,11 +330,11 @@ mod tests {
         }
     }
 
-    /// Measured on the fixture words when the data was trained: US PER 8.4%, 65.4% of words
-    /// right; GB 6.8%, 71.3%. The bounds allow 2 points.
+    /// Measured on the fixture words when the data was trained: US PER 7.4%, 67.6% of words
+    /// right; GB 7.5%, 71.2%. The bounds allow 2 points.
     #[test]
     fn heldout_phoneme_error_rate_stays_low() {
-        for (data, tsv, max_per, min_accuracy) in [(US, HELDOUT_US, 0.104, 0.634), (GB, HELDOUT_GB, 0.088, 0.693)] {
+        for (data, tsv, max_per, min_accuracy) in [(US, HELDOUT_US, 0.094, 0.656), (GB, HELDOUT_GB, 0.095, 0.692)] {
             let lts = LetterToSound::from_bytes(data).unwrap();
             let rows = heldout(tsv);
             let (mut errors, mut length, mut correct) = (0, 0, 0);

@@ -51,14 +51,29 @@ FIXTURE_WORDS = 399
 
 def load_lexicon(data_dir, lang):
     words = {}
+    gold = json.loads((data_dir / f"{lang}_gold.json").read_text("utf-8"))
+    letter_names = {c: gold[c.upper()].lstrip(PRIMARY + SECONDARY) for c in LETTERS if isinstance(gold.get(c.upper()), str)}
     for kind in ("silver", "gold"):  # gold second: it overrides silver
-        entries = json.loads((data_dir / f"{lang}_{kind}.json").read_text("utf-8"))
+        entries = gold if kind == "gold" else json.loads((data_dir / f"{lang}_{kind}.json").read_text("utf-8"))
         for word, value in entries.items():
             if isinstance(value, dict):
                 value = value.get("DEFAULT")
-            if re.fullmatch(r"[a-z']+", word) and isinstance(value, str) and value:
+            if re.fullmatch(r"[a-z']+", word) and isinstance(value, str) and value and not spelled_prefix(word, value, letter_names):
                 words[word] = value
     return dict(sorted(words.items()))
+
+
+def spelled_prefix(word, phonemes, letter_names):
+    """Entries like "fname" (ˈɛfnˈAm) or "mkdir": a first letter read by its name before a
+    consonant. Learned as letter-to-sound they turn "Fenwick" into ˈɛfnwɪk, so they are left out."""
+    name = letter_names.get(word[0], "")
+    plain = phonemes.replace(PRIMARY, "").replace(SECONDARY, "")
+    return (
+        len(word) > 1
+        and word[1] not in "aeiouy'"
+        and name[:1] in VOWELS
+        and plain.startswith(name.replace(PRIMARY, "").replace(SECONDARY, ""))
+    )
 
 
 def is_heldout(word):
