@@ -152,6 +152,35 @@ impl G2p<'_> {
         Some((found, source))
     }
 
+    /// A known word with a clitic the lexicon lacks ("should've" → ʃˈʊd + əv): the clitic's
+    /// reduced form after the word's own pronunciation, with US flapping of a final t.
+    fn contraction(&self, text: &str, ctx: TokenContext) -> Option<String> {
+        let text = text.replace('’', "'");
+        let british = self.lexicon.is_british();
+        let clitics: [(&str, &str, &str); 5] = [
+            ("'ve", "v", "əv"),
+            ("'ll", "l", "ᵊl"),
+            ("'d", "d", "əd"),
+            ("'re", if british { "ə" } else { "ɹ" }, if british { "ə" } else { "əɹ" }),
+            ("'m", "m", "əm"),
+        ];
+        let (base, after_vowel, after_consonant) = clitics.iter().find_map(|&(c, v, k)| text.strip_suffix(c).map(|b| (b, v, k)))?;
+        let found = self.lexicon.word(&WordQuery { text: base, is_head: true, ..Default::default() }, ctx)?;
+        let mut ps = found.phonemes;
+        let last = ps.chars().next_back()?;
+        if lexicon::is_vowel(last) || last == 'ɹ' || last == 'ː' {
+            ps.push_str(after_vowel);
+        } else {
+            let before_t = ps.chars().rev().nth(1);
+            if !british && last == 't' && before_t.is_some_and(|c| "AIOWYiuæɑəɛɪɹʊʌ".contains(c)) {
+                ps.pop();
+                ps.push('ɾ');
+            }
+            ps.push_str(after_consonant);
+        }
+        Some(ps)
+    }
+
     /// Letter-to-sound for a word no lexicon knows; letters outside a–z are folded or skipped.
     fn fallback(&self, tk: &MToken) -> Option<String> {
         let text = fold_latin(tk.alias.as_deref().unwrap_or(&tk.text));
@@ -256,12 +285,16 @@ impl G2p<'_> {
                         // a word split only at apostrophes ("should've"): the whole word goes
                         // to letter-to-sound, as misaki sends it to eSpeak
                         let merged = merge(w, None);
-                        if let Some(ps) = self.fallback(&merged) {
+                        let found = match self.contraction(&merged.text, ctx) {
+                            Some(ps) => Some((ps, Source::Lexicon)),
+                            None => self.fallback(&merged).map(|ps| (ps, Source::Rule)),
+                        };
+                        if let Some((ps, source)) = found {
                             ctx = token_context(ctx, Some(&ps), &merged);
                             for (i, t) in w.iter_mut().enumerate() {
                                 t.phonemes = Some(if i == 0 { ps.clone() } else { String::new() });
                                 t.rating = Some(2);
-                                t.source = Source::Rule;
+                                t.source = source;
                             }
                         }
                         return ctx;

@@ -152,6 +152,10 @@ impl Lexicon {
         Ok(Self { data: data()?, british })
     }
 
+    pub fn is_british(&self) -> bool {
+        self.british
+    }
+
     fn raw(&self, word: &str, silver: bool) -> Option<Entry<'static>> {
         let fields = self.data.fields(word)?;
         let us = fields[usize::from(silver)];

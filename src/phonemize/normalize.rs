@@ -1079,7 +1079,12 @@ impl<'a> Normalizer<'a> {
         while self.is_alphanumeric(end) || (self.is_symbol(end, '_') && self.is_alphanumeric(end + 1)) {
             end += 1;
         }
-        expansion(end, format!("hashtag {}", self.span(i + 1, end).replace('_', " ")))
+        let tag = self.span(i + 1, end).replace('_', " ");
+        // "#hashtags" is the word itself, not "hashtag hashtags"
+        if tag.to_lowercase().starts_with("hashtag") {
+            return expansion(end, tag);
+        }
+        expansion(end, format!("hashtag {tag}"))
     }
 
     /// A unit after a number: "5 km", "2.5kg", "20°C", "1 mph".
@@ -1470,6 +1475,7 @@ mod tests {
         ("Mail jane.doe@example.org today", "Mail jane dot doe at example dot org today", "Mail jane dot doe at example dot org today"),
         ("Go to example.com or (www.test-site.co.uk/a_b?x=1).", "Go to example dot com or (w w w dot test dash site dot co dot uk slash a underscore b question mark x equals 1).", "Go to example dot com or (w w w dot test dash site dot co dot uk slash a underscore b question mark x equals 1)."),
         ("Node.js, file.txt and v1.2.3 stay", "Node.js, file.txt and v1.2.3 stay", "Node.js, file.txt and v1.2.3 stay"),
+        ("Use #hashtags, #Hashtag_Fun.", "Use hashtags, Hashtag Fun.", "Use hashtags, Hashtag Fun."),
         ("We're #1 with #MeToo, #100DaysOfCode and #throw_back.", "We're number one with hashtag MeToo, hashtag 100DaysOfCode and hashtag throw back.", "We're number one with hashtag MeToo, hashtag 100DaysOfCode and hashtag throw back."),
         ("C# and F# stay; #1st stays.", "C# and F# stay; #1st stays.", "C# and F# stay; #1st stays."),
     ];

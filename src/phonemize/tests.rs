@@ -162,3 +162,14 @@ fn heteronyms_follow_their_context() {
     assert_eq!(word("We are close to it.", "close"), "klˈOs");
     assert_eq!(word("It was read aloud.", "read"), "ɹˈɛd");
 }
+
+#[test]
+fn contractions_missing_from_the_lexicon_are_composed() {
+    // the word's own lexicon entry ("should" ʃˌʊd, "ought" ˈɔt) plus the clitic, as the lexicon
+    // writes the ones it has (might've mˈIɾəv, could've kʊdəv)
+    let p = us();
+    assert_eq!(p.phonemize("should've").phonemes(), "ʃˌʊdəv");
+    // no flap after ɔ (misaki's US_TAUS leaves it out)
+    assert_eq!(p.phonemize("ought've").phonemes(), "ˈɔtəv");
+    assert_eq!(gb().phonemize("should've").phonemes(), "ʃˌʊdəv");
+}

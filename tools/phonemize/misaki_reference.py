@@ -82,13 +82,6 @@ def main():
         rows = [(category, sentence, phonemize(g2p, sentence)) for category, sentence in corpus]
         out_path = args.out_dir / f"reference-{lang}.tsv"
         write_reference(out_path, rows)
-        if args.tritone:
-            normalized = normalize(args.tritone, lang, [sentence for _, sentence in corpus])
-            fallback.words.clear()
-            rows = [(c, s, n, phonemize(g2p, n)) for (c, s), n in zip(corpus, normalized)]
-            out_path = args.out_dir / f"reference-normalized-{lang}.tsv"
-            write_reference(out_path, rows, NORMALIZED_HEADER)
-            print(f"[{lang}] wrote {out_path}")
         fallback_words = collections.Counter(fallback.words)
         print(f"[{lang}] wrote {out_path}")
         print(
@@ -96,6 +89,13 @@ def main():
             f"({len(fallback_words)} distinct): "
             + ", ".join(f"{w}×{n}" if n > 1 else w for w, n in sorted(fallback_words.items()))
         )
+        if args.tritone:
+            normalized = normalize(args.tritone, lang, [sentence for _, sentence in corpus])
+            fallback.words.clear()
+            rows = [(c, s, n, phonemize(g2p, n)) for (c, s), n in zip(corpus, normalized)]
+            out_path = args.out_dir / f"reference-normalized-{lang}.tsv"
+            write_reference(out_path, rows, NORMALIZED_HEADER)
+            print(f"[{lang}] wrote {out_path}; eSpeak fallback on the normalized text: {len(fallback.words)} words")
     return 0
 
 
