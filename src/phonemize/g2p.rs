@@ -152,6 +152,19 @@ impl G2p<'_> {
         Some((found, source))
     }
 
+    /// A group without letters read as its runs of digits (with inner , and .), one number each.
+    fn digit_runs(&self, w: &[MToken]) -> Option<String> {
+        let text: String = w.iter().map(|t| t.text.as_str()).collect();
+        if text.chars().any(char::is_alphabetic) || !text.bytes().any(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let runs = text.split(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.')).map(|r| r.trim_matches([',', '.'])).filter(|r| !r.is_empty());
+        let read: Option<Vec<String>> = runs
+            .map(|r| self.lexicon.word(&WordQuery { text: r, is_head: true, ..Default::default() }, TokenContext::default()).map(|f| f.phonemes))
+            .collect();
+        read.map(|r| r.join(" "))
+    }
+
     /// A known word with a clitic the lexicon lacks ("should've" → ʃˈʊd + əv): the clitic's
     /// reduced form after the word's own pronunciation, with US flapping of a final t.
     fn contraction(&self, text: &str, ctx: TokenContext) -> Option<String> {
@@ -255,8 +268,11 @@ impl G2p<'_> {
     }
 
     /// The right-to-left search for the longest known span inside a glued group of sub-tokens.
+    /// Spans are at most MAX_SPAN sub-tokens (misaki tries them all, which is cubic in the
+    /// group's length; no lexicon entry is that long).
     fn group(&self, w: &mut [MToken], mut ctx: TokenContext) -> TokenContext {
-        let (mut left, mut right) = (0, w.len());
+        const MAX_SPAN: usize = 32;
+        let (mut left, mut right) = (w.len().saturating_sub(MAX_SPAN), w.len());
         while left < right {
             let fixed = w[left..right].iter().any(|t| t.alias.is_some() || t.phonemes.is_some());
             let found = if fixed { None } else { self.lookup(&merge(&w[left..right], None), ctx) };
@@ -271,7 +287,7 @@ impl G2p<'_> {
                     x.rating = Some(found.rating);
                 }
                 right = left;
-                left = 0;
+                left = right.saturating_sub(MAX_SPAN);
             } else if left + 1 < right {
                 left += 1;
             } else {
@@ -281,6 +297,17 @@ impl G2p<'_> {
                     if w[right].text.chars().all(|c| SUBTOKEN_JUNKS.contains(c)) {
                         w[right].phonemes = Some(String::new());
                         w[right].rating = Some(3);
+                    } else if let Some(ps) = self.digit_runs(w) {
+                        // numbers glued by dashes ("3--1", where "-1" is no number to misaki):
+                        // each run of digits read on its own, as misaki's eSpeak fallback does
+                        let merged = merge(w, None);
+                        ctx = token_context(ctx, Some(&ps), &merged);
+                        for (i, t) in w.iter_mut().enumerate() {
+                            t.phonemes = Some(if i == 0 { ps.clone() } else { String::new() });
+                            t.rating = Some(2);
+                            t.source = Source::Normalizer;
+                        }
+                        return ctx;
                     } else if word_like {
                         // a word split only at apostrophes ("should've"): the whole word goes
                         // to letter-to-sound, as misaki sends it to eSpeak
@@ -308,7 +335,7 @@ impl G2p<'_> {
                         tk.source = Source::Rule;
                     }
                 }
-                left = 0;
+                left = right.saturating_sub(MAX_SPAN);
             }
         }
         resolve_tokens(w);
@@ -561,7 +588,7 @@ fn resolve_tokens(tokens: &mut [MToken]) {
 }
 
 /// Latin letters with diacritics to their base letter, for letter-to-sound ("Zoë" → "Zoe").
-fn fold_latin(text: &str) -> String {
+pub(super) fn fold_latin(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             'à'..='å' | 'ā' | 'ă' | 'ą' => 'a',

@@ -332,7 +332,7 @@ impl Lexicon {
         };
         match ps {
             Some(p) if !is_nnp || p.contains(PRIMARY) => Some((apply_stress(p, stress), rating)),
-            // misaki keeps the unstressed entry when the word cannot be spelled out either
+            // misaki would return nothing (or fail) here; the unstressed entry is kept instead
             Some(p) => self.get_nnp(&word).or_else(|| Some((apply_stress(p, stress), rating))),
             None => self.get_nnp(&word),
         }

@@ -265,8 +265,15 @@ impl Phonemizer {
                 flush(&mut pieces, &mut segments, rate, 0);
                 rate = span.rate;
             }
+            let after_element = pieces.last().is_some_and(|p| p.source == Source::Ssml && !p.text.ends_with(char::is_whitespace));
             match span.kind {
-                SpanKind::Text(text) => pieces.extend(self.normalized_pieces(&collapse_space(&text), Source::Lexicon)),
+                SpanKind::Text(text) => {
+                    let mut text = collapse_space(&text);
+                    if after_element && text.starts_with(char::is_alphanumeric) {
+                        text.insert(0, ' ');
+                    }
+                    pieces.extend(self.normalized_pieces(&text, Source::Lexicon));
+                }
                 SpanKind::Phoneme { alphabet, ph, text } => {
                     let alphabet = Alphabet::from_name(&alphabet).ok_or_else(|| Error::Ssml {
                         offset: span.offset,
@@ -277,7 +284,7 @@ impl Phonemizer {
                     pieces.push(fixed(spaced(&text), phonemes, Source::Ssml));
                 }
                 SpanKind::SayAs { interpret_as, text, .. } => pieces.extend(self.say_as(&interpret_as, &text)),
-                SpanKind::Sub { alias, .. } => pieces.push(Piece::plain(spaced(&alias), Source::Ssml)),
+                SpanKind::Sub { alias, .. } => pieces.push(Piece::plain(format!(" {}", collapse_space(&alias).trim()), Source::Ssml)),
                 SpanKind::Break { ms } => flush(&mut pieces, &mut segments, rate, ms),
                 SpanKind::Boundary { paragraph } => {
                     flush(&mut pieces, &mut segments, rate, if paragraph { PARAGRAPH_PAUSE_MS } else { 0 })
@@ -292,46 +299,50 @@ impl Phonemizer {
     /// dates, times, telephone numbers and the like.
     fn say_as(&self, interpret_as: &str, text: &str) -> Vec<Piece> {
         let text = text.trim();
-        let words = |w: Option<String>| vec![Piece::plain(format!(" {} ", w.unwrap_or_else(|| text.to_string())), Source::Ssml)];
+        let plain = |t: String| vec![Piece::plain(format!(" {t}"), Source::Ssml)];
+        // number words as misaki reads them: split at hyphens and commas, without "and"
+        let words = |w: Option<String>| {
+            let w = w.unwrap_or_default();
+            plain(w.split(|c: char| !c.is_ascii_lowercase()).filter(|x| !x.is_empty() && *x != "and").collect::<Vec<_>>().join(" "))
+        };
         let digits: String = text.chars().filter(char::is_ascii_digit).collect();
         match interpret_as {
             "characters" | "spell-out" | "verbatim" => {
-                // letter runs read like an initialism ("SSML" → ˌɛsˌɛsˌɛmˈɛl), digits one by one
+                // letter runs read like an initialism ("SSML" → ˌɛsˌɛsˌɛmˈɛl), digits one by one;
+                // letters without a reading are skipped
                 let mut spelled: Vec<String> = Vec::new();
                 let mut letters = String::new();
-                for c in text.chars().chain(std::iter::once(' ')) {
+                for c in g2p::fold_latin(text).chars().chain(std::iter::once(' ')) {
                     if c.is_alphabetic() {
-                        letters.push(c);
+                        if self.lexicon.spell(&c.to_string()).is_some() {
+                            letters.push(c);
+                        }
                         continue;
                     }
                     if !letters.is_empty() {
                         spelled.extend(self.lexicon.spell(&letters));
                         letters.clear();
                     }
-                    if let Some(d) = c.to_digit(10) {
-                        let word = numbers::cardinal(&d.to_string()).unwrap_or_default();
-                        spelled.extend(self.lexicon.lookup(&word, "", None, None).map(|f| f.0));
+                    if c.is_ascii_digit() {
+                        let query = lexicon::WordQuery { text: &c.to_string(), is_head: true, ..Default::default() };
+                        spelled.extend(self.lexicon.word(&query, lexicon::TokenContext::default()).map(|f| f.phonemes));
                     }
                 }
                 vec![fixed(spaced(text), spelled.join(" "), Source::Ssml)]
             }
             "cardinal" | "number" if !digits.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == ',') => {
-                words(numbers::cardinal(digits.trim_start_matches('0')).or_else(|| numbers::cardinal("0")))
+                words(numbers::cardinal(without_leading_zeros(&digits)))
             }
-            "ordinal" if !digits.is_empty() => {
-                let n = digits.trim_start_matches('0');
-                words(numbers::ordinal(if n.is_empty() { "0" } else { n }))
+            "ordinal" if !digits.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == ',') => {
+                words(numbers::ordinal(without_leading_zeros(&digits)))
             }
-            "digits" => words(Some(
-                text.chars().filter_map(|c| c.to_digit(10)).filter_map(|d| numbers::cardinal(&d.to_string())).collect::<Vec<_>>().join(" "),
-            )),
+            "digits" => plain(digits.chars().map(String::from).collect::<Vec<_>>().join(" ")),
             _ => {
                 let mut pieces = self.normalized_pieces(text, Source::Ssml);
                 for p in &mut pieces {
                     p.source = Source::Ssml;
                 }
                 pieces.insert(0, Piece::plain(" ", Source::Ssml));
-                pieces.push(Piece::plain(" ", Source::Ssml));
                 pieces
             }
         }
@@ -380,13 +391,20 @@ impl Phonemizer {
     }
 }
 
+fn without_leading_zeros(digits: &str) -> &str {
+    let t = digits.trim_start_matches('0');
+    if t.is_empty() { "0" } else { t }
+}
+
 fn fixed(text: String, phonemes: String, source: Source) -> Piece {
     Piece { text, fixed: Some((phonemes, source)), source, stress: None, num_flags: String::new() }
 }
 
-/// SSML elements are words of their own: keep them apart from the surrounding text.
+/// SSML elements are words of their own: a space keeps them apart from the text before (the
+/// text after gets one where it needs it). Empty content still carries the pronunciation.
 fn spaced(text: &str) -> String {
-    format!(" {} ", collapse_space(text).trim())
+    let text = collapse_space(text);
+    format!(" {}", if text.trim().is_empty() { "_" } else { text.trim() })
 }
 
 fn collapse_space(text: &str) -> String {

@@ -173,3 +173,31 @@ fn contractions_missing_from_the_lexicon_are_composed() {
     assert_eq!(p.phonemize("ought've").phonemes(), "ˈɔtəv");
     assert_eq!(gb().phonemize("should've").phonemes(), "ʃˌʊdəv");
 }
+
+#[test]
+fn ssml_elements_read_like_the_same_text() {
+    let p = us();
+    let ssml = |body: &str| p.phonemize_ssml(&format!("<speak>{body}</speak>")).unwrap().phonemes();
+    // numbers through misaki's own number reading: no "and", no commas
+    assert_eq!(ssml(r#"<say-as interpret-as="cardinal">1,101</say-as>"#), p.phonemize("1,101").phonemes());
+    assert_eq!(ssml(r#"<say-as interpret-as="ordinal">21</say-as>"#), p.phonemize("21st").phonemes());
+    assert_eq!(ssml(r#"<say-as interpret-as="ordinal">112</say-as>"#), p.phonemize("112th").phonemes());
+    assert_eq!(ssml(r#"<say-as interpret-as="digits">907</say-as>"#), p.phonemize("9 0 7").phonemes());
+    // accented letters are spelled by their base letter
+    assert_eq!(ssml(r#"<say-as interpret-as="characters">Zoë</say-as>"#), p.phonemize("ZOE").phonemes());
+    // punctuation after an element stays attached; text after it stays a word of its own
+    assert_eq!(ssml(r#"<phoneme ph="həˈloʊ">hi</phoneme>, now"#), "həlˈO, nˈW");
+    assert_eq!(ssml(r#"<sub alias="World Wide Web">WWW</sub>now"#), "wˈɜɹld wˈId wˈɛb nˈW");
+    // empty content still says its phonemes
+    assert_eq!(ssml(r#"<phoneme ph="həˈloʊ"></phoneme>"#), "həlˈO");
+}
+
+#[test]
+fn glued_numbers_and_long_groups() {
+    let p = us();
+    // "3--1": "-1" is glued to a dash and is no number to misaki; each number is read
+    // (misaki's eSpeak fallback: θɹˈi wˈʌn)
+    assert_eq!(p.phonemize("3--1").phonemes(), "θɹˈi wˈʌn");
+    let long = "x-".repeat(3000);
+    assert!(!p.phonemize(&long).phonemes().is_empty());
+}

@@ -23,7 +23,9 @@ const EXCEPTIONS: &[&str] = &[
     "Gen.", "Gov.", "i.e.", "I.e.", "I.E.", "Inc.", "Jr.", "Ltd.", "Md.", "Messrs.", "Mo.", "Mont.",
     "Mr.", "Mrs.", "Ms.", "Ph.D.", "Prof.", "Rep.", "Rev.", "Sen.", "St.", "vs.", "v.s.", "Mt.",
     "Apr.", "Aug.", "Dec.", "Feb.", "Jan.", "Jul.", "Jun.", "Mar.", "Nov.", "Oct.", "Sep.",
-    "Sept.", "Calif.", "Mass.", "Wash.", "C++", "''",
+    "Sept.", "Calif.", "Mass.", "Wash.", "C++", "''", "'em", "'cause", "'bout", "'nuff", "'cos", "'cuz",
+    "’em", "’cause", "’bout", "’nuff", "’cos", "’cuz", "goin'", "nothin'", "doin'", "havin'", "lovin'",
+    "somethin'", "nuthin'", "ol'", "goin’", "nothin’", "doin’", "havin’", "lovin’", "somethin’", "nuthin’", "ol’",
 ];
 
 const PUNCT: &[char] = &[
@@ -60,11 +62,12 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             _ => {}
         }
     }
-    let mut after_space = true;
-    for i in 0..tokens.len() {
-        let tag = tag(&tokens, i, after_space);
-        after_space = tokens[i].whitespace || matches!(tag, "-LRB-" | "``");
-        tokens[i].tag = tag;
+    for token in &mut tokens {
+        let before = text[..token.start].chars().next_back();
+        let after = text[token.start + token.text.len()..].chars().next();
+        let opens_quote = before.is_none_or(|c| c.is_whitespace() || "([{".contains(c));
+        let inside_word = before.is_some_and(|c| !c.is_whitespace()) && after.is_some_and(|c| !c.is_whitespace());
+        token.tag = tag(&token.text, opens_quote, inside_word);
     }
     tokens
 }
@@ -80,7 +83,7 @@ fn split_chunk(text: &str, start: usize, end: usize, out: &mut Vec<Token>) {
             break;
         }
         if let Some(n) = prefix_len(core) {
-            out.push(piece(text, lo, lo + n, "HEAD"));
+            out.push(piece(text, lo, lo + n));
             lo += n;
             continue;
         }
@@ -95,12 +98,12 @@ fn split_chunk(text: &str, start: usize, end: usize, out: &mut Vec<Token>) {
         split_infixes(text, lo, hi, out);
     }
     for &(a, b) in suffixes.iter().rev() {
-        out.push(piece(text, a, b, "TAIL"));
+        out.push(piece(text, a, b));
     }
 }
 
-fn piece(text: &str, a: usize, b: usize, kind: &'static str) -> Token {
-    Token { text: text[a..b].to_string(), tag: kind, whitespace: false, start: a }
+fn piece(text: &str, a: usize, b: usize) -> Token {
+    Token { text: text[a..b].to_string(), tag: "", whitespace: false, start: a }
 }
 
 fn prefix_len(s: &str) -> Option<usize> {
@@ -187,7 +190,7 @@ fn ellipsis_len(s: &str) -> Option<usize> {
 fn split_infixes(text: &str, lo: usize, hi: usize, out: &mut Vec<Token>) {
     let core = &text[lo..hi];
     if EXCEPTIONS.contains(&core) {
-        out.push(piece(text, lo, hi, ""));
+        out.push(piece(text, lo, hi));
         return;
     }
     let chars: Vec<(usize, char)> = core.char_indices().collect();
@@ -197,10 +200,19 @@ fn split_infixes(text: &str, lo: usize, hi: usize, out: &mut Vec<Token>) {
         let (at, c) = chars[i];
         let prev = i.checked_sub(1).map(|p| chars[p].1);
         let len = infix_at(core, at, c, prev);
+        // spaCy keeps "Dr." whole even when the next word is glued on ("Dr.Smith")
+        let len = if c == '.' && EXCEPTIONS.contains(&&core[start..at + 1]) {
+            out.push(piece(text, lo + start, lo + at + 1));
+            start = at + 1;
+            i += 1;
+            continue;
+        } else {
+            len
+        };
         match len {
             Some(n) if at > start && at + n < core.len() => {
-                out.push(piece(text, lo + start, lo + at, ""));
-                out.push(piece(text, lo + at, lo + at + n, "INFIX"));
+                out.push(piece(text, lo + start, lo + at));
+                out.push(piece(text, lo + at, lo + at + n));
                 start = at + n;
                 while i < chars.len() && chars[i].0 < start {
                     i += 1;
@@ -209,7 +221,7 @@ fn split_infixes(text: &str, lo: usize, hi: usize, out: &mut Vec<Token>) {
             _ => i += 1,
         }
     }
-    out.push(piece(text, lo + start, hi, ""));
+    out.push(piece(text, lo + start, hi));
 }
 
 fn infix_at(core: &str, at: usize, c: char, prev: Option<char>) -> Option<usize> {
@@ -257,9 +269,9 @@ const PREPOSITIONS: &[&str] = &[
 /// The closed-class tagger (spaCy's English model cannot ship here; this stands in for it and
 /// the reference generator in tools/phonemize uses the same rules): determiners, "I", "to",
 /// common prepositions, numbers, and punctuation get Penn tags; everything else gets "".
-fn tag(tokens: &[Token], i: usize, after_space: bool) -> &'static str {
-    let tk = &tokens[i];
-    let text = tk.text.as_str();
+/// A straight quote opens after whitespace or a bracket; a hyphen touching non-space on both
+/// sides is spaCy's HYPH (read as nothing), otherwise a dash.
+fn tag(text: &str, opens_quote: bool, inside_word: bool) -> &'static str {
     let lower = text.to_lowercase();
     match lower.as_str() {
         "a" | "an" | "the" => return "DT",
@@ -281,12 +293,10 @@ fn tag(tokens: &[Token], i: usize, after_space: bool) -> &'static str {
         "," => return ",",
         "(" | "[" | "{" => return "-LRB-",
         ")" | "]" | "}" => return "-RRB-",
-        "“" => return "``",
-        "”" => return "''",
-        "\"" | "'" | "‘" | "’" => {
-            return if after_space { "``" } else { "''" };
-        }
-        "-" | "–" if tk.tag == "INFIX" => return "HYPH",
+        "“" | "‘" => return "``",
+        "”" | "’" => return "''",
+        "\"" | "'" => return if opens_quote { "``" } else { "''" },
+        "-" | "–" if inside_word => return "HYPH",
         ":" | ";" | "-" | "–" | "—" | "--" | "..." | "…" => return ":",
         _ => {}
     }
@@ -466,6 +476,9 @@ mod tests {
         assert_eq!(words("Dr. Smith's well-known 3-2 win"), ["Dr./", "Smith/", "'s/", "well/", "-/HYPH", "known/", "3/CD", "-/HYPH", "2/CD", "win/"]);
         assert_eq!(words("\"Yes,\" she said - $5.50 at 10km."), ["\"/``", "Yes/", ",/,", "\"/''", "she/", "said/", "-/:", "$/$", "5.50/CD", "at/IN", "10/CD", "km/", "./."]);
         assert_eq!(words("Wait... what?!"), ["Wait/", ".../:", "what/", "?/.", "!/."]);
+        assert_eq!(words("Let 'em in 'cause (1990–)"), ["Let/", "'em/", "in/IN", "'cause/", "(/-LRB-", "1990/CD", "–/HYPH", ")/-RRB-"]);
+        assert_eq!(words("Dr.Smith said ’hi’"), ["Dr./", "Smith/", "said/", "’/''", "hi/", "’/''"]);
+        assert_eq!(words("(\"'Hi'\")"), ["(/-LRB-", "\"/``", "'/''", "Hi/", "'/''", "\"/''", ")/-RRB-"]);
         assert_eq!(words("We'll, should've, don't"), ["We/", "'ll/", ",/,", "should/", "'ve/", ",/,", "do/", "n't/"]);
     }
 
