@@ -18,6 +18,9 @@
 //! - Digits stay digits where misaki reads them well: "10-20" → "10 to 20", "$5M" → "5 million
 //!   dollars", "5km" → "5 kilometers", "Rated 4/5" → "Rated 4 out of 5".
 //! - Scores ("lost 2-3"), ratios ("1:10 scale") and initials ("Louis V. Gerstner") stay.
+//! - Telephone numbers are read digit by digit in their groups, 0 as "oh": "555-123-4567",
+//!   "+44 (0)20 7946 0958" (the trunk "(0)" dropped), "ext. 204". Shorter or spaced forms
+//!   ("555-1234", "555 123 4567", "911") only after a word like "call", "phone" or "at".
 
 use super::numbers;
 use std::ops::Range;
@@ -95,6 +98,20 @@ const MONTHS: [&str; 12] = [
 ];
 /// Digit names in telephone numbers.
 const PHONE_DIGITS: [&str; 10] = ["oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+/// Words a few words before "555-1234" or "555 123 4567" that make it a telephone number.
+const PHONE_WORDS: &[&str] = &[
+    "call", "calls", "called", "calling", "dial", "dialed", "dialled", "dialing", "dialling", "phone", "phoned",
+    "telephone", "tel", "ph", "fax", "text", "texting", "cell", "mobile", "reach", "number", "at",
+];
+/// Phone words that also come before decimals ("closed at 555.1234"): not enough for "555.1234".
+const WEAK_PHONE_WORDS: &[&str] = &["number", "at"];
+/// Words right before "911" or "999" that make it a telephone number.
+const DIAL_WORDS: &[&str] = &["call", "calls", "called", "calling", "dial", "dialed", "dialled", "dialing", "dialling"];
+/// Three-digit emergency and service numbers: "call 911", "dial 999"; not "call 100 people".
+const SERVICE_NUMBERS: &[&str] =
+    &["000", "101", "110", "111", "112", "119", "211", "311", "411", "511", "611", "711", "811", "911", "999"];
+/// How an extension is introduced after a telephone number: "ext. 204", "x204".
+const EXTENSION_WORDS: &[&str] = &["ext", "Ext", "EXT", "extension", "Extension", "x", "X"];
 const ORDINAL_SUFFIXES: [&str; 4] = ["st", "nd", "rd", "th"];
 /// Denominators read as fractions; others ("9/11", "7/11") are more often names or dates.
 const FRACTION_DENOMINATORS: [u32; 16] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 16, 20, 32, 64, 100, 1000];
@@ -612,6 +629,33 @@ impl<'a> Normalizer<'a> {
             .or_else(|| self.day_month_date(i))
             .or_else(|| self.fraction(i))
             .or_else(|| self.range(i))
+            .or_else(|| self.counted_number(i))
+    }
+
+    /// A four-digit count before a plural noun ("1024 points", "2500 people") is a number,
+    /// not a year as misaki would read it ("ten twenty-four"); after a year word ("in 1984",
+    /// "since 2001 prices") it stays a year. US drops num2words' "and" ("one thousand twenty-
+    /// four"), GB keeps it.
+    fn counted_number(&self, i: usize) -> Option<Expansion> {
+        const YEAR_CUES: &[&str] = &[
+            "in", "since", "by", "from", "until", "till", "of", "year", "circa", "during", "before", "after", "around",
+            "summer", "winter", "spring", "autumn", "fall", "class", "early", "late", "mid", "through",
+        ];
+        const NOT_PLURAL: &[&str] = &[
+            "was", "is", "has", "does", "goes", "this", "its", "his", "as", "us", "yes", "plus", "thus", "always",
+            "perhaps", "unless", "whereas", "less", "across", "versus",
+        ];
+        let digits = self.digits(i).filter(|d| d.len() == 4 && !d.starts_with('0'))?;
+        let noun = self.word(i + 2).filter(|_| self.single_space(i + 1))?;
+        const IRREGULAR_PLURALS: &[&str] = &["people", "men", "women", "children", "feet", "teeth", "mice", "geese"];
+        let plural = IRREGULAR_PLURALS.contains(&noun)
+            || (noun.len() > 2 && noun.ends_with('s') && noun.starts_with(|c: char| c.is_ascii_lowercase()) && !NOT_PLURAL.contains(&noun));
+        let year_cue = self.word_before(i).is_some_and(|k| self.word_is(k, YEAR_CUES) || month_number(self.str(k)).is_some());
+        if !plural || year_cue {
+            return None;
+        }
+        let words = numbers::cardinal(digits)?.replace(',', "");
+        expansion(i + 1, if self.british { words } else { words.replace(" and ", " ") })
     }
 
     fn starting_with_word(&self, i: usize) -> Option<Expansion> {
@@ -1011,25 +1055,30 @@ impl<'a> Normalizer<'a> {
     // --- other numbers ------------------------------------------------------------------
 
     /// Telephone numbers: "555-123-4567", "555.123.4567", "1-555-123-4567", "(555) 123-4567",
-    /// "+1 555 123 4567", "+44 20 7946 0958".
+    /// "+1 555 123 4567", "+44 20 7946 0958", "+91 98765 43210"; after a phone word also
+    /// "555-1234", "555 123 4567" and "911". An extension may follow: "ext. 204", "x204".
     fn phone(&self, i: usize) -> Option<Expansion> {
         if self.is_alphanumeric(before(i, 1)) {
             return None;
         }
-        let (groups, end) = match self.symbol(i) {
+        let (groups, number_end) = match self.symbol(i) {
             Some('+') => self.international_phone(i)?,
             Some('(') => self.area_code_phone(i)?,
-            _ => self.dotted_phone(i)?,
+            _ => self.dotted_phone(i).or_else(|| self.phone_after_phone_word(i))?,
+        };
+        let (extension, end) = match self.extension(number_end) {
+            Some((extension, end)) => (Some(extension), end),
+            None => (None, number_end),
         };
         if !self.ends_number(end) {
             return None;
         }
-        let mut words: Vec<String> = groups
-            .iter()
-            .map(|group| group.bytes().map(|b| PHONE_DIGITS[usize::from(b - b'0')]).collect::<Vec<_>>().join(" "))
-            .collect();
+        let mut words: Vec<String> = groups.iter().map(|group| phone_digits(group)).collect();
         if self.is_symbol(i, '+') {
             words[0].insert_str(0, "plus ");
+        }
+        if let Some(extension) = extension {
+            words.push(format!("extension {}", phone_digits(extension)));
         }
         expansion(end, words.join(", "))
     }
@@ -1049,6 +1098,83 @@ impl<'a> Normalizer<'a> {
         Some((groups, start + 5))
     }
 
+    /// Shapes that are telephone numbers only after a phone word: "call 555-1234", "phone
+    /// 555 123 4567", "dial 911". "reach 500-1000 people" and "at 500-1000" are counts and
+    /// ranges.
+    fn phone_after_phone_word(&self, i: usize) -> Option<(Vec<&'a str>, usize)> {
+        let first = self.digits(i).filter(|d| d.len() == 3)?;
+        let exchange = self.digits(i + 2).filter(|d| d.len() == 3 && self.single_space(i + 1));
+        let line = self.digits(i + 4).filter(|d| d.len() == 4 && self.single_space(i + 3));
+        if let (Some(exchange), Some(line)) = (exchange, line) {
+            return self.follows_phone_word(i, true).then(|| (vec![first, exchange, line], i + 5));
+        }
+        let count_next = |end: usize| self.word_after(end).is_some_and(looks_plural);
+        let separator = self.symbol(i + 1).filter(|c| matches!(c, '-' | '.'));
+        if let (Some(separator), Some(line)) = (separator, self.digits(i + 2).filter(|d| d.len() == 4)) {
+            let round = first.ends_with('0') && line.ends_with("00");
+            let is_phone = !round && !count_next(i + 3) && self.follows_phone_word(i, separator == '-');
+            return is_phone.then(|| (vec![first, line], i + 3));
+        }
+        // "call 911", "dial 999 or 112"; not "call 911 people" or "dial 911 1234".
+        let digits_next = self.inline_space(i + 1) && self.kind(i + 2) == Some(Kind::Digits);
+        let after_dial_word = |n: usize| self.word_before(n).is_some_and(|k| self.word_is(k, DIAL_WORDS));
+        let after_dialed_number = self.word_before(i).filter(|&k| self.word_is(k, &["or", "and"])).is_some_and(|k| {
+            let number = before(k, 2);
+            self.inline_space(before(k, 1))
+                && self.digits(number).is_some_and(|d| SERVICE_NUMBERS.contains(&d))
+                && after_dial_word(number)
+        });
+        let dialed = SERVICE_NUMBERS.contains(&first) && (after_dial_word(i) || after_dialed_number);
+        (dialed && !digits_next && !count_next(i + 1)).then(|| (vec![first], i + 1))
+    }
+
+    /// Whether a phone word is among the three words before token `i` in its sentence ("call
+    /// me at", "Tel.", "Phone:"); `weak_words_count` lets "at" and "number" count. A count
+    /// noun in between ("at pages 555-1234") stops the search.
+    fn follows_phone_word(&self, i: usize, weak_words_count: bool) -> bool {
+        let is_phone_word =
+            |k: usize| self.word_is(k, PHONE_WORDS) && (weak_words_count || !self.word_is(k, WEAK_PHONE_WORDS));
+        let mut k = before(i, 1);
+        let mut words = 0;
+        // Bounded, so that runs of ":" cannot make this quadratic.
+        for _ in 0..8 {
+            match self.kind(k) {
+                Some(Kind::Space) if self.inline_space(k) => {}
+                Some(Kind::Symbol) if self.is_symbol(k, ':') => {}
+                // "Tel. 555-1234": the period of an abbreviated phone word, not a sentence end.
+                Some(Kind::Symbol) if self.is_symbol(k, '.') => return is_phone_word(before(k, 1)),
+                Some(Kind::Word) if is_phone_word(k) => return true,
+                Some(Kind::Word) if words < 2 && !self.word(k).is_some_and(looks_plural) => words += 1,
+                _ => return false,
+            }
+            k = before(k, 1);
+        }
+        false
+    }
+
+    /// An extension after a telephone number ending before token `j`: " ext. 204", ", x204",
+    /// " extension 204". Returns its digits and the token after them.
+    fn extension(&self, j: usize) -> Option<(&'a str, usize)> {
+        let k = match (self.is_symbol(j, ','), self.inline_space(j)) {
+            (true, _) if self.inline_space(j + 1) => j + 2,
+            (false, true) => j + 1,
+            _ => j,
+        };
+        let word = self.word(k).filter(|w| EXTENSION_WORDS.contains(w))?;
+        let mut d = k + 1;
+        // "x" only attached ("x204"): "x 2" may be a product.
+        if !word.eq_ignore_ascii_case("x") {
+            if word.len() == 3 && self.is_symbol(d, '.') {
+                d += 1;
+            }
+            if self.inline_space(d) {
+                d += 1;
+            }
+        }
+        let digits = self.digits(d).filter(|digits| digits.len() <= 6)?;
+        Some((digits, d + 1))
+    }
+
     fn area_code_phone(&self, i: usize) -> Option<(Vec<&'a str>, usize)> {
         let area = self.digits(i + 1).filter(|d| d.len() == 3)?;
         if !self.is_symbol(i + 2, ')') {
@@ -1064,10 +1190,24 @@ impl<'a> Normalizer<'a> {
         let country = self.digits(i + 1).filter(|d| d.len() <= 3)?;
         let mut groups = vec![country];
         let mut j = i + 2;
+        // "+44 (0)20 7946 0958": the trunk prefix "(0)" is not dialled from abroad, so not read.
+        let trunk = self.single_space(j)
+            && self.is_symbol(j + 1, '(')
+            && self.digits(j + 2) == Some("0")
+            && self.is_symbol(j + 3, ')');
+        if trunk {
+            match self.digits(j + 4).filter(|d| d.len() <= 5) {
+                Some(group) => {
+                    groups.push(group);
+                    j += 5;
+                }
+                None => j += 4,
+            }
+        }
         loop {
             let separated = self.single_space(j) || self.symbol_in(j, "-.");
             let k = j + 1;
-            if let Some(group) = self.digits(k).filter(|d| separated && d.len() <= 4) {
+            if let Some(group) = self.digits(k).filter(|d| separated && d.len() <= 5) {
                 groups.push(group);
                 j = k + 1;
             } else if let Some(group) = self
@@ -1576,6 +1716,11 @@ impl<'a> Normalizer<'a> {
     }
 }
 
+/// "204" → "two oh four".
+fn phone_digits(digits: &str) -> String {
+    digits.bytes().filter(u8::is_ascii_digit).map(|b| PHONE_DIGITS[usize::from(b - b'0')]).collect::<Vec<_>>().join(" ")
+}
+
 /// "three thirty", "ten oh five", "seven o'clock", "fifteen hundred", "seven p.m.".
 fn time_words(hour: u32, minute: u32, pm: Option<bool>) -> Option<String> {
     let mut words = numbers::cardinal(&hour.to_string())?;
@@ -1685,9 +1830,18 @@ mod tests {
         ("Fax 555.102.4000", "Fax five five five, one oh two, four oh oh oh", "Fax five five five, one oh two, four oh oh oh"),
         ("London +44 20 7946 0958", "London plus four four, two oh, seven nine four six, oh nine five eight", "London plus four four, two oh, seven nine four six, oh nine five eight"),
         ("Dial 1-800-555-0199", "Dial one, eight oh oh, five five five, oh one nine nine", "Dial one, eight oh oh, five five five, oh one nine nine"),
+        ("Call 555-1234 or text 555.9876 today.", "Call five five five, one two three four or text five five five, nine eight seven six today.", "Call five five five, one two three four or text five five five, nine eight seven six today."),
+        ("Tel. 555-0100, Phone: 555.2468, call me at 555-1234.", "Tel. five five five, oh one oh oh, Phone: five five five, two four six eight, call me at five five five, one two three four.", "Tel. five five five, oh one oh oh, Phone: five five five, two four six eight, call me at five five five, one two three four."),
+        ("Call us on 555 123 4567 or my number 555 987 6543.", "Call us on five five five, one two three, four five six seven or my number five five five, nine eight seven, six five four three.", "Call us on five five five, one two three, four five six seven or my number five five five, nine eight seven, six five four three."),
+        ("London +44 (0)20 7946 0958 or +44 (0) 20 7946 0958", "London plus four four, two oh, seven nine four six, oh nine five eight or plus four four, two oh, seven nine four six, oh nine five eight", "London plus four four, two oh, seven nine four six, oh nine five eight or plus four four, two oh, seven nine four six, oh nine five eight"),
+        ("Ring +91 98765 43210.", "Ring plus nine one, nine eight seven six five, four three two one oh.", "Ring plus nine one, nine eight seven six five, four three two one oh."),
+        ("Call 911 now, dial 999 or 112, call 111.", "Call nine one one now, dial nine nine nine or one one two, call one one one.", "Call nine one one now, dial nine nine nine or one one two, call one one one."),
+        ("Call 555-123-4567 ext. 204, (555) 123-4567 x204 or 1-800-555-0199, extension 12.", "Call five five five, one two three, four five six seven, extension two oh four, five five five, one two three, four five six seven, extension two oh four or one, eight oh oh, five five five, oh one nine nine, extension one two.", "Call five five five, one two three, four five six seven, extension two oh four, five five five, one two three, four five six seven, extension two oh four or one, eight oh oh, five five five, oh one nine nine, extension one two."),
+        ("In 2024 555 people came to the 555-1234 range, pages 10-20, a Boeing 737.", "In 2024 555 people came to the 555-1234 range, pages 10 to 20, a Boeing 737.", "In 2024 555 people came to the 555-1234 range, pages 10 to 20, a Boeing 737."),
+        ("It closed at 555.1234; look at pages 555-1234, reach 500-1000 users, call 100 people, call 555 1234, call 911 callers, Item x204.", "It closed at 555.1234; look at pages 555-1234, reach 500-1000 users, call 100 people, call 555 1234, call 911 callers, Item x204.", "It closed at 555.1234; look at pages 555-1234, reach 500-1000 users, call 100 people, call 555 1234, call 911 callers, Item x204."),
         // Ranges.
         ("Read pages 5–7 and 10-20.", "Read pages 5 to 7 and 10 to 20.", "Read pages 5 to 7 and 10 to 20."),
-        ("It won 3-2 in 1990-95, call 555-1234, COVID-19.", "It won 3-2 in 1990-95, call 555-1234, COVID-19.", "It won 3-2 in 1990-95, call 555-1234, COVID-19."),
+        ("It won 3-2 in 1990-95, call 555-1234, COVID-19.", "It won 3-2 in 1990-95, call five five five, one two three four, COVID-19.", "It won 3-2 in 1990-95, call five five five, one two three four, COVID-19."),
         ("They lost 2-3, won 1-2 and beat them 4-5; the score was 2-3.", "They lost 2-3, won 1-2 and beat them 4-5; the score was 2-3.", "They lost 2-3, won 1-2 and beat them 4-5; the score was 2-3."),
         ("Between 5-10 people came in the 2020-21 season and 1999–00, not 2020-22.", "Between 5 and 10 people came in the twenty twenty to twenty twenty-one season and nineteen ninety-nine to two thousand, not 2020-22.", "Between 5 and 10 people came in the twenty twenty to twenty twenty-one season and nineteen ninety-nine to two thousand, not 2020-22."),
         ("Walk 5-10 km daily", "Walk 5 to 10 kilometers daily", "Walk 5 to 10 kilometres daily"),
@@ -1736,6 +1890,8 @@ mod tests {
         ("Go to example.com or (www.test-site.co.uk/a_b?x=1).", "Go to example dot com or (w w w dot test dash site dot co dot uk slash a underscore b question mark x equals 1).", "Go to example dot com or (w w w dot test dash site dot co dot uk slash a underscore b question mark x equals 1)."),
         ("Node.js, file.txt and v1.2.3 stay", "Node.js, file.txt and v1.2.3 stay", "Node.js, file.txt and v1.2.3 stay"),
         ("Use #hashtags, #Hashtag_Fun.", "Use hashtags, Hashtag Fun.", "Use hashtags, Hashtag Fun."),
+        ("He scored 1024 points in 1984 games", "He scored one thousand twenty-four points in 1984 games", "He scored one thousand and twenty-four points in 1984 games"),
+        ("2500 people; 1984 was great; 1500 BC", "two thousand five hundred people; 1984 was great; 1500 BC", "two thousand five hundred people; 1984 was great; 1500 BC"),
         ("We're #1 with #MeToo, #100DaysOfCode and #throw_back.", "We're number one with hashtag MeToo, hashtag 100DaysOfCode and hashtag throw back.", "We're number one with hashtag MeToo, hashtag 100DaysOfCode and hashtag throw back."),
         ("Tags #a_#b, #a#b and #x@y stay.", "Tags #a_#b, #a#b and #x@y stay.", "Tags #a_#b, #a#b and #x@y stay."),
         ("C# and F# stay; #1st stays.", "C# and F# stay; #1st stays.", "C# and F# stay; #1st stays."),
@@ -1838,6 +1994,21 @@ mod tests {
         }
     }
 
+    /// Random sequences of the pieces telephone numbers are made of never panic and always tile.
+    #[test]
+    fn random_phone_fragments_never_break_invariants() {
+        const FRAGMENTS: &[&str] = &[
+            "call", "Tel", "at", "or", "people", " ", " ", ":", ".", ",", "-", "+", "(", ")", "(0)", "0", "1", "44",
+            "555", "911", "1234", "98765", "ext", "x", "204", "\n",
+        ];
+        let mut rng = crate::phonemize::XorShift(0x9E37_79B9_7F4A_7C15);
+        for round in 0..3000 {
+            let len = rng.below(24);
+            let text: String = (0..len).map(|_| FRAGMENTS[rng.below(FRAGMENTS.len())]).collect();
+            assert_pieces_are_consistent(&text, round % 2 == 1);
+        }
+    }
+
     #[test]
     fn megabyte_inputs_finish() {
         let sentence =
@@ -1855,6 +2026,9 @@ mod tests {
             "½".repeat(400_000),
             "#a_".repeat(300_000),
             "the Dr. He ".repeat(100_000),
+            format!("call{}555-1234", ":".repeat(1 << 20)),
+            "Tel: 555-1234 x".repeat(60_000),
+            "+44 (0)".repeat(120_000),
         ] {
             assert_pieces_are_consistent(&adversarial, false);
         }

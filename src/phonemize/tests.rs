@@ -18,7 +18,7 @@ fn sentences_in_misakis_conventions() {
         ("It costs $5.25 today.", "ˌɪt kˈɔsts fˈIv dˈɑləɹz ænd twˈɛnti fˈIv sˈɛnts tədˈA."),
         ("She was born in 1984.", "ʃˌi wʌz bˈɔɹn ɪn nˌIntˈin ˈATi fˈɔɹ."),
         ("The 3rd of May.", "ðə θˈɜɹd ʌv mˈA."),
-        ("Call 911 now.", "kˈɔl nˈIn hˈʌndɹəd əlˈɛvᵊn nˈW."),
+        ("Take route 911 now.", "tˈAk ɹˈut nˈIn hˈʌndɹəd əlˈɛvᵊn nˈW."),
         ("Use the [1](#a#) way.", "jˈuz ðə wˈʌn wˈA."),
         ("Don't stop-believing, Sam!", "dˈOnt stˌɑpbᵻlˈivɪŋ, sˈæm!"),
         ("He said \"hi\" (twice).", "hˌi sˈɛd “hˈI” (twˈIs)."),
@@ -190,6 +190,14 @@ fn ssml_elements_read_like_the_same_text() {
     assert_eq!(ssml(r#"<sub alias="World Wide Web">WWW</sub>now"#), "wˈɜɹld wˈId wˈɛb nˈW");
     // empty content still says its phonemes
     assert_eq!(ssml(r#"<phoneme ph="həˈloʊ"></phoneme>"#), "həlˈO");
+}
+
+#[test]
+fn the_normalizer_reads_what_misaki_would_misread() {
+    // misaki: "nine hundred eleven", "ten twenty-four points"
+    let p = us();
+    assert_eq!(p.phonemize("Call 911 now.").phonemes(), "kˈɔl nˈIn wˈʌn wˈʌn nˈW.");
+    assert_eq!(p.phonemize("1024 points").phonemes(), p.phonemize("one thousand twenty-four points").phonemes());
 }
 
 #[test]
