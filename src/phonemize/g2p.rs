@@ -300,31 +300,18 @@ impl G2p<'_> {
                     } else if let Some(ps) = self.digit_runs(w) {
                         // numbers glued by dashes ("3--1", where "-1" is no number to misaki):
                         // each run of digits read on its own, as misaki's eSpeak fallback does
-                        let merged = merge(w, None);
-                        ctx = token_context(ctx, Some(&ps), &merged);
-                        for (i, t) in w.iter_mut().enumerate() {
-                            t.phonemes = Some(if i == 0 { ps.clone() } else { String::new() });
-                            t.rating = Some(2);
-                            t.source = Source::Normalizer;
-                        }
-                        return ctx;
+                        return whole_group(w, ps, Source::Normalizer, ctx);
                     } else if word_like {
                         // a word split only at apostrophes ("should've"): the whole word goes
                         // to letter-to-sound, as misaki sends it to eSpeak
                         let merged = merge(w, None);
-                        let found = match self.contraction(&merged.text, ctx) {
-                            Some(ps) => Some((ps, Source::Lexicon)),
-                            None => self.fallback(&merged).map(|ps| (ps, Source::Rule)),
+                        return match self.contraction(&merged.text, ctx) {
+                            Some(ps) => whole_group(w, ps, Source::Lexicon, ctx),
+                            None => match self.fallback(&merged) {
+                                Some(ps) => whole_group(w, ps, Source::Rule, ctx),
+                                None => ctx,
+                            },
                         };
-                        if let Some((ps, source)) = found {
-                            ctx = token_context(ctx, Some(&ps), &merged);
-                            for (i, t) in w.iter_mut().enumerate() {
-                                t.phonemes = Some(if i == 0 { ps.clone() } else { String::new() });
-                                t.rating = Some(2);
-                                t.source = source;
-                            }
-                        }
-                        return ctx;
                     } else if let Some(ps) = self.fallback(&w[right]) {
                         // unlike misaki (which hands the whole group to eSpeak), only the
                         // unknown part goes to letter-to-sound; the known parts keep the lexicon
@@ -427,6 +414,18 @@ impl G2p<'_> {
         }
         out
     }
+}
+
+/// One reading for a whole glued group, carried by its first sub-token (misaki's fallback path,
+/// which skips the compound stress rules).
+fn whole_group(w: &mut [MToken], ps: String, source: Source, ctx: TokenContext) -> TokenContext {
+    let ctx = token_context(ctx, Some(&ps), &merge(w, None));
+    for (i, t) in w.iter_mut().enumerate() {
+        t.phonemes = Some(if i == 0 { ps.clone() } else { String::new() });
+        t.rating = Some(2);
+        t.source = source;
+    }
+    ctx
 }
 
 fn fold_left(tokens: Vec<MToken>) -> Vec<MToken> {

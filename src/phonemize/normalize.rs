@@ -645,9 +645,9 @@ impl<'a> Normalizer<'a> {
             "was", "is", "has", "does", "goes", "this", "its", "his", "as", "us", "yes", "plus", "thus", "always",
             "perhaps", "unless", "whereas", "less", "across", "versus",
         ];
+        const IRREGULAR_PLURALS: &[&str] = &["people", "men", "women", "children", "feet", "teeth", "mice", "geese"];
         let digits = self.digits(i).filter(|d| d.len() == 4 && !d.starts_with('0'))?;
         let noun = self.word(i + 2).filter(|_| self.single_space(i + 1))?;
-        const IRREGULAR_PLURALS: &[&str] = &["people", "men", "women", "children", "feet", "teeth", "mice", "geese"];
         let plural = IRREGULAR_PLURALS.contains(&noun)
             || (noun.len() > 2 && noun.ends_with('s') && noun.starts_with(|c: char| c.is_ascii_lowercase()) && !NOT_PLURAL.contains(&noun));
         let year_cue = self.word_before(i).is_some_and(|k| self.word_is(k, YEAR_CUES) || month_number(self.str(k)).is_some());
