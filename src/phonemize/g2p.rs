@@ -275,10 +275,10 @@ impl G2p<'_> {
         let (mut left, mut right) = (w.len().saturating_sub(MAX_SPAN), w.len());
         while left < right {
             let fixed = w[left..right].iter().any(|t| t.alias.is_some() || t.phonemes.is_some());
-            let found = if fixed { None } else { self.lookup(&merge(&w[left..right], None), ctx) };
-            if let Some((found, source)) = found {
-                let merged = merge(&w[left..right], None);
-                ctx = token_context(ctx, Some(&found.phonemes), &merged);
+            let merged = (!fixed).then(|| merge(&w[left..right], None));
+            let found = merged.as_ref().and_then(|m| self.lookup(m, ctx));
+            if let (Some((found, source)), Some(merged)) = (found, &merged) {
+                ctx = token_context(ctx, Some(&found.phonemes), merged);
                 w[left].phonemes = Some(found.phonemes);
                 w[left].rating = Some(found.rating);
                 w[left].source = source;

@@ -509,11 +509,11 @@ impl Lexicon {
             }
             Some(())
         };
-        let digits = |n: &str| numbers::cardinal(without_leading_zeros(n));
+        let digits = |n: &str| numbers::cardinal(numbers::without_leading_zeros(n));
         if is_digit(word) && ORDINALS.contains(&suffix) {
-            extend(&mut result, &numbers::ordinal(without_leading_zeros(word))?, true)?;
+            extend(&mut result, &numbers::ordinal(numbers::without_leading_zeros(word))?, true)?;
         } else if result.is_empty() && word.len() == 4 && known_currency.is_none() && is_digit(word) {
-            extend(&mut result, &numbers::year(without_leading_zeros(word))?, true)?;
+            extend(&mut result, &numbers::year(numbers::without_leading_zeros(word))?, true)?;
         } else if !is_head && !word.contains('.') {
             let num = word.replace(',', "");
             if num.starts_with('0') || num.len() > 3 {
@@ -573,7 +573,7 @@ impl Lexicon {
                 digits(word)?
             } else if !word.contains('.') {
                 let plain = word.replace(',', "");
-                if ORDINALS.contains(&suffix) { numbers::ordinal(without_leading_zeros(&plain))? } else { digits(&plain)? }
+                if ORDINALS.contains(&suffix) { numbers::ordinal(numbers::without_leading_zeros(&plain))? } else { digits(&plain)? }
             } else {
                 let plain = word.replace(',', "");
                 match plain.strip_prefix('.') {
@@ -713,12 +713,6 @@ fn split_non_letters(s: &str) -> Vec<&str> {
     }
     out.push(if in_sep { "" } else { &s[start..] });
     out
-}
-
-/// Python's `int()` of a digit string, as digits again.
-fn without_leading_zeros(digits: &str) -> &str {
-    let t = digits.trim_start_matches('0');
-    if t.is_empty() && !digits.is_empty() { "0" } else { t }
 }
 
 fn is_currency_amount(word: &str) -> bool {

@@ -331,10 +331,10 @@ impl Phonemizer {
                 vec![fixed(spaced(text), spelled.join(" "), Source::Ssml)]
             }
             "cardinal" | "number" if !digits.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == ',') => {
-                words(numbers::cardinal(without_leading_zeros(&digits)))
+                words(numbers::cardinal(numbers::without_leading_zeros(&digits)))
             }
             "ordinal" if !digits.is_empty() && text.chars().all(|c| c.is_ascii_digit() || c == ',') => {
-                words(numbers::ordinal(without_leading_zeros(&digits)))
+                words(numbers::ordinal(numbers::without_leading_zeros(&digits)))
             }
             "digits" => plain(digits.chars().map(String::from).collect::<Vec<_>>().join(" ")),
             _ => {
@@ -389,11 +389,6 @@ impl Phonemizer {
         }
         piece
     }
-}
-
-fn without_leading_zeros(digits: &str) -> &str {
-    let t = digits.trim_start_matches('0');
-    if t.is_empty() { "0" } else { t }
 }
 
 fn fixed(text: String, phonemes: String, source: Source) -> Piece {

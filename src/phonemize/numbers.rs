@@ -271,6 +271,12 @@ fn repr_decimal_places(value: f64) -> Option<usize> {
     usize::try_from(digit_count - 1 - exponent).ok()
 }
 
+/// Python's `int()` of a digit string, as digits again ("007" → "7", "000" → "0").
+pub fn without_leading_zeros(digits: &str) -> &str {
+    let t = digits.trim_start_matches('0');
+    if t.is_empty() && !digits.is_empty() { "0" } else { t }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

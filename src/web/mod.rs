@@ -267,7 +267,18 @@ impl Tts {
 }
 
 fn phonemize_with(text: &str, language: Language, ssml: bool) -> Result<Phonemized, JsError> {
-    let phonemizer = Phonemizer::new(language).map_err(js_error)?;
+    // the demo calls this on every keystroke: build each language's phonemizer once
+    thread_local! {
+        static PHONEMIZERS: std::cell::OnceCell<(Rc<Phonemizer>, Rc<Phonemizer>)> = const { std::cell::OnceCell::new() };
+    }
+    let (us, gb) = PHONEMIZERS.with(|cell| match cell.get() {
+        Some(pair) => Ok(pair.clone()),
+        None => {
+            let pair = (Rc::new(Phonemizer::new(Language::EnUs)?), Rc::new(Phonemizer::new(Language::EnGb)?));
+            Ok(cell.get_or_init(|| pair).clone())
+        }
+    }).map_err(js_error)?;
+    let phonemizer = if language.is_british() { gb } else { us };
     if ssml {
         phonemizer.phonemize_ssml(text).map_err(js_error)
     } else {

@@ -2,9 +2,20 @@
 import { chromium } from 'playwright-core';
 import { fileURLToPath } from 'node:url';
 
-export { serve } from '../../scripts/serve.mjs';
+import { serve } from '../../scripts/serve.mjs';
+
+export { serve };
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
+
+// The demo site served from www/ and one page open on it; `close()` ends both.
+export async function openDemoPage() {
+  const server = await serve(`${root}www`);
+  const browser = await launchBrowser();
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  return { page, close: async () => { await browser.close(); server.close(); } };
+}
 
 // Flags from the machine notes: WebGPU on (SwiftShader without a GPU), nothing that phones home.
 export function launchBrowser() {

@@ -4,21 +4,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { launchBrowser, root, serve } from './harness.mjs';
+import { openDemoPage, root } from './harness.mjs';
 
 const cli = `${root}target/debug/tritone`;
-let server, browser, page;
+let site, page;
 
 before(async () => {
-  server = await serve(`${root}www`);
-  browser = await launchBrowser();
-  page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  site = await openDemoPage();
+  page = site.page;
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await site?.close();
 });
 
 const cases = [
