@@ -55,6 +55,10 @@ pub enum Error {
     #[error("{alphabet} phonemes, byte {offset}: {detail}")]
     Alphabet { alphabet: &'static str, offset: usize, detail: String },
 
+    /// An ONNX file that cannot be read, or whose weights cannot be recovered.
+    #[error("ONNX: {0}")]
+    Onnx(String),
+
     /// Phonemizer data (built-in or a user lexicon) that cannot be read.
     #[error("lexicon: {0}")]
     Lexicon(String),

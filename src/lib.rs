@@ -8,6 +8,7 @@
 pub mod audio;
 pub mod backend;
 pub mod error;
+pub mod formats;
 pub mod gguf;
 pub mod model;
 pub mod npy;

@@ -72,7 +72,7 @@ pub fn read_npy(bytes: &[u8]) -> std::io::Result<NpyArray> {
         return Err(bad("no magic"));
     }
     let (header_len, start) = match bytes.get(6) {
-        Some(1) => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        Some(1) if bytes.len() >= 10 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
         Some(2 | 3) if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
         _ => return Err(bad("unknown version")),
     };
@@ -83,7 +83,7 @@ pub fn read_npy(bytes: &[u8]) -> std::io::Result<NpyArray> {
     let descr = field("'descr': '")?.split('\'').next().unwrap_or("");
     let dims = field("'shape': (")?.split(')').next().unwrap_or("");
     let shape: Vec<usize> = dims.split(',').map(str::trim).filter(|d| !d.is_empty()).map(|d| d.parse().map_err(|_| bad("shape"))).collect::<Result<_, _>>()?;
-    let data = &bytes[start + header_len..];
+    let data = bytes.get(start + header_len..).unwrap_or_default();
     let n: usize = shape.iter().product();
     let values: Vec<f64> = match descr {
         "<f4" => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64).collect(),

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use tritone::model::checkpoint::{collect_weights, voice_from_pt, write_model, MapSource, Precision};
+use tritone::formats::npz::is_npz;
+use tritone::model::checkpoint::{collect_weights, voice_from_pt, voices_from_npz, write_model, MapSource, Precision};
 use tritone::model::pipeline::{Tts, SAMPLE_RATE};
 use tritone::model::{vocab, KokoroConfig};
 use tritone::phonemize::{Language, Phonemized, Phonemizer, Segment, UserLexicon};
@@ -80,15 +81,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Convert hexgrad's PyTorch checkpoint and voice packs into one tritone GGUF.
+    /// Convert hexgrad's PyTorch checkpoint or a Kokoro ONNX export, with voice packs, into one tritone GGUF.
     Convert {
-        /// The checkpoint (kokoro-v1_0.pth).
+        /// hexgrad's checkpoint (kokoro-v1_0.pth).
+        #[arg(long, required_unless_present = "onnx", conflicts_with = "onnx")]
+        pth: Option<PathBuf>,
+        /// A Kokoro ONNX export: kokoro-onnx's kokoro-v1.0.onnx, .fp16.onnx or .int8.onnx (dequantized), or kokoro's KModelForONNX export.
         #[arg(long)]
-        pth: PathBuf,
+        onnx: Option<PathBuf>,
         /// The model's config.json (default: Kokoro-82M's).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Folder of voice packs (*.pt).
+        /// Voice packs: a .npz (kokoro-onnx's voices-v1.0.bin), a folder of *.pt, or one .pt.
         #[arg(long)]
         voices: PathBuf,
         #[arg(long)]
@@ -165,7 +169,7 @@ fn main() -> ExitCode {
         Command::Selftest { json } => selftest(json),
         Command::Inspect { file, json } => inspect(&file, json),
         Command::Tensor { file, name, out } => tensor(&file, &name, &out),
-        Command::Convert { pth, config, voices, out, dtype } => convert(&pth, config.as_deref(), &voices, &out, dtype),
+        Command::Convert { pth, onnx, config, voices, out, dtype } => convert(pth.as_deref(), onnx.as_deref(), config.as_deref(), &voices, &out, dtype),
         Command::Say { model, voice, phonemes, text, phonemizer, speed, seed, dump, out } => {
             say(&model, &voice, phonemes, text, &phonemizer, speed, seed, dump.as_deref(), &out)
         }
@@ -332,7 +336,18 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
-fn convert(pth: &Path, config: Option<&Path>, voices_dir: &Path, out: &Path, dtype: Dtype) -> Result<(), String> {
+/// Where `convert` takes the weights from.
+enum WeightFile<'p> {
+    Pth(&'p Path),
+    Onnx(&'p Path),
+}
+
+fn convert(pth: Option<&Path>, onnx: Option<&Path>, config: Option<&Path>, voices: &Path, out: &Path, dtype: Dtype) -> Result<(), String> {
+    let file = match (pth, onnx) {
+        (Some(p), None) => WeightFile::Pth(p),
+        (None, Some(p)) => WeightFile::Onnx(p),
+        _ => return Err("give exactly one of --pth and --onnx".into()),
+    };
     let config_json: Option<Value> = config
         .map(|p| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())).and_then(|s| serde_json::from_str(&s).map_err(|e| format!("{}: {e}", p.display()))))
         .transpose()?;
@@ -353,29 +368,66 @@ fn convert(pth: &Path, config: Option<&Path>, voices_dir: &Path, out: &Path, dty
         }
         None => vocab::tokens(cfg.n_token),
     };
-    let bar = progress(3, "checkpoint");
-    let bytes = std::fs::read(pth).map_err(|e| format!("{}: {e}", pth.display()))?;
+    // Read first: a missing voices file should not cost a model conversion.
+    let voices = read_voices(voices)?;
+    let (path, what) = match file {
+        WeightFile::Pth(p) => (p, "checkpoint"),
+        WeightFile::Onnx(p) => (p, "ONNX"),
+    };
+    let bar = progress(3, what);
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     bar.inc(1);
-    let source = MapSource::from_pth(&bytes).map_err(|e| format!("{}: {e}", pth.display()))?;
+    let (source, unused_extra) = match file {
+        WeightFile::Pth(_) => (MapSource::from_pth(&bytes).map_err(|e| format!("{}: {e}", path.display()))?, Vec::new()),
+        WeightFile::Onnx(_) => MapSource::from_onnx(bytes.into(), &cfg, &tokens).map_err(|e| format!("{}: {e}", path.display()))?,
+    };
     bar.inc(1);
-    let weights = collect_weights(&source, &cfg, &tokens).map_err(|e| format!("{}: {e}", pth.display()))?;
+    let weights = collect_weights(&source, &cfg, &tokens).map_err(|e| format!("{}: {e}", path.display()))?;
     bar.inc(1);
     bar.finish();
     let used: std::collections::HashSet<&str> = weights.iter().map(|(n, _)| n.as_str()).collect();
     let mut unused: Vec<&str> = source.names().filter(|n| !used.contains(n) && !n.starts_with("bert.pooler.")).collect();
+    // Anonymous graph constants (`/…/Constant_output_0`, `onnx::…`) are the export's arithmetic, not weights.
+    unused.extend(unused_extra.iter().map(String::as_str).filter(|n| !n.starts_with('/') && !n.starts_with("onnx::")));
     unused.sort();
     if !unused.is_empty() {
-        eprintln!("note: {} checkpoint tensors are not part of the model: {}", unused.len(), unused.join(", "));
+        eprintln!("note: {} tensors in {} are not part of the model: {}", unused.len(), path.display(), unused.join(", "));
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(voices_dir)
-        .map_err(|e| format!("{}: {e}", voices_dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "pt"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!("no voice packs (*.pt) in {}", voices_dir.display()));
-    }
+    let precision = match dtype {
+        Dtype::F32 => Precision::F32,
+        Dtype::F16 => Precision::F16,
+    };
+    let gguf = write_model(&cfg, &tokens, &weights, &voices, precision).map_err(|e| e.to_string())?;
+    std::fs::write(out, &gguf).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!("{}: {} weights, {} voices, {:.1} MB", out.display(), weights.len(), voices.len(), gguf.len() as f64 / 1e6);
+    Ok(())
+}
+
+/// Voice packs from a `.npz` (kokoro-onnx's `voices-v1.0.bin`), a folder of `*.pt`, or one `.pt`.
+fn read_voices(path: &Path) -> Result<Vec<(String, Vec<f32>)>, String> {
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| fail(&e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pt"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(format!("no voice packs (*.pt) in {}", path.display()));
+        }
+        files
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| fail(&e))?;
+        if is_npz(&bytes) {
+            let voices = voices_from_npz(&bytes).map_err(|e| fail(&e))?;
+            if voices.is_empty() {
+                return Err(format!("{}: the archive holds no voices", path.display()));
+            }
+            return Ok(voices);
+        }
+        vec![path.to_owned()]
+    };
     let bar = progress(files.len() as u64, "voices");
     let mut voices = Vec::new();
     for f in &files {
@@ -385,14 +437,7 @@ fn convert(pth: &Path, config: Option<&Path>, voices_dir: &Path, out: &Path, dty
         bar.inc(1);
     }
     bar.finish();
-    let precision = match dtype {
-        Dtype::F32 => Precision::F32,
-        Dtype::F16 => Precision::F16,
-    };
-    let gguf = write_model(&cfg, &tokens, &weights, &voices, precision).map_err(|e| e.to_string())?;
-    std::fs::write(out, &gguf).map_err(|e| format!("{}: {e}", out.display()))?;
-    println!("{}: {} weights, {} voices, {:.1} MB", out.display(), weights.len(), voices.len(), gguf.len() as f64 / 1e6);
-    Ok(())
+    Ok(voices)
 }
 
 fn load_model(path: &Path) -> Result<Tts<CpuBackend>, String> {

@@ -12,6 +12,8 @@ use super::voices::{ROWS, STYLE};
 use super::weights::{shape_error, WeightSource};
 use crate::backend::{CpuBackend, Weight};
 use crate::error::{Error, Result};
+use crate::formats::npz::read_npz;
+use crate::formats::onnx::read_onnx;
 use crate::gguf::{GgmlType, GgufWriter, MetaValue};
 
 /// Tensors by name, e.g. a folded PyTorch checkpoint.
@@ -32,6 +34,30 @@ impl MapSource {
             tensors.insert(name, Weight::f32(&shape, t.into_values())?);
         }
         Ok(Self { tensors })
+    }
+
+    /// The weights of a Kokoro ONNX export (kokoro-onnx's fp32/fp16/int8 files or kokoro's own
+    /// `KModelForONNX` export), dequantized and named after the tensors a model of `config`
+    /// loads. Also returns the recovered tensors the model does not use.
+    pub fn from_onnx(bytes: bytes::Bytes, config: &KokoroConfig, tokens: &[String]) -> Result<(Self, Vec<String>)> {
+        let weights = read_onnx(bytes)?;
+        let wanted = requested_names(config, tokens)?;
+        let inputs = weights.inputs.join(", ");
+        let resolved = weights.resolve(&wanted)?;
+        // Fewer than half the model's tensors found: some other network, not a damaged Kokoro.
+        if resolved.tensors.len() * 2 < wanted.len() {
+            return Err(Error::Onnx(format!(
+                "this is not a Kokoro export: {} of the {} tensors Kokoro needs were found (graph inputs: {})",
+                resolved.tensors.len(),
+                wanted.len(),
+                if inputs.is_empty() { "none" } else { &inputs }
+            )));
+        }
+        let mut tensors = HashMap::new();
+        for (name, t) in resolved.tensors {
+            tensors.insert(name, Weight::f32(&t.shape, t.values)?);
+        }
+        Ok((Self { tensors }, resolved.unused))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -87,6 +113,30 @@ impl WeightSource for Recorder<'_> {
     }
 }
 
+/// Answers every request with zeros and remembers the names asked for.
+struct NameProbe(RefCell<Vec<String>>);
+
+impl WeightSource for NameProbe {
+    fn has(&self, _: &str, _: &[usize]) -> bool {
+        false // ask for the tensor in its one required shape
+    }
+
+    fn tensor(&self, name: &str, shape: &[usize]) -> Result<Weight> {
+        self.0.borrow_mut().push(name.to_owned());
+        Weight::f32(shape, vec![0.0; shape.iter().product()])
+    }
+}
+
+/// The names of every tensor a model of `config` loads.
+fn requested_names(config: &KokoroConfig, tokens: &[String]) -> Result<Vec<String>> {
+    let probe = NameProbe(RefCell::new(Vec::new()));
+    Kokoro::load(&CpuBackend, &probe, config.clone(), tokens)?;
+    let mut names = probe.0.into_inner();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    Ok(names)
+}
+
 /// Every weight a model of `config` loads, in load order, named as stored (`X.weight` for
 /// weight-normed layers). Missing tensors and wrong shapes are all named in one error.
 pub fn collect_weights(src: &dyn WeightSource, config: &KokoroConfig, tokens: &[String]) -> Result<Vec<(String, Weight)>> {
@@ -134,6 +184,19 @@ pub fn write_model(config: &KokoroConfig, tokens: &[String], weights: &[(String,
         w.add_tensor_f32(&format!("voices.{name}"), &[STYLE as u64, ROWS as u64], GgmlType::F32, pack)?;
     }
     w.to_bytes()
+}
+
+/// Every voice pack in an `.npz` (kokoro-onnx's `voices-v1.0.bin`, `voices_ja.npz`), by name.
+pub fn voices_from_npz(bytes: &[u8]) -> Result<Vec<(String, Vec<f32>)>> {
+    read_npz(bytes)?
+        .into_iter()
+        .map(|(name, array)| {
+            if array.values.len() != ROWS * STYLE {
+                return Err(Error::InvalidArgument { op: "voices", reason: format!("voice {name:?} has shape {:?}, expected [510, 1, 256]", array.shape) });
+            }
+            Ok((name, array.to_f32()))
+        })
+        .collect()
 }
 
 /// A voice pack saved by `torch.save` (`[510, 1, 256]` or `[510, 256]`).
