@@ -2,16 +2,22 @@
 
 Reads tools/phonemize/corpus.tsv (`category<TAB>sentence`, one per line), runs
 misaki 0.9.4's English G2P on every sentence the way Kokoro does (see
-misaki_setup.py; the spaCy model is replaced by a rule tagger because it cannot
-be downloaded offline) and writes, for each of en-US and en-GB,
-tests/fixtures/phonemize/reference-{us,gb}.tsv with a header line
-`category<TAB>sentence<TAB>phonemes` followed by one row per corpus sentence.
+misaki_setup.py) and writes, for each of en-US and en-GB, a header line
+`category<TAB>sentence<TAB>phonemes` followed by one row per corpus sentence to
+
+  tests/fixtures/phonemize/reference-{us,gb}.tsv         misaki with the rule tagger
+                                                         (blank spaCy pipeline + rule_tag)
+  tests/fixtures/phonemize/reference-tagged-{us,gb}.tsv  misaki with spaCy's real tagger
+                                                         (en_core_web_sm 3.8.0, as in Kokoro)
+
+`--tagger rule` or `--tagger spacy` writes only one of the two sets (default: both).
 
 Prints per-category sentence counts and how many words misaki handed to its
 eSpeak fallback (those phonemes come from espeak-ng, not misaki's lexicon).
 
 With `--tritone PATH` (the `tritone` CLI, built with `--features cli`) it also writes
-reference-normalized-{us,gb}.tsv (`category, sentence, normalized, phonemes`): each sentence
+reference-normalized-{us,gb}.tsv and reference-tagged-normalized-{us,gb}.tsv
+(`category, sentence, normalized, phonemes`): each sentence
 first rewritten by tritone's normalizer (`tritone phonemize --normalize-only`), then given to
 misaki. That holds the normalizer's output fixed, as the model tests hold each stage's input
 fixed: it measures the G2P (lexicon, rules, letter-to-sound) on text where tritone reads
@@ -19,6 +25,7 @@ dates, times, units and abbreviations out and misaki would not. The normalizer i
 tested by exact expected strings in src/phonemize/normalize.rs.
 
 Usage: target/phonemizer-env/bin/python tools/phonemize/misaki_reference.py [--tritone target/debug/tritone]
+                                                                          [--tagger rule|spacy|both]
 """
 
 import argparse
@@ -27,11 +34,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from misaki_setup import LANGS, build_g2p, phonemize
+from misaki_setup import LANGS, TAGGERS, build_g2p, phonemize
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HEADER = ("category", "sentence", "phonemes")
 NORMALIZED_HEADER = ("category", "sentence", "normalized", "phonemes")
+# File name prefix per tagger: reference-{lang}.tsv / reference-tagged-{lang}.tsv, and
+# reference-normalized-{lang}.tsv / reference-tagged-normalized-{lang}.tsv.
+PREFIX = {"rule": "reference", "spacy": "reference-tagged"}
 
 
 def read_corpus(path):
@@ -70,32 +80,45 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=REPO_ROOT / "tools/phonemize/corpus.tsv")
     parser.add_argument("--out-dir", type=Path, default=REPO_ROOT / "tests/fixtures/phonemize")
-    parser.add_argument("--tritone", type=Path, help="tritone CLI: also write reference-normalized-*.tsv")
+    parser.add_argument("--tritone", type=Path, help="tritone CLI: also write the *-normalized-*.tsv references")
+    parser.add_argument(
+        "--tagger", choices=TAGGERS + ("both",), default="both",
+        help="rule: blank spaCy + rule tagger (reference-*.tsv); spacy: en_core_web_sm "
+        "(reference-tagged-*.tsv); both (default)",
+    )
     args = parser.parse_args()
 
     corpus = read_corpus(args.corpus)
     per_category = collections.Counter(category for category, _ in corpus)
     print(f"{len(corpus)} sentences:", ", ".join(f"{c}={n}" for c, n in sorted(per_category.items())))
 
+    taggers = TAGGERS if args.tagger == "both" else (args.tagger,)
     for lang in LANGS:
-        g2p, fallback = build_g2p(lang)
-        rows = [(category, sentence, phonemize(g2p, sentence)) for category, sentence in corpus]
-        out_path = args.out_dir / f"reference-{lang}.tsv"
-        write_reference(out_path, rows)
-        fallback_words = collections.Counter(fallback.words)
-        print(f"[{lang}] wrote {out_path}")
-        print(
-            f"[{lang}] eSpeak fallback: {len(fallback.words)} words "
-            f"({len(fallback_words)} distinct): "
-            + ", ".join(f"{w}×{n}" if n > 1 else w for w, n in sorted(fallback_words.items()))
-        )
+        normalized = None
         if args.tritone:
             normalized = normalize(args.tritone, lang, [sentence for _, sentence in corpus])
-            fallback.words.clear()
-            rows = [(c, s, n, phonemize(g2p, n)) for (c, s), n in zip(corpus, normalized)]
-            out_path = args.out_dir / f"reference-normalized-{lang}.tsv"
-            write_reference(out_path, rows, NORMALIZED_HEADER)
-            print(f"[{lang}] wrote {out_path}; eSpeak fallback on the normalized text: {len(fallback.words)} words")
+        for tagger in taggers:
+            g2p, fallback = build_g2p(lang, tagger)
+            prefix = PREFIX[tagger]
+            rows = [(category, sentence, phonemize(g2p, sentence)) for category, sentence in corpus]
+            out_path = args.out_dir / f"{prefix}-{lang}.tsv"
+            write_reference(out_path, rows)
+            fallback_words = collections.Counter(fallback.words)
+            print(f"[{lang} {tagger}] wrote {out_path}")
+            print(
+                f"[{lang} {tagger}] eSpeak fallback: {len(fallback.words)} words "
+                f"({len(fallback_words)} distinct): "
+                + ", ".join(f"{w}×{n}" if n > 1 else w for w, n in sorted(fallback_words.items()))
+            )
+            if normalized is not None:
+                fallback.words.clear()
+                rows = [(c, s, n, phonemize(g2p, n)) for (c, s), n in zip(corpus, normalized)]
+                out_path = args.out_dir / f"{prefix}-normalized-{lang}.tsv"
+                write_reference(out_path, rows, NORMALIZED_HEADER)
+                print(
+                    f"[{lang} {tagger}] wrote {out_path}; eSpeak fallback on the normalized text: "
+                    f"{len(fallback.words)} words"
+                )
     return 0
 
 

