@@ -11,21 +11,29 @@ const TYPES = {
   '.png': 'image/png', '.svg': 'image/svg+xml', '.ts': 'text/plain', '.webmanifest': 'application/manifest+json',
 };
 
-export function serve(root, port = 0) {
+// `mounts` maps URL paths to files outside root, e.g. { '/models/kokoro.gguf': 'target/real/kokoro-f16.gguf' }.
+export function serve(root, port = 0, mounts = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
-    let path = normalize(join(base, decodeURIComponent(url.pathname)));
-    if (!path.startsWith(base)) { res.writeHead(403).end(); return; }
+    const pathname = decodeURIComponent(url.pathname);
+    let path = mounts[pathname] ? resolve(mounts[pathname]) : normalize(join(base, pathname));
+    if (!mounts[pathname] && !path.startsWith(base)) { res.writeHead(403).end(); return; }
     try {
-      if ((await stat(path)).isDirectory()) path = join(path, 'index.html');
-      const body = await readFile(path);
-      res.writeHead(200, {
+      const info = await stat(path);
+      if (info.isDirectory()) path = join(path, 'index.html');
+      const headers = {
         'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
         'cache-control': 'no-store',
         // Local development only: lets a page on another port fetch models from here.
         'access-control-allow-origin': '*',
-      });
+      };
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { ...headers, 'content-length': (await stat(path)).size }).end();
+        return;
+      }
+      const body = await readFile(path);
+      res.writeHead(200, headers);
       res.end(body);
     } catch {
       res.writeHead(404).end('not found');
@@ -36,6 +44,10 @@ export function serve(root, port = 0) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL('../www', import.meta.url));
-  const server = await serve(root, Number(process.argv[2] ?? 8080));
+  // The real model from scripts/real-model.sh, when it is there, as the page's default model.
+  const model = fileURLToPath(new URL('../target/real/kokoro-f16.gguf', import.meta.url));
+  const mounts = (await stat(model).catch(() => null)) ? { '/models/kokoro.gguf': model } : {};
+  const server = await serve(root, Number(process.argv[2] ?? 8080), mounts);
   console.log(`tritone demo: http://127.0.0.1:${server.address().port}/`);
+  console.log(mounts['/models/kokoro.gguf'] ? `default model: ${model}` : 'no default model (run scripts/real-model.sh)');
 }

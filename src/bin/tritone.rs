@@ -474,7 +474,12 @@ fn phonemize(text: Option<String>, args: &PhonemizerArgs, json: bool, normalize_
 fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>, args: &PhonemizerArgs, speed: f32, seed: Option<u64>, dump: Option<&Path>, out: &Path) -> Result<(), String> {
     let segments = match (phonemes, text) {
         (Some(p), _) => vec![Segment { phonemes: p, words: Vec::new(), rate: 1.0, pause_ms: 0 }],
-        (None, Some(text)) => args.run(&text, Language::for_voice(voice))?.segments,
+        (None, Some(text)) => {
+            if let (None, Some(note)) = (&args.lang, Language::voice_note(voice)) {
+                eprintln!("note: {note}");
+            }
+            args.run(&text, Language::for_voice(voice))?.segments
+        }
         (None, None) => return Err("nothing to say: pass --phonemes or TEXT".into()),
     };
     let tts = load_model(model)?;

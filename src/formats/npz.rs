@@ -14,7 +14,7 @@ fn npz_error(detail: impl Into<String>) -> Error {
 
 /// Whether `bytes` look like an `.npz`: a zip whose entries are `.npy` files.
 pub fn is_npz(bytes: &[u8]) -> bool {
-    ZipArchive::new(Cursor::new(bytes)).is_ok_and(|zip| zip.len() > 0 && zip.file_names().all(|n| n.ends_with(".npy")))
+    ZipArchive::new(Cursor::new(bytes)).is_ok_and(|zip| !zip.is_empty() && zip.file_names().all(|n| n.ends_with(".npy")))
 }
 
 /// Every array, by name without `.npy`, in archive order.

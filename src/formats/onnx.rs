@@ -208,6 +208,7 @@ fn decode_tensor(t: &TensorProto) -> Result<Tensor> {
 }
 
 /// One recovered weight, in PyTorch's layout, named by the scope it was found in.
+#[derive(Debug)]
 pub struct OnnxTensor {
     /// Dotted module path plus parameter name, e.g. `encoder.F0.0.conv1.weight`.
     pub path: String,
@@ -218,6 +219,7 @@ pub struct OnnxTensor {
 }
 
 /// Every weight of an ONNX export that an op consumes or that is a named float initializer.
+#[derive(Debug)]
 pub struct OnnxWeights {
     pub tensors: Vec<OnnxTensor>,
     /// Graph input names, to tell a Kokoro export (`tokens`, `style`, …) from other models.
@@ -618,6 +620,7 @@ fn collect_lstm(g: &Graph, node: &NodeProto, scope: &str, origin: String, out: &
 }
 
 /// What [`OnnxWeights::resolve`] found.
+#[derive(Debug)]
 pub struct Resolved {
     /// Model name → recovered tensor.
     pub tensors: HashMap<String, OnnxTensor>,
@@ -735,9 +738,115 @@ mod tests {
         assert!(twice.resolve(&["m.q.weight".to_string()]).unwrap_err().to_string().contains("found twice"));
     }
 
+    fn tensor(name: &str, data_type: i32, dims: &[i64], raw: Vec<u8>) -> TensorProto {
+        TensorProto { name: name.into(), data_type, dims: dims.to_vec(), raw_data: raw.into(), ..Default::default() }
+    }
+
+    fn f32s(values: &[f32]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    fn i8s(values: &[i8]) -> Vec<u8> {
+        values.iter().map(|&v| v as u8).collect()
+    }
+
+    fn node(name: &str, op: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
+        NodeProto { name: name.into(), op_type: op.into(), input: inputs.iter().map(|s| s.to_string()).collect(), output: outputs.iter().map(|s| s.to_string()).collect(), attribute: vec![] }
+    }
+
+    fn int_attr(name: &str, i: i64) -> proto::AttributeProto {
+        proto::AttributeProto { name: name.into(), i, ..Default::default() }
+    }
+
+    /// A graph with one of each weight-bearing op as ONNX Runtime's dynamic quantization and
+    /// an fp16 export write them; every value below is worked out by hand.
+    fn model() -> Vec<u8> {
+        let mut lstm = node("/enc/lstm/LSTM_quant", "DynamicQuantizeLSTM", &["x", "LW_q", "LR_q", "LB", "", "", "", "", "LW_s", "L_zp", "LR_s", "L_zp"], &["h"]);
+        lstm.attribute = vec![int_attr("hidden_size", 1), proto::AttributeProto { name: "direction".into(), s: bytes::Bytes::from_static(b"bidirectional"), ..Default::default() }];
+        let graph = proto::GraphProto {
+            node: vec![
+                node("q", "DynamicQuantizeLinear", &["x"], &["x_q", "x_scale", "x_zp"]),
+                node("/enc/lin/MatMul_quant", "MatMulInteger", &["x_q", "W_q", "x_zp", "W_zp"], &["mm"]),
+                node("cast", "Cast", &["mm"], &["mm_f"]),
+                node("scales", "Mul", &["x_scale", "W_scale"], &["s"]),
+                node("out", "Mul", &["mm_f", "s"], &["y"]),
+                lstm,
+                node("/enc/conv/Cast", "Cast", &["w16"], &["w32"]),
+                node("/enc/conv/Conv", "Conv", &["x", "w32", "cb"], &["c"]),
+                node("/enc/emb/Gather_quant", "Gather", &["E_q", "tokens"], &["g"]),
+                node("/enc/emb/dq", "DequantizeLinear", &["g", "E_s", "E_zp"], &["e"]),
+            ],
+            initializer: vec![
+                tensor("W_q", INT8, &[2, 3], i8s(&[1, 2, 3, 4, 5, 6])),
+                tensor("W_zp", INT8, &[3], i8s(&[0, 1, 0])),
+                tensor("W_scale", FLOAT, &[3], f32s(&[0.5, 1.0, 2.0])),
+                tensor("LW_q", INT8, &[2, 1, 4], i8s(&[1, 2, 3, 4, 5, 6, 7, 8])),
+                tensor("LR_q", INT8, &[2, 1, 4], i8s(&[9, 10, 11, 12, 13, 14, 15, 16])),
+                tensor("LB", FLOAT, &[2, 8], f32s(&(0..16).map(|v| v as f32).collect::<Vec<_>>())),
+                tensor("LW_s", FLOAT, &[2], f32s(&[1.0, 0.5])),
+                tensor("LR_s", FLOAT, &[2], f32s(&[1.0, 1.0])),
+                tensor("L_zp", INT8, &[2], i8s(&[0, 0])),
+                tensor("w16", FLOAT16, &[1, 1, 2], [1.5f32, -2.0].iter().flat_map(|&v| f16::from_f32(v).to_le_bytes()).collect()),
+                tensor("cb", FLOAT, &[1], f32s(&[0.25])),
+                tensor("E_q", INT8, &[2, 2], i8s(&[1, -1, 2, -2])),
+                tensor("E_s", FLOAT, &[], f32s(&[0.25])),
+                tensor("E_zp", INT8, &[], i8s(&[0])),
+                tensor("enc.norm.weight", FLOAT, &[2], f32s(&[1.0, 2.0])),
+            ],
+            input: vec![proto::ValueInfoProto { name: "tokens".into() }],
+        };
+        proto::ModelProto { graph: Some(graph) }.encode_to_vec()
+    }
+
+    #[test]
+    fn recovers_every_weight_kind_in_pytorch_layout() {
+        let wanted = [
+            "m.lin.weight", "m.lstm.weight_ih_l0", "m.lstm.weight_hh_l0", "m.lstm.bias_ih_l0", "m.lstm.bias_hh_l0",
+            "m.lstm.weight_ih_l0_reverse", "m.lstm.weight_hh_l0_reverse", "m.lstm.bias_ih_l0_reverse", "m.lstm.bias_hh_l0_reverse",
+            "m.conv.weight", "m.conv.bias", "m.emb.weight", "m.norm.weight",
+        ]
+        .map(String::from);
+        let r = read_onnx(Bytes::from(model())).unwrap().resolve(&wanted).unwrap();
+        let get = |n: &str| (r.tensors[n].shape.clone(), r.tensors[n].values.clone());
+        // [in 2, out 3] int8, zero point and scale per output column, transposed to [out, in].
+        assert_eq!(get("m.lin.weight"), (vec![3, 2], vec![0.5, 2.0, 1.0, 4.0, 6.0, 12.0]));
+        // Gates i, o, f, c → i, f, g, o; the reverse direction has its own scale.
+        assert_eq!(get("m.lstm.weight_ih_l0"), (vec![4, 1], vec![1.0, 3.0, 4.0, 2.0]));
+        assert_eq!(get("m.lstm.weight_ih_l0_reverse").1, [2.5, 3.5, 4.0, 3.0]);
+        assert_eq!(get("m.lstm.weight_hh_l0").1, [9.0, 11.0, 12.0, 10.0]);
+        assert_eq!(get("m.lstm.bias_ih_l0").1, [0.0, 2.0, 3.0, 1.0]);
+        assert_eq!(get("m.lstm.bias_hh_l0").1, [4.0, 6.0, 7.0, 5.0]);
+        assert_eq!(get("m.lstm.bias_hh_l0_reverse").1, [12.0, 14.0, 15.0, 13.0]);
+        // An fp16 initializer through a Cast; the bias comes with its Conv.
+        assert_eq!(get("m.conv.weight"), (vec![1, 1, 2], vec![1.5, -2.0]));
+        assert_eq!(get("m.conv.bias").1, [0.25]);
+        assert_eq!(get("m.emb.weight"), (vec![2, 2], vec![0.25, -0.25, 0.5, -0.5]));
+        assert_eq!(get("m.norm.weight").1, [1.0, 2.0]);
+        assert_eq!(r.tensors.len(), wanted.len());
+    }
+
+    #[test]
+    fn a_quantized_weight_without_its_scale_is_an_error() {
+        let mut m = proto::ModelProto::decode(model().as_slice()).unwrap();
+        let graph = m.graph.as_mut().unwrap();
+        graph.node.retain(|n| n.name != "scales");
+        let e = read_onnx(Bytes::from(m.encode_to_vec())).unwrap_err().to_string();
+        assert!(e.contains("/enc/lin/MatMul_quant") && e.contains("no weight scale"), "{e}");
+        // Raw data that does not fit the shape.
+        let mut m = proto::ModelProto::decode(model().as_slice()).unwrap();
+        m.graph.as_mut().unwrap().initializer[0].dims = vec![2, 4];
+        let e = read_onnx(Bytes::from(m.encode_to_vec())).unwrap_err().to_string();
+        assert!(e.contains("\"W_q\" has 6 bytes of data, its shape [2, 4] needs 8"), "{e}");
+    }
+
     #[test]
     fn refuses_what_is_not_onnx() {
         assert!(read_onnx(Bytes::new()).is_err());
         assert!(read_onnx(Bytes::from_static(b"\xff\xff\xff\xff not protobuf")).unwrap_err().to_string().contains("ONNX"));
+        // Every truncation of a valid model is an error or a smaller graph, never a panic.
+        let bytes = model();
+        for n in 0..bytes.len() {
+            let _ = read_onnx(Bytes::copy_from_slice(&bytes[..n]));
+        }
     }
 }

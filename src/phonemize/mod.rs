@@ -61,9 +61,27 @@ impl Language {
         self == Self::EnGb
     }
 
-    /// Kokoro's convention: voice names start with the language letter (af_…, bf_…).
+    /// Kokoro's convention: voice names start with the language letter (af_…, bf_…). Voices of
+    /// the languages tritone cannot phonemize yet (jf_alpha, zf_xiaobei, …) read English as en-US;
+    /// [`Language::voice_note`] says so.
     pub fn for_voice(voice: &str) -> Self {
         if voice.trim_start().starts_with('b') { Self::EnGb } else { Self::EnUs }
+    }
+
+    /// For a voice of a non-English language (by Kokoro's first letter), the note that its text is
+    /// read as en-US English; `None` for English voices and names without a known letter.
+    pub fn voice_note(voice: &str) -> Option<String> {
+        let language = match voice.trim_start().chars().next()? {
+            'e' => "Spanish",
+            'f' => "French",
+            'h' => "Hindi",
+            'i' => "Italian",
+            'j' => "Japanese",
+            'p' => "Brazilian Portuguese",
+            'z' => "Mandarin Chinese",
+            _ => return None,
+        };
+        Some(format!("{} is a {language} voice; tritone phonemizes English only, so the text is read as US English (choose en-gb with the language option)", voice.trim()))
     }
 }
 

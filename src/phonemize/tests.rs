@@ -113,6 +113,12 @@ fn languages_by_code_and_voice() {
     assert!(Language::from_code("fr").unwrap_err().to_string().contains("en-us or en-gb"));
     assert_eq!(Language::for_voice("bf_emma"), Language::EnGb);
     assert_eq!(Language::for_voice("af_bella(2)+bf_emma(1)"), Language::EnUs);
+    // Voices of other languages speak English text as en-US, with a note saying so.
+    assert_eq!(Language::for_voice("jf_alpha"), Language::EnUs);
+    assert!(Language::voice_note("jf_alpha").unwrap().contains("Japanese voice"));
+    assert!(Language::voice_note("zm_yunjian").unwrap().contains("Mandarin"));
+    assert_eq!(Language::voice_note("af_heart"), None);
+    assert_eq!(Language::voice_note("bm_george"), None);
 }
 
 #[test]

@@ -238,11 +238,16 @@ impl Tts {
         self.speak_segments(segments, voice, speed, seed)
     }
 
-    /// Speaks English text (SSML when `ssml`) through the bundled phonemizer, US or GB by the
-    /// voice's first letter; otherwise as [`Tts::speak`].
+    /// Speaks English text (SSML when `ssml`) through the bundled phonemizer in `lang` ("en-us",
+    /// "en-gb"), or when it is absent by the voice's first letter (en-US for voices of other
+    /// languages; see [`voice_note`]); otherwise as [`Tts::speak`].
     #[wasm_bindgen(js_name = speakText, unchecked_return_type = "Promise<any>")]
-    pub fn speak_text(&self, text: &str, voice: String, speed: f32, seed: f64, ssml: bool) -> Result<Promise, JsError> {
-        let phonemized = phonemize_with(text, Language::for_voice(&voice), ssml)?;
+    pub fn speak_text(&self, text: &str, voice: String, speed: f32, seed: f64, ssml: bool, lang: Option<String>) -> Result<Promise, JsError> {
+        let language = match lang.as_deref() {
+            Some(code) => Language::from_code(code).map_err(js_error)?,
+            None => Language::for_voice(&voice),
+        };
+        let phonemized = phonemize_with(text, language, ssml)?;
         self.speak_segments(phonemized.segments, voice, speed, seed)
     }
 
@@ -288,6 +293,13 @@ fn phonemize_with(text: &str, language: Language, ssml: bool) -> Result<Phonemiz
 
 /// The bundled phonemizer: `lang` "en-us" or "en-gb"; `ssml` reads the text as SSML.
 /// Returns `{ phonemes, segments: [{ phonemes, words: [{ text, phonemes, source }], rate, pause_ms }] }`.
+/// For a voice of a language tritone cannot phonemize yet (jf_alpha, …), the note that its text
+/// is read as US English; `undefined` for English voices.
+#[wasm_bindgen(js_name = voiceNote)]
+pub fn voice_note(voice: &str) -> Option<String> {
+    Language::voice_note(voice)
+}
+
 #[wasm_bindgen]
 pub fn phonemize(text: &str, lang: &str, ssml: bool) -> Result<JsValue, JsError> {
     let phonemized = phonemize_with(text, Language::from_code(lang).map_err(js_error)?, ssml)?;
