@@ -11,7 +11,10 @@ Every tensor of the converted GGUF (F32) must equal the value computed here to f
 """
 
 import argparse
+import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import onnx
@@ -55,6 +58,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--onnx", required=True)
     ap.add_argument("--gguf", required=True)
+    ap.add_argument("--tritone", help="also check that broken files are refused with every problem named")
     args = ap.parse_args()
 
     model = onnx.load(args.onnx)
@@ -132,7 +136,51 @@ def main():
     print(f"{checked} tensors checked, {exact} bit-identical, {len(problems)} problems")
     for p in problems:
         print("  " + p)
+    if args.tritone:
+        problems += broken_files(args.tritone, args.onnx, model)
     sys.exit(1 if problems or checked < 400 else 0)
+
+
+def broken_files(tritone, onnx_path, model):
+    """`tritone convert --onnx` on damaged copies: each must fail with a message naming the damage."""
+    problems = []
+    with tempfile.TemporaryDirectory() as tmp:
+        voices = os.path.join(os.path.dirname(onnx_path), "voices_ja.npz")
+
+        def convert(path, expect):
+            r = subprocess.run([tritone, "convert", "--onnx", path, "--voices", voices, "--out", os.path.join(tmp, "x.gguf")],
+                               capture_output=True, text=True)
+            ok = r.returncode != 0 and all(e in r.stderr for e in expect) and "panicked" not in r.stderr
+            print(f"  {os.path.basename(path)}: {'refused as expected' if ok else 'NOT AS EXPECTED'}: {r.stderr.strip().splitlines()[-1][:160] if r.stderr.strip() else r.stdout.strip()}")
+            if not ok:
+                problems.append(f"{os.path.basename(path)}: exit {r.returncode}, expected {expect}, got: {r.stderr[-2000:]}")
+
+        data = open(onnx_path, "rb").read()
+        truncated = os.path.join(tmp, "truncated.onnx")
+        open(truncated, "wb").write(data[: len(data) // 3])
+        convert(truncated, ["ONNX"])
+
+        # Two weights gone: one conv (its initializer) and one LSTM (the whole node).
+        broken = onnx.ModelProto()
+        broken.CopyFrom(model)
+        conv = next(n for n in broken.graph.node if n.name == "/decoder/decoder/generator/conv_post/Conv")
+        lstm = next(n for n in broken.graph.node if n.name == "/encoder/predictor/lstm/LSTM_quant")
+        broken.graph.node.remove(lstm)
+        gone = [i for i in broken.graph.initializer if i.name == conv.input[1]][0]
+        broken.graph.initializer.remove(gone)
+        missing = os.path.join(tmp, "missing.onnx")
+        onnx.save(broken, missing)
+        convert(missing, ["decoder.generator.conv_post.weight", "predictor.lstm.weight_ih_l0", "predictor.lstm.bias_hh_l0_reverse"])
+
+        other = onnx.helper.make_model(onnx.helper.make_graph(
+            [onnx.helper.make_node("Conv", ["x", "w"], ["y"], name="/net/conv/Conv")], "other",
+            [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 1, 4])],
+            [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 1, 4])],
+            [numpy_helper.from_array(np.ones((1, 1, 1), np.float32), "w")]))
+        other_path = os.path.join(tmp, "other.onnx")
+        onnx.save(other, other_path)
+        convert(other_path, ["not a Kokoro export"])
+    return problems
 
 
 if __name__ == "__main__":
