@@ -391,7 +391,9 @@ fn convert(pth: Option<&Path>, onnx: Option<&Path>, config: Option<&Path>, voice
     unused.extend(unused_extra.iter().map(String::as_str).filter(|n| !n.starts_with('/') && !n.starts_with("onnx::")));
     unused.sort();
     if !unused.is_empty() {
-        eprintln!("note: {} tensors in {} are not part of the model: {}", unused.len(), path.display(), unused.join(", "));
+        let shown = unused.len().min(8);
+        let more = if unused.len() > shown { format!(", and {} more", unused.len() - shown) } else { String::new() };
+        eprintln!("note: {} tensors in {} are not part of the model: {}{more}", unused.len(), path.display(), unused[..shown].join(", "));
     }
     let precision = match dtype {
         Dtype::F32 => Precision::F32,

@@ -647,6 +647,16 @@ impl OnnxWeights {
         let mut tensors: HashMap<String, OnnxTensor> = HashMap::new();
         let mut unused = Vec::new();
         let mut problems = Vec::new();
+        let mut ambiguous: Vec<(OnnxTensor, Vec<&str>)> = Vec::new();
+        let mut assign = |tensors: &mut HashMap<String, OnnxTensor>, name: &str, t: OnnxTensor| {
+            if let Some(previous) = tensors.get(name) {
+                if previous.values != t.values {
+                    problems.push(format!("{name}: found twice, from {} and from {}", previous.origin, t.origin));
+                }
+            } else {
+                tensors.insert(name.to_owned(), t);
+            }
+        };
         for t in self.tensors {
             // A suffix names at least a module and a parameter: "weight" alone fits everything.
             let mut rest = t.path.as_str();
@@ -661,20 +671,30 @@ impl OnnxWeights {
             };
             match found.map(Vec::as_slice) {
                 None => unused.push(t.path),
-                Some([name]) => {
-                    if let Some(previous) = tensors.get(*name) {
-                        if previous.values != t.values {
-                            problems.push(format!("{name}: found twice, from {} and from {}", previous.origin, t.origin));
-                        }
-                    } else {
-                        tensors.insert((*name).to_owned(), t);
-                    }
-                }
-                // Several equally good names: leave it; a model tensor left without one is
-                // reported as missing, with every other problem, when the model loads.
-                Some(names) => unused.push(format!("{} (fits {})", t.path, names.join(", "))),
+                Some([name]) => assign(&mut tensors, name, t),
+                Some(names) => ambiguous.push((t, names.to_vec())),
             }
         }
+        // A scope that fits several names (`/lstm/LSTM`: predictor.lstm or text_encoder.lstm)
+        // takes the one no better-matched tensor has claimed; repeat while that settles any.
+        loop {
+            let before = ambiguous.len();
+            let mut still = Vec::new();
+            for (t, names) in ambiguous {
+                let open: Vec<&str> = names.iter().copied().filter(|n| !tensors.contains_key(*n)).collect();
+                match open[..] {
+                    [name] => assign(&mut tensors, name, t),
+                    _ => still.push((t, names)),
+                }
+            }
+            ambiguous = still;
+            if ambiguous.len() == before {
+                break;
+            }
+        }
+        // Still several equally good names: leave it; a model tensor left without one is
+        // reported as missing, with every other problem, when the model loads.
+        unused.extend(ambiguous.into_iter().map(|(t, names)| format!("{} (fits {})", t.path, names.join(", "))));
         if !problems.is_empty() {
             return Err(onnx_error(format!("{} tensors cannot be named:\n  {}", problems.len(), problems.join("\n  "))));
         }
@@ -727,12 +747,17 @@ mod tests {
         assert_eq!(r.tensors["predictor.F0.0.conv1.weight"].path, "encoder.F0.0.conv1.weight");
         assert_eq!(r.tensors["decoder.encode.conv1.weight"].path, "decoder.decoder.encode.conv1.weight");
         assert_eq!(r.unused, ["decoder.decoder.generator.stft.window"]);
-        // "conv1.weight" alone fits two names: left unnamed, not guessed.
+        // "conv1.weight" alone fits two names: left unnamed, not guessed...
         let ambiguous = OnnxWeights { tensors: vec![t("x.conv1.weight"), t("y.weight")], inputs: vec![] };
         let wanted = ["a.conv1.weight", "b.conv1.weight", "weight"].map(String::from);
         let r = ambiguous.resolve(&wanted).unwrap();
         assert!(r.tensors.is_empty());
-        assert_eq!(r.unused, ["x.conv1.weight (fits a.conv1.weight, b.conv1.weight)", "y.weight"]);
+        assert_eq!(r.unused, ["y.weight", "x.conv1.weight (fits a.conv1.weight, b.conv1.weight)"]);
+        // ...unless a better-matched tensor has claimed all but one of them.
+        let settled = OnnxWeights { tensors: vec![t("lstm.w"), t("text_encoder.lstm.w")], inputs: vec![] };
+        let r = settled.resolve(&["predictor.lstm.w".to_string(), "text_encoder.lstm.w".to_string()]).unwrap();
+        assert_eq!(r.tensors["predictor.lstm.w"].path, "lstm.w");
+        assert_eq!(r.tensors["text_encoder.lstm.w"].path, "text_encoder.lstm.w");
         // Two different tensors for one name is an error naming both origins.
         let twice = OnnxWeights { tensors: vec![t("p.q.weight"), OnnxTensor { values: vec![1.0], ..t("r.q.weight") }], inputs: vec![] };
         assert!(twice.resolve(&["m.q.weight".to_string()]).unwrap_err().to_string().contains("found twice"));
