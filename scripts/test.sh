@@ -4,7 +4,9 @@
 #   2. native GPU tier: WGSL kernels through wgpu on the machine's adapter (lavapipe without a GPU)
 #   3. lint: clippy with -D warnings, native and wasm32
 #   4. browser tier: the wasm-pack build in headless Chromium, WebGPU and CPU simd128, and Kokoro
-#      speaking in the page from a GGUF model
+#      speaking in the page from a GGUF model (the demo with the real model, loaded by itself)
+#   5. real-speech tier (scripts/test-real.sh): the real Kokoro-82M against an independent
+#      dequantization, PyTorch, onnxruntime and Whisper
 set -euo pipefail
 cd "$(dirname "$0")/.."
 START=$SECONDS
@@ -32,7 +34,10 @@ step "test model for the browser tier (small config, seeded weights)"
 cargo run --quiet --example random_model -- tests/fixtures/reference/small/config.json target/web-fixtures/small.gguf
 cargo build --quiet --features cli
 
-step "browser tier (headless Chromium, WebGPU + simd128)"
+step "browser tier (headless Chromium, WebGPU + simd128; the demo with the real model)"
 node --test --test-concurrency=1 tests/web/
+
+step "real-speech tier (real Kokoro-82M: importer, PyTorch, onnxruntime, Whisper)"
+scripts/test-real.sh
 
 step "all tests passed in $((SECONDS - START)) s"

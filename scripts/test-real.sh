@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The real-speech tier: the real Kokoro-82M (kokoro-onnx's int8 export, converted by tritone),
+# checked four ways. Needs scripts/setup.sh (venvs, target/real) and target/debug/tritone.
+#   1. importer: every converted tensor against an independent NumPy dequantization; broken files refused
+#   2. fp32 export: kokoro's own KModelForONNX export of these weights converts back to them
+#   3. faithful: tritone vs the official PyTorch Kokoro on the same weights (durations, log-mel)
+#   4. onnxruntime on the original int8 file vs tritone: durations, transcripts
+#   5. intelligibility: Whisper tiny.en WER of a 43-sentence English set (text path asserted ≤ 6 %)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REAL=target/real
+BIN=target/debug/tritone
+START=$SECONDS
+part() { printf '\n\033[1;36m--> %s\033[0m (%ds)\n' "$*" $((SECONDS - START)); }
+
+part "importer: int8 ONNX → GGUF, tensor by tensor"
+target/pyenv/bin/python tools/onnx/verify_import.py --onnx $REAL/kokoro-v1.0.int8.onnx --gguf $REAL/kokoro-f32.gguf --tritone $BIN
+
+part "fp32 export (kokoro's KModelForONNX, opset 17) → tritone convert --onnx → the same weights"
+EXPORT=$REAL/kokoro-fp32-export.onnx
+if [ ! -s $EXPORT ] || [ $REAL/kokoro-f32.gguf -nt $EXPORT ]; then
+  target/refenv/bin/python tools/reference/export_onnx.py --model $REAL/kokoro-f32.gguf --out $EXPORT
+fi
+$BIN convert --onnx $EXPORT --voices $REAL/voices_ja.npz --dtype f32 --out $REAL/kokoro-from-export.gguf 2>&1 | grep -v '^note:'
+target/pyenv/bin/python tools/onnx/compare_gguf.py $REAL/kokoro-from-export.gguf $REAL/kokoro-f32.gguf
+
+part "faithful: tritone vs PyTorch Kokoro on the real weights (4 sentences × 2 voices)"
+target/refenv/bin/python tools/reference/faithful.py --model $REAL/kokoro-f32.gguf --tritone $BIN --out target/faithful
+
+part "onnxruntime on the int8 file vs tritone"
+target/asrenv/bin/python tools/asr/ort_check.py --tritone $BIN --model $REAL/kokoro-f32.gguf --onnx $REAL/kokoro-v1.0.int8.onnx \
+  --whisper $REAL/whisper-tiny.en --limit 6
+
+part "intelligibility: Whisper WER (text path: jf_alpha, jm_kumo; misaki path: jf_alpha)"
+target/asrenv/bin/python -m unittest discover -s tools/asr -p 'test_*.py'
+target/asrenv/bin/python tools/asr/score.py --tritone $BIN --model $REAL/kokoro-f32.gguf --voice jf_alpha --voice jm_kumo \
+  --path text --whisper $REAL/whisper-tiny.en --jobs 2 --report target/asr/text.json --max-wer 0.06
+target/asrenv/bin/python tools/asr/score.py --tritone $BIN --model $REAL/kokoro-f32.gguf --voice jf_alpha \
+  --path misaki --whisper $REAL/whisper-tiny.en --jobs 2 --report target/asr/misaki.json --max-wer 0.06
+
+part "real-speech tier passed in $((SECONDS - START)) s"
