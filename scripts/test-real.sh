@@ -2,7 +2,7 @@
 # The real-speech tier: the real Kokoro-82M (kokoro-onnx's int8 export, converted by tritone),
 # checked four ways. Needs scripts/setup.sh (venvs, target/real) and target/debug/tritone.
 #   1. importer: every converted tensor against an independent NumPy dequantization; broken files refused
-#   2. fp32 export: kokoro's own KModelForONNX export of these weights converts back to them
+#   2. fp32 export: kokoro's own KModelForONNX export of these weights converts back to them (and its fp16 copy)
 #   3. faithful: tritone vs the official PyTorch Kokoro on the same weights (durations, log-mel)
 #   4. onnxruntime on the original int8 file vs tritone: durations, transcripts
 #   5. intelligibility: Whisper tiny.en WER of a 43-sentence English set (text path asserted ≤ 6 %)
@@ -23,6 +23,10 @@ if [ ! -s $EXPORT ] || [ $REAL/kokoro-f32.gguf -nt $EXPORT ]; then
 fi
 $BIN convert --onnx $EXPORT --voices $REAL/voices_ja.npz --dtype f32 --out $REAL/kokoro-from-export.gguf 2>&1 | grep -v '^note:'
 target/pyenv/bin/python tools/onnx/compare_gguf.py $REAL/kokoro-from-export.gguf $REAL/kokoro-f32.gguf
+# fp16 like kokoro-onnx's kokoro-v1.0.fp16.onnx: fp16 initializers read through Cast nodes, within f16's half ulp
+target/refenv/bin/python tools/onnx/to_fp16.py $EXPORT $REAL/kokoro-fp16-export.onnx 2>/dev/null
+$BIN convert --onnx $REAL/kokoro-fp16-export.onnx --voices $REAL/voices_ja.npz --dtype f32 --out $REAL/kokoro-from-fp16.gguf 2>&1 | grep -v '^note:'
+target/pyenv/bin/python tools/onnx/compare_gguf.py $REAL/kokoro-from-fp16.gguf $REAL/kokoro-f32.gguf --rtol 4.9e-4
 
 part "faithful: tritone vs PyTorch Kokoro on the real weights (4 sentences × 2 voices)"
 target/refenv/bin/python tools/reference/faithful.py --model $REAL/kokoro-f32.gguf --tritone $BIN --out target/faithful
