@@ -17,6 +17,13 @@ export function serve(root, port = 0, mounts = {}) {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
     const pathname = decodeURIComponent(url.pathname);
+    if (pathname === '/models/index.json') {
+      // Which model the page loads by itself: the first mounted one, if any.
+      const model = Object.keys(mounts).find((p) => p.startsWith('/models/'));
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ default: model ? model.slice(1) : null }));
+      return;
+    }
     let path = mounts[pathname] ? resolve(mounts[pathname]) : normalize(join(base, pathname));
     if (!mounts[pathname] && !path.startsWith(base)) { res.writeHead(403).end(); return; }
     try {

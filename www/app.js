@@ -159,13 +159,13 @@ function wireSpeech() {
   }
 }
 
-const DEFAULT_MODEL = 'models/kokoro.gguf';
-
+// The server says which model it offers: scripts/dev.sh serves the real Kokoro-82M.
 async function loadDefaultModel() {
-  const head = await fetch(DEFAULT_MODEL, { method: 'HEAD' });
-  if (!head.ok) return; // a static host without a model: load one by URL or file
-  $('model-url').value = DEFAULT_MODEL;
-  loadModel(await download(DEFAULT_MODEL), 'Kokoro-82M (default model)');
+  const index = await fetch('models/index.json');
+  const { default: url } = index.ok ? await index.json() : {};
+  if (!url) return; // no model here: load one by URL or file
+  $('model-url').value = url;
+  loadModel(await download(url), 'Kokoro-82M (default model)');
   $('voice').value = tts.voices().includes('jf_alpha') ? 'jf_alpha' : $('voice').value;
   showPhonemes();
 }
