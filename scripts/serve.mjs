@@ -27,20 +27,14 @@ export function serve(root, port = 0, mounts = {}) {
     let path = mounts[pathname] ? resolve(mounts[pathname]) : normalize(join(base, pathname));
     if (!mounts[pathname] && !path.startsWith(base)) { res.writeHead(403).end(); return; }
     try {
-      const info = await stat(path);
-      if (info.isDirectory()) path = join(path, 'index.html');
-      const headers = {
+      if ((await stat(path)).isDirectory()) path = join(path, 'index.html');
+      const body = await readFile(path);
+      res.writeHead(200, {
         'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
         'cache-control': 'no-store',
         // Local development only: lets a page on another port fetch models from here.
         'access-control-allow-origin': '*',
-      };
-      if (req.method === 'HEAD') {
-        res.writeHead(200, { ...headers, 'content-length': (await stat(path)).size }).end();
-        return;
-      }
-      const body = await readFile(path);
-      res.writeHead(200, headers);
+      });
       res.end(body);
     } catch {
       res.writeHead(404).end('not found');
