@@ -167,8 +167,9 @@ fn decode_tensor(t: &TensorProto) -> Result<Tensor> {
         other => return Err(onnx_error(format!("{} has data type {other}, which no Kokoro weight uses", what()))),
     };
     let values = if !raw.is_empty() {
-        if raw.len() != n * width {
-            return Err(onnx_error(format!("{} has {} bytes of data, its shape {shape:?} needs {}", what(), raw.len(), n * width)));
+        // A hostile shape can make n · width overflow: that is a mismatch, not a panic.
+        if n.checked_mul(width) != Some(raw.len()) {
+            return Err(onnx_error(format!("{} has {} bytes of data, its shape {shape:?} needs {n} × {width}", what(), raw.len())));
         }
         let le = |c: &[u8]| -> u64 { c.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)) };
         let chunks = raw.chunks_exact(width).map(le);
@@ -858,7 +859,12 @@ mod tests {
         let mut m = proto::ModelProto::decode(model().as_slice()).unwrap();
         m.graph.as_mut().unwrap().initializer[0].dims = vec![2, 4];
         let e = read_onnx(Bytes::from(m.encode_to_vec())).unwrap_err().to_string();
-        assert!(e.contains("\"W_q\" has 6 bytes of data, its shape [2, 4] needs 8"), "{e}");
+        assert!(e.contains("\"W_q\" has 6 bytes of data, its shape [2, 4] needs 8 × 1"), "{e}");
+        // A shape whose byte count overflows usize is refused, not a panic.
+        let mut m = proto::ModelProto::decode(model().as_slice()).unwrap();
+        m.graph.as_mut().unwrap().initializer[0].dims = vec![1 << 62, 1];
+        m.graph.as_mut().unwrap().initializer[0].data_type = FLOAT;
+        assert!(read_onnx(Bytes::from(m.encode_to_vec())).unwrap_err().to_string().contains("bytes of data"));
     }
 
     #[test]
