@@ -285,6 +285,18 @@ impl<'g> Graph<'g> {
         }
     }
 
+    /// Whether [`Graph::constant`] finds a constant behind `value`, without decoding it.
+    fn is_constant(&self, value: &str) -> bool {
+        if self.constants.contains_key(value) {
+            return true;
+        }
+        match self.producer(value) {
+            Some(node) if matches!(node.op_type.as_str(), "Cast" | "Identity") => node.input.first().is_some_and(|x| self.is_constant(x)),
+            Some(node) if node.op_type == "DequantizeLinear" => node.input.iter().take(2).all(|x| self.is_constant(x)),
+            _ => false,
+        }
+    }
+
     fn input_constant(&self, node: &NodeProto, index: usize) -> Result<Option<Tensor>> {
         match node.input.get(index).filter(|s| !s.is_empty()) {
             Some(name) => self.constant(name),
@@ -447,7 +459,7 @@ pub fn read_onnx(bytes: Bytes) -> Result<OnnxWeights> {
             _ => continue,
         };
         let Some(weight_name) = node.input.get(weight_input) else { continue };
-        if !g.constants.contains_key(weight_name.as_str()) && g.constant(weight_name)?.is_none() {
+        if !g.is_constant(weight_name) {
             continue; // an activation × activation product, or a computed gather
         }
         if !seen_weights.insert(weight_name.clone()) {
