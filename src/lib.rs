@@ -1,19 +1,30 @@
 //! tritone: Kokoro-82M text-to-speech for the browser and the command line.
 //!
-//! The crate reads as the pipeline: [`gguf`] reads and writes the model container and ggml's
-//! block formats; [`backend`] holds the closed op set the model is written
-//! over (CPU with SIMD, GPU with wgpu/WGSL); [`selftest`] checks every backend's ops against
-//! their scalar definitions; `web` is the wasm-bindgen API.
+//! Modules, from the leaves up (imports only point to modules listed before):
+//! - [`error`] (the one error type, with stable codes), [`quant`] (weight formats, packed
+//!   tensors), [`vocab`], [`npy`], [`audio`] (STFT, WAV)
+//! - [`gguf`] (the model container), [`config`] (Kokoro's hyperparameters in GGUF metadata),
+//!   [`formats`] (ONNX, `.pth`, TTS.cpp GGUF, `.npz` import)
+//! - [`backend`]: the closed op set, implemented by the reference (f64 loops), CPU and GPU backends;
+//!   [`conformance`] holds every backend to the reference
+//! - [`phonemize`]: text to phonemes
+//! - [`model`]: Kokoro, one file per submodule, written once over the backend
+//! - [`tts`]: the engine façade (backend choice, voices, options, chunking)
+//! - `web` (wasm API) and the `tritone` binary
 
 pub mod audio;
 pub mod backend;
+pub mod config;
+pub mod conformance;
 pub mod error;
 pub mod formats;
 pub mod gguf;
 pub mod model;
 pub mod npy;
 pub mod phonemize;
-pub mod selftest;
+pub mod quant;
+pub mod tts;
+pub mod vocab;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

@@ -5,9 +5,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use tritone::model::checkpoint::{collect_weights, write_model, Precision};
+use tritone::gguf::GgmlType;
+use tritone::model::checkpoint::{collect_weights, write_model};
 use tritone::model::weights::{portable_param, RandomWeights};
-use tritone::model::{vocab, KokoroConfig};
+use tritone::config::KokoroConfig;
+use tritone::vocab;
 use tritone::npy::read_npy;
 
 fn fixtures() -> PathBuf {
@@ -30,7 +32,7 @@ fn write_model_file() -> PathBuf {
         ("af_test".to_string(), portable_param("voicepack", 510 * 256, 0, 0.3, 0.0)),
         ("am_other".to_string(), portable_param("voicepack", 510 * 256, 1, 0.3, 0.0)),
     ];
-    std::fs::write(&path, write_model(&cfg, &tokens, &weights, &voices, Precision::F32).unwrap()).unwrap();
+    std::fs::write(&path, write_model(&cfg, &tokens, &weights, &voices, GgmlType::F32, &mut || {}).unwrap()).unwrap();
     path
 }
 

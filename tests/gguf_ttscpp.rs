@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use tritone::gguf::ttscpp::{is_ttscpp_kokoro, translate};
+use tritone::formats::ttscpp::{is_ttscpp_kokoro, translate};
 use tritone::gguf::{GgmlType, GgufFile, GgufWriter, MetaValue};
 use tritone::model::KokoroConfig;
 use tritone::Error;
@@ -225,9 +225,9 @@ fn incomplete_or_foreign_files_are_refused_by_name() {
 #[test]
 fn ttscpp_file_loads_as_a_model() {
     use tritone::backend::CpuBackend;
-    use tritone::model::pipeline::Tts;
+    use tritone::tts::Tts;
     let bytes = ttscpp_file(true, None);
-    let tts = Tts::from_gguf(&CpuBackend, &bytes).unwrap();
+    let tts = Tts::from_gguf(&CpuBackend, bytes.into()).unwrap();
     assert_eq!(tts.voice_names().len(), 50);
     assert_eq!(tts.model.config, KokoroConfig::kokoro_82m());
     assert!(tts.voice("af_bella(1)+am_adam(3)").is_ok());

@@ -96,7 +96,7 @@ fn seeded_weights_match_golden_py() {
     for (name, entry) in sums.as_object().unwrap() {
         let shape: Vec<usize> = entry["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
         let w = src.tensor(name, &shape).unwrap();
-        let values = w.data().to_f32();
+        let values = w.to_f32();
         let first4: Vec<f32> = entry["first4"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
         assert_eq!(&values[..first4.len()], first4.as_slice(), "{name}");
         let sum: f64 = values.iter().map(|&v| v as f64).sum();
@@ -269,7 +269,7 @@ fn generator_matches_pytorch() {
 }
 
 use tritone::audio::stft::Stft;
-use tritone::model::vocab;
+use tritone::vocab;
 use tritone::model::Kokoro;
 
 /// Mean absolute difference of natural-log mel power spectra (64 HTK bands up to 12 kHz,

@@ -1,20 +1,47 @@
 //! One closed op set, implemented once per device. Model code is written once over [`Backend`].
 //!
 //! Activations are f32 tensors `[channels, time]` (batch 1: Kokoro speaks one utterance at a
-//! time). Weights keep their storage format ([`WeightData`]); each kernel decodes the format it
-//! reads, so a quantized model is the same model with different weights.
+//! time). Weights stay packed in their storage format ([`Weight`], rows of blocks); each kernel
+//! decodes the rows it reads, so a quantized model is the same model with different weights.
+//!
+//! The set is closed: 17 ops, listed in [`OPS`]. [`reference::ReferenceBackend`] defines each one
+//! with plain loops; `crate::conformance` holds every backend to it.
 
 pub mod cpu;
 pub mod gpu;
+pub mod reference;
+pub mod shapes;
 
 use std::future::Future;
 
-use half::f16;
-
 use crate::error::{Error, Result};
 
+pub use crate::quant::Weight;
 pub use cpu::CpuBackend;
 pub use gpu::GpuBackend;
+pub use reference::ReferenceBackend;
+pub use shapes::ConvTransposeGeometry;
+
+/// Every op of the set, by the name errors and reports use.
+pub const OPS: [&str; 17] = [
+    "conv1d",
+    "conv_transpose1d",
+    "linear",
+    "embedding",
+    "lstm",
+    "attention",
+    "layer_norm",
+    "ada_norm",
+    "snake",
+    "unary",
+    "add",
+    "scale",
+    "concat",
+    "broadcast",
+    "repeat_interleave",
+    "reflect_pad",
+    "upsample_nearest",
+];
 
 /// The ops every backend implements. Ops are recorded in order; [`Backend::read`] is the only
 /// point where results come back to the host (on the GPU it submits everything recorded).
@@ -28,40 +55,19 @@ pub trait Backend {
     /// Uploads an f32 activation tensor.
     fn upload(&self, shape: &[usize], data: &[f32]) -> Result<Self::Tensor>;
 
-    /// Makes a weight resident on the device, in its storage format.
+    /// Makes a weight resident on the device, still packed in its storage format.
     fn load_weight(&self, weight: &Weight) -> Result<Self::Weight>;
 
     fn shape<'t>(&self, tensor: &'t Self::Tensor) -> &'t [usize];
 
-    /// 1-D convolution, groups = 1: `x [c_in, t_in]`, `weight [c_out, c_in, k]` (F32 or F16),
-    /// `bias [c_out]` F32 → `[c_out, t_out]`, zero padding on both sides.
-    fn conv1d(
-        &self,
-        x: &Self::Tensor,
-        weight: &Self::Weight,
-        bias: Option<&Self::Weight>,
-        params: Conv1dParams,
-    ) -> Result<Self::Tensor>;
+    /// 1-D convolution, groups = 1: `x [c_in, t_in]`, `weight [c_out, c_in, k]`, `bias [c_out]`
+    /// → `[c_out, t_out]`, zero padding on both sides.
+    fn conv1d(&self, x: &Self::Tensor, weight: &Self::Weight, bias: Option<&Self::Weight>, params: Conv1dParams) -> Result<Self::Tensor>;
 
     /// Transposed 1-D convolution (`nn.ConvTranspose1d`): `x [c_in, t_in]`, `weight
     /// [c_in, c_out / groups, k]`, `bias [c_out]` → `[c_out, (t_in − 1)·stride − 2·padding + k +
-    /// output_padding]`.
-    fn conv_transpose1d(
-        &self,
-        x: &Self::Tensor,
-        weight: &Self::Weight,
-        bias: Option<&Self::Weight>,
-        params: ConvTransposeParams,
-    ) -> Result<Self::Tensor>;
-
-    /// Each time step repeated `factor` times (`F.interpolate(mode="nearest")` by an integer).
-    fn upsample_nearest(&self, x: &Self::Tensor, factor: usize) -> Result<Self::Tensor>;
-
-    /// Reflection padding in time (`nn.ReflectionPad1d((left, right))`).
-    fn reflect_pad(&self, x: &Self::Tensor, left: usize, right: usize) -> Result<Self::Tensor>;
-
-    /// Snake activation with per-channel `alpha [C, 1]`: `x + sin²(α·x) / α`.
-    fn snake(&self, x: &Self::Tensor, alpha: &Self::Weight) -> Result<Self::Tensor>;
+    /// output_padding]` (see [`ConvTransposeGeometry`]).
+    fn conv_transpose1d(&self, x: &Self::Tensor, weight: &Self::Weight, bias: Option<&Self::Weight>, params: ConvTransposeParams) -> Result<Self::Tensor>;
 
     /// `weight [out, in] @ x [in, t] + bias [out]` → `[out, t]` (a PyTorch `Linear` applied
     /// at every time step).
@@ -70,22 +76,25 @@ pub trait Backend {
     /// Rows of `table [n, d]` picked by `ids`, as columns: `[d, ids.len()]`.
     fn embedding(&self, table: &Self::Weight, ids: &[u32]) -> Result<Self::Tensor>;
 
+    /// One direction of a 1-layer PyTorch LSTM (gates i, f, g, o): `x [in, t]` → `[hidden, t]`;
+    /// `reverse` runs from the last step to the first.
+    fn lstm(&self, x: &Self::Tensor, weights: &LstmWeights<'_, Self::Weight>, reverse: bool) -> Result<Self::Tensor>;
+
+    /// Multi-head self-attention core: `softmax(q_h^T k_h / √d) v_h` per head, with `q, k, v`
+    /// of shape `[heads · d, t]` (already projected). No mask (Kokoro attends everywhere).
+    fn attention(&self, q: &Self::Tensor, k: &Self::Tensor, v: &Self::Tensor, heads: usize) -> Result<Self::Tensor>;
+
     /// Normalizes each time step over the channels (`nn.LayerNorm(C)` on `[t, C]`), then
-    /// `· gamma + beta` when given.
-    fn layer_norm(
-        &self,
-        x: &Self::Tensor,
-        gamma: Option<&Self::Weight>,
-        beta: Option<&Self::Weight>,
-        eps: f32,
-    ) -> Result<Self::Tensor>;
+    /// `· gamma + beta` (both `[C]`).
+    fn layer_norm(&self, x: &Self::Tensor, gamma: &Self::Weight, beta: &Self::Weight, eps: f32) -> Result<Self::Tensor>;
 
-    /// Normalizes each channel over time (`nn.InstanceNorm1d`, biased variance, no affine).
-    fn instance_norm(&self, x: &Self::Tensor, eps: f32) -> Result<Self::Tensor>;
+    /// Style-conditioned normalization (AdaIN1d, AdaLayerNorm): `x [C, t]` normalized by `kind`
+    /// without affine, then `· (1 + γ) + β` where `style_params [2C, 1]` holds γ then β (the
+    /// output of the layer's `fc(style)`).
+    fn ada_norm(&self, x: &Self::Tensor, style_params: &Self::Tensor, kind: NormKind, eps: f32) -> Result<Self::Tensor>;
 
-    /// `x · (1 + gamma) + beta` with per-channel `gamma`, `beta` of shape `[C, 1]` (AdaIN and
-    /// AdaLayerNorm after their normalization).
-    fn modulate(&self, x: &Self::Tensor, gamma: &Self::Tensor, beta: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Snake activation with per-channel `alpha [C]` (stored `[1, C, 1]`): `x + sin²(α·x) / α`.
+    fn snake(&self, x: &Self::Tensor, alpha: &Self::Weight) -> Result<Self::Tensor>;
 
     fn unary(&self, x: &Self::Tensor, op: Unary) -> Result<Self::Tensor>;
 
@@ -95,11 +104,8 @@ pub trait Backend {
     /// `x · s`.
     fn scale(&self, x: &Self::Tensor, s: f32) -> Result<Self::Tensor>;
 
-    /// Channels of `a` then channels of `b`, same time length: `[Ca + Cb, t]`.
-    fn concat(&self, a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
-
-    /// Channels `start..end` of `x`.
-    fn slice(&self, x: &Self::Tensor, start: usize, end: usize) -> Result<Self::Tensor>;
+    /// Channels of each part in order, same time length: `[ΣC, t]`.
+    fn concat(&self, parts: &[&Self::Tensor]) -> Result<Self::Tensor>;
 
     /// A `[C, 1]` column repeated over `t` steps: `[C, t]`.
     fn broadcast(&self, column: &Self::Tensor, t: usize) -> Result<Self::Tensor>;
@@ -107,16 +113,44 @@ pub trait Backend {
     /// Time step `i` repeated `counts[i]` times (the alignment matrix product of Kokoro).
     fn repeat_interleave(&self, x: &Self::Tensor, counts: &[usize]) -> Result<Self::Tensor>;
 
-    /// Multi-head self-attention core: `softmax(q_h^T k_h / √d) v_h` per head, with `q, k, v`
-    /// of shape `[heads · d, t]` (already projected). No mask (Kokoro attends everywhere).
-    fn attention(&self, q: &Self::Tensor, k: &Self::Tensor, v: &Self::Tensor, heads: usize) -> Result<Self::Tensor>;
+    /// Reflection padding in time (`nn.ReflectionPad1d((left, right))`).
+    fn reflect_pad(&self, x: &Self::Tensor, left: usize, right: usize) -> Result<Self::Tensor>;
 
-    /// One direction of a 1-layer PyTorch LSTM (gates i, f, g, o): `x [in, t]` → `[hidden, t]`;
-    /// `reverse` runs from the last step to the first.
-    fn lstm(&self, x: &Self::Tensor, weights: &LstmWeights<'_, Self::Weight>, reverse: bool) -> Result<Self::Tensor>;
+    /// Each time step repeated `factor` times (`F.interpolate(mode="nearest")` by an integer).
+    fn upsample_nearest(&self, x: &Self::Tensor, factor: usize) -> Result<Self::Tensor>;
+
+    /// Starts the work recorded so far without waiting for it (a GPU submits its encoder; the
+    /// CPU has nothing pending).
+    fn flush(&self) -> Result<()>;
+
+    /// Ops recorded since the backend was created (GPU: compute dispatches; CPU: kernel calls).
+    fn ops_recorded(&self) -> u64;
 
     /// Copies a tensor back to the host, finishing all work recorded before it.
     fn read(&self, tensor: &Self::Tensor) -> impl Future<Output = Result<Vec<f32>>>;
+}
+
+thread_local! {
+    /// Kernel calls of the host backends (CPU, reference) on this thread; each synthesis runs on
+    /// one thread, so differences count one forward.
+    static HOST_OPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+pub(crate) fn count_host_op() {
+    HOST_OPS.with(|n| n.set(n.get() + 1));
+}
+
+pub(crate) fn host_ops() -> u64 {
+    HOST_OPS.with(std::cell::Cell::get)
+}
+
+/// What [`Backend::ada_norm`] normalizes over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum NormKind {
+    /// Each channel over time (`nn.InstanceNorm1d`, biased variance): AdaIN1d.
+    Instance,
+    /// Each time step over the channels (`nn.LayerNorm` without affine): AdaLayerNorm.
+    Layer,
 }
 
 /// Stride, zero padding, extra output length and channel groups of a transposed convolution.
@@ -184,103 +218,6 @@ pub(crate) fn rank2(op: &'static str, what: &str, shape: &[usize]) -> Result<(us
 
 pub(crate) fn invalid(op: &'static str, reason: String) -> Error {
     Error::InvalidArgument { op, reason }
-}
-
-/// Storage format of a weight tensor.
-#[derive(Clone, Debug, PartialEq)]
-pub enum WeightData {
-    F32(Vec<f32>),
-    F16(Vec<f16>),
-}
-
-impl WeightData {
-    pub fn format_name(&self) -> &'static str {
-        match self {
-            WeightData::F32(_) => "F32",
-            WeightData::F16(_) => "F16",
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            WeightData::F32(v) => v.len(),
-            WeightData::F16(v) => v.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Decodes `out.len()` values starting at element `start` to f32 (a kernel's inner row).
-    /// The range must lie inside the data.
-    #[inline]
-    pub fn decode_into(&self, start: usize, out: &mut [f32]) {
-        let end = start + out.len();
-        match self {
-            WeightData::F32(v) => out.copy_from_slice(&v[start..end]),
-            WeightData::F16(v) => {
-                for (dst, src) in out.iter_mut().zip(&v[start..end]) {
-                    *dst = src.to_f32();
-                }
-            }
-        }
-    }
-
-    /// All values as f32.
-    pub fn to_f32(&self) -> Vec<f32> {
-        match self {
-            WeightData::F32(v) => v.clone(),
-            WeightData::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
-        }
-    }
-
-    /// One value as f32 (for scalar reference loops).
-    #[inline]
-    pub fn value_at(&self, index: usize) -> f32 {
-        match self {
-            WeightData::F32(v) => v[index],
-            WeightData::F16(v) => v[index].to_f32(),
-        }
-    }
-}
-
-/// A weight tensor on the host, shape in row-major order (PyTorch order, outermost first).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Weight {
-    shape: Vec<usize>,
-    data: WeightData,
-}
-
-impl Weight {
-    pub fn new(shape: &[usize], data: WeightData) -> Result<Self> {
-        check_len("weight", shape, data.len())?;
-        Ok(Self { shape: shape.to_vec(), data })
-    }
-
-    pub fn f16(shape: &[usize], data: Vec<f16>) -> Result<Self> {
-        Self::new(shape, WeightData::F16(data))
-    }
-
-    pub fn f32(shape: &[usize], data: Vec<f32>) -> Result<Self> {
-        Self::new(shape, WeightData::F32(data))
-    }
-
-    pub fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    pub fn data(&self) -> &WeightData {
-        &self.data
-    }
-
-    /// The F32 values, or an error naming `op` and the role of the weight.
-    pub fn as_f32(&self, op: &'static str, what: &'static str) -> Result<&[f32]> {
-        match &self.data {
-            WeightData::F32(v) => Ok(v),
-            other => Err(format_error(op, what, "F32", other.format_name())),
-        }
-    }
 }
 
 pub(crate) fn format_error(op: &'static str, what: &'static str, expected: &'static str, got: &'static str) -> Error {

@@ -8,15 +8,21 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tritone::formats::npz::is_npz;
-use tritone::model::checkpoint::{collect_weights, voice_from_pt, voices_from_npz, write_model, MapSource, Precision};
-use tritone::model::pipeline::{Tts, SAMPLE_RATE};
-use tritone::model::{vocab, KokoroConfig};
+use bytes::Bytes;
+use tritone::backend::Weight;
+use tritone::gguf::GgmlType;
+use tritone::model::checkpoint::{collect_weights, storage_type, voice_from_pt, voices_from_npz, write_model, MapSource};
+use tritone::model::voices::{ROWS, STYLE};
+use tritone::model::weights::{GgufWeights, WeightSource};
+use tritone::tts::{Tts, SAMPLE_RATE};
+use tritone::config::KokoroConfig;
+use tritone::vocab;
 use tritone::phonemize::{Language, Phonemized, Phonemizer, Segment, UserLexicon};
 use serde_json::{json, Value};
 use tritone::backend::{Backend, CpuBackend, GpuBackend};
 use tritone::error::GgufErrorKind;
 use tritone::gguf::{numpy_shape, GgufFile, MetaValue};
-use tritone::selftest::{run_self_test, SelfTestReport};
+use tritone::conformance::{self, Outcome, Report};
 use tritone::Error;
 
 #[derive(Parser)]
@@ -81,22 +87,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Convert hexgrad's PyTorch checkpoint or a Kokoro ONNX export, with voice packs, into one tritone GGUF.
+    /// Convert hexgrad's PyTorch checkpoint or a Kokoro ONNX export, with voice packs, into one
+    /// tritone GGUF; or store a tritone GGUF's weights in another format.
     Convert {
         /// hexgrad's checkpoint (kokoro-v1_0.pth).
-        #[arg(long, required_unless_present = "onnx", conflicts_with = "onnx")]
+        #[arg(long, required_unless_present_any = ["onnx", "gguf"], conflicts_with_all = ["onnx", "gguf"])]
         pth: Option<PathBuf>,
+        /// A tritone GGUF to re-store with --dtype (its config, vocabulary and voices are kept).
+        #[arg(long, conflicts_with = "onnx")]
+        gguf: Option<PathBuf>,
         /// A Kokoro ONNX export: kokoro-onnx's kokoro-v1.0.onnx, .fp16.onnx or .int8.onnx (dequantized), or kokoro's KModelForONNX export.
         #[arg(long)]
         onnx: Option<PathBuf>,
         /// The model's config.json (default: Kokoro-82M's).
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Voice packs: a .npz (kokoro-onnx's voices-v1.0.bin), a folder of *.pt, or one .pt.
-        #[arg(long)]
-        voices: PathBuf,
+        /// Voice packs: a .npz (kokoro-onnx's voices-v1.0.bin), a folder of *.pt, or one .pt
+        /// (with --gguf: replaces the file's voices).
+        #[arg(long, required_unless_present = "gguf")]
+        voices: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
+        /// Storage of matrices and kernels (round to nearest; 1-D tensors and voices stay F32,
+        /// and rows a block format would pad beyond F16's size stay F16).
         #[arg(long, value_enum, default_value = "f16")]
         dtype: Dtype,
     },
@@ -169,7 +182,13 @@ fn main() -> ExitCode {
         Command::Selftest { json } => selftest(json),
         Command::Inspect { file, json } => inspect(&file, json),
         Command::Tensor { file, name, out } => tensor(&file, &name, &out),
-        Command::Convert { pth, onnx, config, voices, out, dtype } => convert(pth.as_deref(), onnx.as_deref(), config.as_deref(), &voices, &out, dtype),
+        Command::Convert { pth, gguf, onnx, config, voices, out, dtype } => match gguf {
+            Some(gguf) => restore(&gguf, voices.as_deref(), &out, dtype),
+            None => match voices {
+                Some(voices) => convert(pth.as_deref(), onnx.as_deref(), config.as_deref(), &voices, &out, dtype),
+                None => Err("--voices is required".into()),
+            },
+        },
         Command::Say { model, voice, phonemes, text, phonemizer, speed, seed, dump, out } => {
             say(&model, &voice, phonemes, text, &phonemizer, speed, seed, dump.as_deref(), &out)
         }
@@ -197,9 +216,9 @@ fn backends() {
 }
 
 fn selftest(json: bool) -> Result<(), String> {
-    let mut reports = vec![pollster::block_on(run_self_test(&CpuBackend))];
+    let mut reports = vec![pollster::block_on(conformance::run(&CpuBackend))];
     match pollster::block_on(GpuBackend::new()) {
-        Ok(gpu) => reports.push(pollster::block_on(run_self_test(&gpu))),
+        Ok(gpu) => reports.push(pollster::block_on(conformance::run(&gpu))),
         Err(e) => eprintln!("gpu: skipped ({e})"),
     }
     if json {
@@ -213,12 +232,17 @@ fn selftest(json: bool) -> Result<(), String> {
     }
 }
 
-fn print_report(r: &SelfTestReport) {
-    println!("{} — {}", r.backend, if r.pass { "PASS" } else { "FAIL" });
+fn print_report(r: &Report) {
+    let verdict = if r.pass { "PASS" } else { "FAIL" };
+    println!("{} — {verdict}: {} passed, {} unsupported, {} failed", r.backend, r.passed, r.unsupported, r.failed);
     for c in &r.cases {
-        let verdict = if c.pass { "ok" } else { "FAIL" };
-        let detail = c.error.as_deref().unwrap_or("");
-        println!("  {verdict:4} {:28} max rel error {:.2e} {detail}", c.name, c.max_rel_error);
+        let verdict = match c.outcome {
+            Outcome::Pass => "ok",
+            Outcome::Fail => "FAIL",
+            Outcome::Unsupported => "n/a",
+        };
+        let detail = if c.outcome == Outcome::Pass { "" } else { c.message.as_deref().unwrap_or("") };
+        println!("  {verdict:4} {:40} {:6} max rel error {:.2e} (≤ {:.0e}) {detail}", c.name, c.format, c.max_rel_error, c.tolerance);
     }
 }
 
@@ -324,9 +348,42 @@ fn tensor(path: &Path, name: &str, out: &Path) -> Result<(), String> {
 
 
 #[derive(Clone, Copy, ValueEnum)]
+#[allow(non_camel_case_types)]
 enum Dtype {
     F32,
     F16,
+    Bf16,
+    #[value(name = "q8_0")]
+    Q8_0,
+    #[value(name = "q5_0")]
+    Q5_0,
+    #[value(name = "q4_0")]
+    Q4_0,
+    #[value(name = "q4_k")]
+    Q4_K,
+    #[value(name = "q2_k")]
+    Q2_K,
+    #[value(name = "tq2_0")]
+    TQ2_0,
+    #[value(name = "tq1_0")]
+    TQ1_0,
+}
+
+impl Dtype {
+    fn ggml(self) -> GgmlType {
+        match self {
+            Dtype::F32 => GgmlType::F32,
+            Dtype::F16 => GgmlType::F16,
+            Dtype::Bf16 => GgmlType::BF16,
+            Dtype::Q8_0 => GgmlType::Q8_0,
+            Dtype::Q5_0 => GgmlType::Q5_0,
+            Dtype::Q4_0 => GgmlType::Q4_0,
+            Dtype::Q4_K => GgmlType::Q4_K,
+            Dtype::Q2_K => GgmlType::Q2_K,
+            Dtype::TQ2_0 => GgmlType::TQ2_0,
+            Dtype::TQ1_0 => GgmlType::TQ1_0,
+        }
+    }
 }
 
 fn progress(len: u64, what: &str) -> ProgressBar {
@@ -395,14 +452,44 @@ fn convert(pth: Option<&Path>, onnx: Option<&Path>, config: Option<&Path>, voice
         let more = if unused.len() > shown { format!(", and {} more", unused.len() - shown) } else { String::new() };
         eprintln!("note: {} tensors in {} are not part of the model: {}{more}", unused.len(), path.display(), unused[..shown].join(", "));
     }
-    let precision = match dtype {
-        Dtype::F32 => Precision::F32,
-        Dtype::F16 => Precision::F16,
-    };
-    let gguf = write_model(&cfg, &tokens, &weights, &voices, precision).map_err(|e| e.to_string())?;
+    write_out(&cfg, &tokens, &weights, &voices, dtype, out)
+}
+
+/// Writes the model with a progress bar over its tensors and reports what went into it.
+fn write_out(cfg: &KokoroConfig, tokens: &[String], weights: &[(String, Weight)], voices: &[(String, Vec<f32>)], dtype: Dtype, out: &Path) -> Result<(), String> {
+    let bar = progress(weights.len() as u64, dtype.ggml().name());
+    let gguf = write_model(cfg, tokens, weights, voices, dtype.ggml(), &mut || bar.inc(1)).map_err(|e| e.to_string())?;
+    bar.finish();
     std::fs::write(out, &gguf).map_err(|e| format!("{}: {e}", out.display()))?;
-    println!("{}: {} weights, {} voices, {:.1} MB", out.display(), weights.len(), voices.len(), gguf.len() as f64 / 1e6);
+    let mut by_type = std::collections::BTreeMap::new();
+    for (_, w) in weights {
+        *by_type.entry(storage_type(w.shape(), dtype.ggml()).name()).or_insert(0) += 1;
+    }
+    let types: Vec<String> = by_type.iter().map(|(t, n)| format!("{n} {t}")).collect();
+    println!("{}: {} weights ({}), {} voices, {:.1} MB", out.display(), weights.len(), types.join(", "), voices.len(), gguf.len() as f64 / 1e6);
     Ok(())
+}
+
+/// `convert --gguf`: a tritone GGUF's weights stored as `dtype` (decoded and encoded again).
+fn restore(path: &Path, voices: Option<&Path>, out: &Path, dtype: Dtype) -> Result<(), String> {
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let bytes = Bytes::from(std::fs::read(path).map_err(|e| fail(&e))?);
+    let file = GgufFile::parse(&bytes).map_err(|e| fail(&e))?;
+    let cfg = KokoroConfig::from_gguf(&file).map_err(|e| fail(&e))?;
+    let tokens: Vec<String> = file.get_str_array("tokenizer.ggml.tokens").map_err(|e| fail(&e))?.into_iter().map(str::to_owned).collect();
+    let source = GgufWeights::new(&file, &bytes);
+    let weights = collect_weights(&source, &cfg, &tokens).map_err(|e| fail(&e))?;
+    let voices = match voices {
+        Some(v) => read_voices(v)?,
+        None => file
+            .get_str_array("kokoro.voices")
+            .map_err(|e| fail(&e))?
+            .into_iter()
+            .map(|name| Ok((name.to_owned(), source.tensor(&format!("voices.{name}"), &[ROWS, STYLE])?.to_f32())))
+            .collect::<tritone::Result<Vec<_>>>()
+            .map_err(|e| fail(&e))?,
+    };
+    write_out(&cfg, &tokens, &weights, &voices, dtype, out)
 }
 
 /// Voice packs from a `.npz` (kokoro-onnx's `voices-v1.0.bin`), a folder of `*.pt`, or one `.pt`.
@@ -444,7 +531,7 @@ fn read_voices(path: &Path) -> Result<Vec<(String, Vec<f32>)>, String> {
 
 fn load_model(path: &Path) -> Result<Tts<CpuBackend>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Tts::from_gguf(&CpuBackend, &bytes).map_err(|e| format!("{}: {e}", path.display()))
+    Tts::from_gguf(&CpuBackend, bytes.into()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,18 +1,16 @@
 //! GGUF v3, ggml's model container: a zero-copy reader over a byte slice (the same code parses
-//! an `ArrayBuffer` in the browser), a writer, and ggml's block formats.
+//! an `ArrayBuffer` in the browser) and a writer; the block formats live in [`crate::quant`].
 //!
 //! Layout: header (magic, version, tensor count, metadata count), metadata key/value pairs,
 //! tensor infos (name, `ne` dims with `ne[0]` fastest, type, offset), padding to the alignment,
 //! then tensor data, each tensor padded to the alignment.
 
-pub mod blocks;
 mod reader;
-pub mod ttscpp;
 mod writer;
 
 use std::borrow::Cow;
 
-pub use blocks::GgmlType;
+pub use crate::quant::GgmlType;
 pub use reader::{GgufFile, TensorInfo};
 pub use writer::GgufWriter;
 

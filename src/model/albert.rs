@@ -1,7 +1,7 @@
 //! PL-BERT: HuggingFace `AlbertModel` as Kokoro's `CustomAlbert` uses it (`last_hidden_state`;
 //! one layer's weights applied `num_hidden_layers` times; post-LayerNorm; gelu_new).
 
-use super::config::PlbertConfig;
+use crate::config::PlbertConfig;
 use super::layers::{load, LayerNorm, Linear};
 use super::weights::WeightSource;
 use crate::backend::{Backend, Unary};

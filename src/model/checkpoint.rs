@@ -5,9 +5,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::config::KokoroConfig;
+use crate::config::KokoroConfig;
 use super::kokoro::Kokoro;
-use super::pth::{fold_kokoro_checkpoint, read_pth, PthDtype};
+use crate::formats::pth::{fold_kokoro_checkpoint, read_pth, PthDtype};
 use super::voices::{ROWS, STYLE};
 use super::weights::{shape_error, WeightSource};
 use crate::backend::{CpuBackend, Weight};
@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::formats::npz::read_npz;
 use crate::formats::onnx::read_onnx;
 use crate::gguf::{GgmlType, GgufWriter, MetaValue};
+use crate::quant::padded_row_len;
 
 /// Tensors by name, e.g. a folded PyTorch checkpoint.
 pub struct MapSource {
@@ -153,17 +154,30 @@ pub fn collect_weights(src: &dyn WeightSource, config: &KokoroConfig, tokens: &[
     Ok(seen)
 }
 
-/// How `write_model` stores weights.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Precision {
-    F32,
-    /// Matrices and kernels in F16; biases, norms, Snake α and voices stay F32.
-    F16,
+/// The storage format `write_model` gives a weight of `shape` when asked for `dtype`: 1-D
+/// tensors and single rows (biases, norms, Snake α, the source's 9 weights) stay F32; matrices
+/// and kernels take `dtype`, except that a block format whose padded rows would take more bytes
+/// than F16 (depthwise 3-tap kernels, rows shorter than a block) falls back to F16.
+pub fn storage_type(shape: &[usize], dtype: GgmlType) -> GgmlType {
+    let matrix = shape.iter().filter(|&&d| d > 1).count() >= 2;
+    if !matrix || dtype == GgmlType::F32 {
+        return GgmlType::F32;
+    }
+    let row_len: usize = shape[1..].iter().product();
+    let bytes = |ty: GgmlType| ty.bytes_for(padded_row_len(row_len, ty));
+    match (bytes(dtype), bytes(GgmlType::F16)) {
+        (Some(packed), Some(half)) if packed <= half => dtype,
+        _ => GgmlType::F16,
+    }
 }
 
 /// A tritone GGUF: `general.architecture = "kokoro"`, the config, `tokenizer.ggml.tokens`,
-/// `kokoro.voices`, every weight, and each voice pack as `voices.{name}` `[510, 256]` F32.
-pub fn write_model(config: &KokoroConfig, tokens: &[String], weights: &[(String, Weight)], voices: &[(String, Vec<f32>)], precision: Precision) -> Result<Vec<u8>> {
+/// `kokoro.voices`, every weight stored as [`storage_type`] says, and each voice pack as
+/// `voices.{name}` `[510, 256]` F32. Block-format weights are written as the matrix
+/// `[rows, row_len padded to whole blocks]` (zeros in the padding), so every row decodes alone
+/// and ggml tools can read the file.
+/// `on_tensor` is called after each weight (for progress bars).
+pub fn write_model(config: &KokoroConfig, tokens: &[String], weights: &[(String, Weight)], voices: &[(String, Vec<f32>)], dtype: GgmlType, on_tensor: &mut dyn FnMut()) -> Result<Vec<u8>> {
     let mut w = GgufWriter::new();
     w.set("general.architecture", MetaValue::string("kokoro"))?;
     w.set("general.name", MetaValue::string("Kokoro (tritone)"))?;
@@ -171,11 +185,15 @@ pub fn write_model(config: &KokoroConfig, tokens: &[String], weights: &[(String,
     w.set("tokenizer.ggml.tokens", MetaValue::strings(tokens.iter().cloned()))?;
     w.set("kokoro.voices", MetaValue::strings(voices.iter().map(|(n, _)| n.clone())))?;
     for (name, weight) in weights {
-        let ne: Vec<u64> = weight.shape().iter().rev().map(|&d| d as u64).collect();
-        let values = weight.data().to_f32();
-        let matrix = weight.shape().iter().filter(|&&d| d > 1).count() >= 2;
-        let ty = if precision == Precision::F16 && matrix { GgmlType::F16 } else { GgmlType::F32 };
-        w.add_tensor_f32(name, &ne, ty, &values)?;
+        let ty = storage_type(weight.shape(), dtype);
+        let packed = Weight::quantize(weight.shape(), &weight.to_f32(), ty).map_err(|e| Error::InvalidArgument { op: "convert", reason: format!("tensor {name:?}: {e}") })?;
+        let ne: Vec<u64> = if ty.block_size() > 1 {
+            vec![(packed.row_bytes() / ty.type_size() * ty.block_size()) as u64, packed.rows() as u64]
+        } else {
+            weight.shape().iter().rev().map(|&d| d as u64).collect()
+        };
+        w.add_tensor(name, &ne, ty, packed.bytes().to_vec())?;
+        on_tensor();
     }
     for (name, pack) in voices {
         if pack.len() != ROWS * STYLE {

@@ -1,36 +1,23 @@
 //! The StyleTTS2 decoder (`istftnet.py` `Decoder`) and its residual block `AdainResBlk1d`,
 //! which the prosody predictor's F0/N branches use too.
 
-use super::layers::{load, Conv1d, StyleModulation};
+use super::layers::{AdaNorm, Conv1d, ConvTranspose1d};
 use super::weights::WeightSource;
-use crate::backend::{Backend, Conv1dParams, ConvTransposeParams, Unary};
+use crate::backend::{Backend, Conv1dParams, ConvTransposeParams, NormKind, Unary};
 use crate::error::Result;
-
-/// `AdaIN1d`: instance norm over time, then the style's `(1 + γ) · x + β`.
-pub struct AdaIn1d<B: Backend>(StyleModulation<B>);
-
-impl<B: Backend> AdaIn1d<B> {
-    pub fn load(b: &B, src: &dyn WeightSource, prefix: &str, style: usize, channels: usize) -> Result<Self> {
-        StyleModulation::load(b, src, prefix, style, channels).map(Self)
-    }
-
-    pub fn forward(&self, b: &B, x: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
-        self.0.forward(b, &b.instance_norm(x, 1e-5)?, style)
-    }
-}
 
 /// `AdainResBlk1d(dim_in, dim_out, upsample)`: residual (AdaIN → LeakyReLU 0.2 → [×2 depthwise
 /// transposed conv] → conv k3 → AdaIN → LeakyReLU → conv k3) plus shortcut ([nearest ×2] →
 /// [1×1 conv]), scaled by 1/√2.
 pub struct AdainResBlk1d<B: Backend> {
-    norm1: AdaIn1d<B>,
-    norm2: AdaIn1d<B>,
+    norm1: AdaNorm<B>,
+    norm2: AdaNorm<B>,
     conv1: Conv1d<B>,
     conv2: Conv1d<B>,
     /// Learned shortcut when `dim_in ≠ dim_out`.
     conv1x1: Option<Conv1d<B>>,
-    /// Depthwise ConvTranspose1d(k3, stride 2) when upsampling: (weight, bias).
-    pool: Option<(B::Weight, B::Weight)>,
+    /// Depthwise ConvTranspose1d(k3, stride 2) when upsampling.
+    pool: Option<ConvTranspose1d<B>>,
 }
 
 impl<B: Backend> AdainResBlk1d<B> {
@@ -38,16 +25,17 @@ impl<B: Backend> AdainResBlk1d<B> {
         let k3 = Conv1dParams { stride: 1, padding: 1, dilation: 1 };
         let p = |name: &str| format!("{prefix}.{name}");
         Ok(Self {
-            norm1: AdaIn1d::load(b, src, &p("norm1"), style, dim_in)?,
-            norm2: AdaIn1d::load(b, src, &p("norm2"), style, dim_out)?,
+            norm1: AdaNorm::load(b, src, &p("norm1"), NormKind::Instance, style, dim_in)?,
+            norm2: AdaNorm::load(b, src, &p("norm2"), NormKind::Instance, style, dim_out)?,
             conv1: Conv1d::load_normed(b, src, &p("conv1"), [dim_out, dim_in, 3], true, k3)?,
             conv2: Conv1d::load_normed(b, src, &p("conv2"), [dim_out, dim_out, 3], true, k3)?,
             conv1x1: (dim_in != dim_out)
                 .then(|| Conv1d::load_normed(b, src, &p("conv1x1"), [dim_out, dim_in, 1], false, Conv1dParams::default()))
                 .transpose()?,
             pool: upsample
-                .then(|| -> Result<_> {
-                    Ok((b.load_weight(&src.normed(&p("pool"), &[dim_in, 1, 3])?)?, load(b, src, &p("pool.bias"), &[dim_in])?))
+                .then(|| {
+                    let params = ConvTransposeParams { stride: 2, padding: 1, output_padding: 1, groups: dim_in };
+                    ConvTranspose1d::load_normed(b, src, &p("pool"), [dim_in, 1, 3], params)
                 })
                 .transpose()?,
         })
@@ -56,10 +44,8 @@ impl<B: Backend> AdainResBlk1d<B> {
     pub fn forward(&self, b: &B, x: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
         let leaky = |t: &B::Tensor| b.unary(t, Unary::LeakyRelu(0.2));
         let mut r = leaky(&self.norm1.forward(b, x, style)?)?;
-        if let Some((w, bias)) = &self.pool {
-            let channels = b.shape(x)[0];
-            let params = ConvTransposeParams { stride: 2, padding: 1, output_padding: 1, groups: channels };
-            r = b.conv_transpose1d(&r, w, Some(bias), params)?; // [c, 2t]
+        if let Some(pool) = &self.pool {
+            r = pool.forward(b, &r)?; // [c, 2t]
         }
         let r = self.conv1.forward(b, &r)?;
         let r = self.conv2.forward(b, &leaky(&self.norm2.forward(b, &r, style)?)?)?;
@@ -104,13 +90,13 @@ impl<B: Backend> Decoder<B> {
     pub fn forward(&self, b: &B, asr: &B::Tensor, f0: &B::Tensor, n: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
         let f0 = self.f0_conv.forward(b, f0)?; // [1, frames]
         let n = self.n_conv.forward(b, n)?;
-        let mut x = self.encode.forward(b, &b.concat(&b.concat(asr, &f0)?, &n)?, style)?;
+        let mut x = self.encode.forward(b, &b.concat(&[asr, &f0, &n])?, style)?;
         let asr_res = self.asr_res.forward(b, asr)?;
-        let side = b.concat(&b.concat(&asr_res, &f0)?, &n)?; // [64 + 2, frames]
+        let side = b.concat(&[&asr_res, &f0, &n])?; // [64 + 2, frames]
         for block in &self.decode {
             // Each block gets the side inputs again (the reference stops after the upsampling
             // block, which is the last).
-            x = block.forward(b, &b.concat(&x, &side)?, style)?;
+            x = block.forward(b, &b.concat(&[&x, &side])?, style)?;
         }
         Ok(x)
     }

@@ -3,12 +3,11 @@
 //! transposed-conv upsampling with AdaIN residual blocks (Snake activations), and `conv_post`
 //! giving log-magnitude and phase for the inverse STFT.
 
-use super::config::KokoroConfig;
-use super::decoder::AdaIn1d;
-use super::layers::{load, Conv1d};
+use crate::config::KokoroConfig;
+use super::layers::{load, AdaNorm, Conv1d, ConvTranspose1d};
 use super::weights::WeightSource;
 use crate::audio::stft::{Spectrogram, Stft};
-use crate::backend::{Backend, Conv1dParams, ConvTransposeParams, Unary};
+use crate::backend::{Backend, Conv1dParams, ConvTransposeParams, NormKind, Unary};
 use crate::error::{Error, Result};
 
 /// Sample rate the source is built for (hard-coded in the reference).
@@ -78,7 +77,7 @@ pub fn harmonic_source(f0: &[f32], scale: usize, rand_ini: &[f32], noise: &[f32]
 
 /// AdaIN → Snake → conv.
 struct SnakeConv<B: Backend> {
-    norm: AdaIn1d<B>,
+    norm: AdaNorm<B>,
     alpha: B::Weight,
     conv: Conv1d<B>,
 }
@@ -103,7 +102,7 @@ impl<B: Backend> AdaInResBlock1<B> {
                 let part = |n: usize, dilation: usize| -> Result<SnakeConv<B>> {
                     let params = Conv1dParams { stride: 1, padding: (k * dilation - dilation) / 2, dilation };
                     Ok(SnakeConv {
-                        norm: AdaIn1d::load(b, src, &format!("{prefix}.adain{n}.{j}"), style, c)?,
+                        norm: AdaNorm::load(b, src, &format!("{prefix}.adain{n}.{j}"), NormKind::Instance, style, c)?,
                         alpha: load(b, src, &format!("{prefix}.alpha{n}.{j}"), &[1, c, 1])?,
                         conv: Conv1d::load_normed(b, src, &format!("{prefix}.convs{n}.{j}"), [c, c, k], true, params)?,
                     })
@@ -129,7 +128,7 @@ impl<B: Backend> AdaInResBlock1<B> {
 struct Stage<B: Backend> {
     noise_conv: Conv1d<B>,
     noise_res: AdaInResBlock1<B>,
-    up: (B::Weight, B::Weight, ConvTransposeParams),
+    up: ConvTranspose1d<B>,
     resblocks: Vec<AdaInResBlock1<B>>,
 }
 
@@ -153,9 +152,8 @@ impl<B: Backend> Generator<B> {
         let mut ch = ist.upsample_initial_channel;
         for (i, (&u, &k)) in ist.upsample_rates.iter().zip(&ist.upsample_kernel_sizes).enumerate() {
             let c_out = ch / 2;
-            let up_w = b.load_weight(&src.normed(&format!("{p}.ups.{i}"), &[ch, c_out, k])?)?;
-            let up_b = load(b, src, &format!("{p}.ups.{i}.bias"), &[c_out])?;
-            let up = ConvTransposeParams { stride: u, padding: (k - u) / 2, output_padding: 0, groups: 1 };
+            let up_params = ConvTransposeParams { stride: u, padding: (k - u) / 2, output_padding: 0, groups: 1 };
+            let up = ConvTranspose1d::load_normed(b, src, &format!("{p}.ups.{i}"), [ch, c_out, k], up_params)?;
             let last = i + 1 == ist.upsample_rates.len();
             let (nk, nparams, res_k) = if last {
                 (1, Conv1dParams::default(), 11)
@@ -173,7 +171,7 @@ impl<B: Backend> Generator<B> {
             stages.push(Stage {
                 noise_conv: Conv1d::load(b, src, &format!("{p}.noise_convs.{i}"), [c_out, n_fft + 2, nk], nparams)?,
                 noise_res: AdaInResBlock1::load(b, src, &format!("{p}.noise_res.{i}"), s, c_out, res_k, &[1, 3, 5])?,
-                up: (up_w, up_b, up),
+                up,
                 resblocks,
             });
             ch = c_out;
@@ -183,7 +181,7 @@ impl<B: Backend> Generator<B> {
         Ok(Self {
             stages,
             conv_post: Conv1d::load_normed(b, src, &format!("{p}.conv_post"), [n_fft + 2, ch, 7], true, Conv1dParams { stride: 1, padding: 3, dilation: 1 })?,
-            source_linear: (lin.data().to_f32(), lin_b.data().value_at(0)),
+            source_linear: (lin.to_f32(), lin_b.to_f32()[0]),
             stft: Stft::new(n_fft, ist.gen_istft_hop_size)?,
             upsample_scale: ist.upsample_rates.iter().product::<usize>() * ist.gen_istft_hop_size,
         })
@@ -207,8 +205,7 @@ impl<B: Backend> Generator<B> {
                 x = b.unary(&x, Unary::LeakyRelu(0.1))?;
             }
             let source = stage.noise_res.forward(b, &stage.noise_conv.forward(b, &har)?, style)?;
-            let (uw, ub, up) = &stage.up;
-            x = b.conv_transpose1d(&x, uw, Some(ub), *up)?;
+            x = stage.up.forward(b, &x)?;
             if i + 1 == self.stages.len() {
                 x = b.reflect_pad(&x, 1, 0)?;
             }

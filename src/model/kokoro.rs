@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::albert::Albert;
-use super::config::KokoroConfig;
+use crate::config::KokoroConfig;
 use super::decoder::Decoder;
 use super::generator::Generator;
 use super::layers::Linear;

@@ -1,7 +1,7 @@
 //! Building blocks shared by the Kokoro modules: PyTorch layers over the backend op set.
 
 use super::weights::WeightSource;
-use crate::backend::{Backend, Conv1dParams, LstmWeights};
+use crate::backend::{Backend, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind};
 use crate::error::Result;
 
 /// Loads `name` with `shape` onto the backend.
@@ -26,23 +26,21 @@ impl<B: Backend> Linear<B> {
     }
 }
 
-/// The style half of AdaIN and AdaLayerNorm: `[γ, β] = fc(style)`, then `(1 + γ) · x + β` on
-/// an already normalized `x [channels, t]`.
-pub struct StyleModulation<B: Backend> {
+/// AdaIN1d (`kind = Instance`) and AdaLayerNorm (`Layer`): `[γ, β] = fc(style)`, then the
+/// normalized `x [channels, t]` times `(1 + γ)` plus `β`, one fused op.
+pub struct AdaNorm<B: Backend> {
     fc: Linear<B>,
-    channels: usize,
+    kind: NormKind,
 }
 
-impl<B: Backend> StyleModulation<B> {
+impl<B: Backend> AdaNorm<B> {
     /// `{prefix}.fc`: `Linear(style, 2 · channels)`.
-    pub fn load(b: &B, src: &dyn WeightSource, prefix: &str, style: usize, channels: usize) -> Result<Self> {
-        Ok(Self { fc: Linear::load(b, src, &format!("{prefix}.fc"), style, 2 * channels)?, channels })
+    pub fn load(b: &B, src: &dyn WeightSource, prefix: &str, kind: NormKind, style: usize, channels: usize) -> Result<Self> {
+        Ok(Self { fc: Linear::load(b, src, &format!("{prefix}.fc"), style, 2 * channels)?, kind })
     }
 
-    pub fn forward(&self, b: &B, normalized: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
-        let h = self.fc.forward(b, style)?; // [2c, 1]
-        let (gamma, beta) = (b.slice(&h, 0, self.channels)?, b.slice(&h, self.channels, 2 * self.channels)?);
-        b.modulate(normalized, &gamma, &beta)
+    pub fn forward(&self, b: &B, x: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
+        b.ada_norm(x, &self.fc.forward(b, style)?, self.kind, 1e-5)
     }
 }
 
@@ -61,7 +59,7 @@ impl<B: Backend> LayerNorm<B> {
     }
 
     pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
-        b.layer_norm(x, Some(&self.gamma), Some(&self.beta), self.eps)
+        b.layer_norm(x, &self.gamma, &self.beta, self.eps)
     }
 }
 
@@ -87,7 +85,7 @@ impl<B: Backend> BiLstm<B> {
 
     pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
         let run = |[w_ih, w_hh, b_ih, b_hh]: &[B::Weight; 4], reverse| b.lstm(x, &LstmWeights { w_ih, w_hh, b_ih, b_hh }, reverse);
-        b.concat(&run(&self.directions[0], false)?, &run(&self.directions[1], true)?)
+        b.concat(&[&run(&self.directions[0], false)?, &run(&self.directions[1], true)?])
     }
 }
 
@@ -117,5 +115,26 @@ impl<B: Backend> Conv1d<B> {
 
     pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
         b.conv1d(x, &self.w, self.bias.as_ref(), self.params)
+    }
+}
+
+/// An `nn.ConvTranspose1d`, weight-normed (folded at load): `weight [c_in, c_out / groups, k]`.
+pub struct ConvTranspose1d<B: Backend> {
+    w: B::Weight,
+    bias: B::Weight,
+    params: ConvTransposeParams,
+}
+
+impl<B: Backend> ConvTranspose1d<B> {
+    /// `{prefix}.weight` (weight-normed) and `{prefix}.bias`; the shape must fit `params`
+    /// (channels divisible by groups, output padding below the stride), checked here.
+    pub fn load_normed(b: &B, src: &dyn WeightSource, prefix: &str, shape: [usize; 3], params: ConvTransposeParams) -> Result<Self> {
+        let c_out = shape[1] * params.groups;
+        ConvTransposeGeometry::new(&[shape[0], 1], &shape, Some(&[c_out]), params)?;
+        Ok(Self { w: b.load_weight(&src.normed(prefix, &shape)?)?, bias: load(b, src, &format!("{prefix}.bias"), &[c_out])?, params })
+    }
+
+    pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
+        b.conv_transpose1d(x, &self.w, Some(&self.bias), self.params)
     }
 }

@@ -4,19 +4,15 @@
 
 pub mod albert;
 pub mod checkpoint;
-pub mod config;
 pub mod decoder;
 pub mod generator;
 pub mod kokoro;
 pub mod layers;
 pub mod noise;
-pub mod pipeline;
 pub mod predictor;
-pub mod pth;
 pub mod text_encoder;
-pub mod vocab;
 pub mod voices;
 pub mod weights;
 
-pub use config::KokoroConfig;
+pub use crate::config::KokoroConfig;
 pub use kokoro::{Kokoro, StageTimes, Synthesis};

@@ -1,25 +1,16 @@
 //! The prosody predictor (`modules.py`): `DurationEncoder` (biLSTMs with AdaLayerNorm, style
 //! concatenated to every step), the duration head, and the F0 / energy (N) branches.
 
-use super::config::KokoroConfig;
+use crate::config::KokoroConfig;
 use super::decoder::AdainResBlk1d;
-use super::layers::{BiLstm, Conv1d, Linear, StyleModulation};
+use super::layers::{AdaNorm, BiLstm, Conv1d, Linear};
 use super::weights::WeightSource;
-use crate::backend::{Backend, Conv1dParams, Unary};
+use crate::backend::{Backend, Conv1dParams, NormKind, Unary};
 use crate::error::Result;
-
-/// `AdaLayerNorm`: LayerNorm over channels without affine, then the style's `(1 + γ) · x + β`.
-struct AdaLayerNorm<B: Backend>(StyleModulation<B>);
-
-impl<B: Backend> AdaLayerNorm<B> {
-    fn forward(&self, b: &B, x: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
-        self.0.forward(b, &b.layer_norm(x, None, None, 1e-5)?, style)
-    }
-}
 
 /// `predictor.text_encoder`: `[hidden, t]` text features + prosody style → `d [hidden + style, t]`.
 pub struct DurationEncoder<B: Backend> {
-    blocks: Vec<(BiLstm<B>, AdaLayerNorm<B>)>,
+    blocks: Vec<(BiLstm<B>, AdaNorm<B>)>,
 }
 
 impl<B: Backend> DurationEncoder<B> {
@@ -29,7 +20,7 @@ impl<B: Backend> DurationEncoder<B> {
         let blocks = (0..cfg.n_layer)
             .map(|i| {
                 let lstm = BiLstm::load(b, src, &format!("{p}.{}", 2 * i), d + s, d / 2)?;
-                let norm = AdaLayerNorm(StyleModulation::load(b, src, &format!("{p}.{}", 2 * i + 1), s, d)?);
+                let norm = AdaNorm::load(b, src, &format!("{p}.{}", 2 * i + 1), NormKind::Layer, s, d)?;
                 Ok((lstm, norm))
             })
             .collect::<Result<_>>()?;
@@ -40,9 +31,9 @@ impl<B: Backend> DurationEncoder<B> {
     pub fn forward(&self, b: &B, x: &B::Tensor, style: &B::Tensor) -> Result<B::Tensor> {
         let t = b.shape(x)[1];
         let s = b.broadcast(style, t)?;
-        let mut x = b.concat(x, &s)?;
+        let mut x = b.concat(&[x, &s])?;
         for (lstm, norm) in &self.blocks {
-            x = b.concat(&norm.forward(b, &lstm.forward(b, &x)?, style)?, &s)?;
+            x = b.concat(&[&norm.forward(b, &lstm.forward(b, &x)?, style)?, &s])?;
         }
         Ok(x)
     }

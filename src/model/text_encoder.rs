@@ -1,7 +1,7 @@
 //! `TextEncoder`: token embedding, `n_layer` × (weight-normed conv → channel LayerNorm →
 //! LeakyReLU 0.2), then a bidirectional LSTM. Gives the acoustic text features `t_en`.
 
-use super::config::KokoroConfig;
+use crate::config::KokoroConfig;
 use super::layers::{load, BiLstm, Conv1d, LayerNorm};
 use super::weights::WeightSource;
 use crate::backend::{Backend, Conv1dParams, Unary};

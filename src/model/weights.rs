@@ -2,12 +2,15 @@
 //! weights identical to the reference generator's (`tools/reference/golden.py`), which is how
 //! the tests build models without downloading any.
 
-use half::f16;
+use std::borrow::Cow;
 
-use crate::backend::{Weight, WeightData};
+use bytes::Bytes;
+
+use crate::backend::Weight;
 use crate::error::{Error, Result};
-use crate::gguf::ttscpp::Translated;
+use crate::formats::ttscpp::Translated;
 use crate::gguf::{numpy_shape, GgmlType, GgufFile};
+use crate::quant::padded_row_len;
 
 /// A named tensor store. Names are the reference `state_dict` names without `module.`.
 pub trait WeightSource {
@@ -32,49 +35,67 @@ pub(crate) fn shape_error(name: &str, expected: &[usize], got: &[usize]) -> Erro
     }
 }
 
-/// Tensors of a parsed tritone-layout GGUF file. F32 and F16 stay as stored; block formats
-/// are decoded to F32 until their kernels exist.
+/// Tensors of a parsed tritone-layout GGUF file, kept packed: each [`Weight`] shares the file's
+/// bytes (no copy, no decode).
 pub struct GgufWeights<'f, 'a> {
     file: &'f GgufFile<'a>,
+    bytes: &'f Bytes,
 }
 
 impl<'f, 'a> GgufWeights<'f, 'a> {
-    pub fn new(file: &'f GgufFile<'a>) -> Self {
-        Self { file }
+    /// `file` must have been parsed from `bytes`.
+    pub fn new(file: &'f GgufFile<'a>, bytes: &'f Bytes) -> Self {
+        Self { file, bytes }
     }
 }
 
 impl WeightSource for GgufWeights<'_, '_> {
     fn tensor(&self, name: &str, shape: &[usize]) -> Result<Weight> {
         let info = self.file.tensor(name)?;
-        decode(name, shape, &info.ne, info.ggml_type, self.file.tensor_bytes(info)?)
+        packed(name, shape, &info.ne, info.ggml_type, self.bytes.slice_ref(self.file.tensor_bytes(info)?))
     }
 }
 
-/// A TTS.cpp Kokoro file, through its translation to tritone's names.
-impl WeightSource for Translated<'_> {
+/// A TTS.cpp Kokoro file, through its translation to tritone's names (joined tensors are copies,
+/// the rest share the file's bytes).
+pub struct TranslatedWeights<'t, 'a> {
+    pub translated: &'t Translated<'a>,
+    pub bytes: &'t Bytes,
+}
+
+impl WeightSource for TranslatedWeights<'_, '_> {
     fn tensor(&self, name: &str, shape: &[usize]) -> Result<Weight> {
-        let t = self.tensors.iter().find(|t| t.name == name).ok_or_else(|| Error::MissingTensor { name: name.into() })?;
-        decode(name, shape, &t.ne, t.ggml_type, &t.data)
+        let t = self.translated.tensors.iter().find(|t| t.name == name).ok_or_else(|| Error::MissingTensor { name: name.into() })?;
+        let data = match &t.data {
+            Cow::Borrowed(b) => self.bytes.slice_ref(b),
+            Cow::Owned(v) => Bytes::copy_from_slice(v),
+        };
+        packed(name, shape, &t.ne, t.ggml_type, data)
     }
 }
 
-/// A stored tensor as a [`Weight`] of `shape`: F32 and F16 kept as they are, block formats
-/// decoded to F32 (until their kernels exist).
-fn decode(name: &str, shape: &[usize], ne: &[u64], ty: GgmlType, bytes: &[u8]) -> Result<Weight> {
-    let got: Vec<usize> = numpy_shape(ne).into_iter().map(|d| d as usize).collect();
-    if got != shape {
-        return Err(shape_error(name, shape, &got));
+/// A stored tensor as a packed [`Weight`] of `shape`. The file may store it in `shape` itself
+/// (`ne` reversed; for block formats every row must then be whole blocks) or as the padded
+/// matrix `[rows, row_len rounded up to whole blocks]` tritone's writer uses for block formats.
+fn packed(name: &str, shape: &[usize], ne: &[u64], ty: GgmlType, bytes: Bytes) -> Result<Weight> {
+    let stored: Vec<usize> = numpy_shape(ne).into_iter().map(|d| d as usize).collect();
+    let rows = shape.first().copied().unwrap_or(1);
+    let row_len: usize = shape.iter().skip(1).product();
+    let padded = [rows, padded_row_len(row_len, ty)];
+    if stored == shape && row_len % ty.block_size() == 0 || stored == padded {
+        return Weight::from_bytes(shape, ty, bytes).map_err(|e| Error::InvalidArgument { op: "load weights", reason: format!("tensor {name:?}: {e}") });
     }
-    let data = match ty {
-        GgmlType::F16 => WeightData::F16(bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect()),
-        _ => {
-            let mut values = vec![0.0; shape.iter().product()];
-            ty.dequantize(bytes, &mut values)?;
-            WeightData::F32(values)
-        }
-    };
-    Weight::new(shape, data)
+    if stored == shape {
+        return Err(Error::InvalidArgument {
+            op: "load weights",
+            reason: format!(
+                "tensor {name:?} {shape:?} is {} with rows of {row_len} values, not whole blocks of {}, and not padded to {padded:?}; convert the model again with `tritone convert`",
+                ty.name(),
+                ty.block_size()
+            ),
+        });
+    }
+    Err(shape_error(name, shape, &stored))
 }
 
 /// The reference generator's seeded weights: `offset + scale · U(-1, 1)` per element from

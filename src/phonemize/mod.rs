@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::model::vocab;
+use crate::vocab;
 use alphabet::Alphabet;
 use g2p::{G2p, Piece};
 use lexicon::Lexicon;

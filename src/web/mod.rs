@@ -10,7 +10,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::phonemize::{Language, Phonemized, Phonemizer, Segment};
-use crate::selftest::{run_self_test, standard_cases};
+use crate::conformance;
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -89,44 +89,19 @@ impl Runtime {
         Ok(serde_wasm_bindgen::to_value(&info)?)
     }
 
-    /// Runs the conv1d self-test on `"cpu"` or `"webgpu"`; resolves to
-    /// `{ backend, pass, cases: [{ name, maxRelError, pass, error }] }`.
+    /// Runs the conformance suite (every op × every weight format it takes, against the f64
+    /// reference backend) on `"cpu"` or `"webgpu"`; resolves to `{ backend, pass, passed,
+    /// unsupported, failed, cases: [{ name, op, format, outcome, maxRelError, tolerance, message }] }`.
     #[wasm_bindgen(js_name = selfTest, unchecked_return_type = "Promise<any>")]
     pub fn self_test(&self, backend: &str) -> Result<Promise, JsError> {
         let kind = BackendKind::parse(backend)?;
         let inner = self.inner.clone();
         Ok(future_to_promise(async move {
             let report = match kind {
-                BackendKind::Cpu => run_self_test(&inner.cpu).await,
-                BackendKind::WebGpu => run_self_test(inner.gpu()?).await,
+                BackendKind::Cpu => conformance::run(&inner.cpu).await,
+                BackendKind::WebGpu => conformance::run(inner.gpu()?).await,
             };
             Ok(serde_wasm_bindgen::to_value(&report)?)
-        }))
-    }
-
-    /// Names of the standard conv1d cases.
-    #[wasm_bindgen(js_name = caseNames)]
-    pub fn case_names(&self) -> Vec<String> {
-        standard_cases().into_iter().map(|c| c.name).collect()
-    }
-
-    /// Runs the standard conv1d case `name` on `"cpu"` or `"webgpu"` and resolves to its output
-    /// (a `Float32Array`), for comparison with values computed natively.
-    #[wasm_bindgen(js_name = runCase, unchecked_return_type = "Promise<Float32Array>")]
-    pub fn run_case(&self, name: &str, backend: &str) -> Result<Promise, JsError> {
-        let kind = BackendKind::parse(backend)?;
-        let case = standard_cases()
-            .into_iter()
-            .find(|c| c.name == name)
-            .ok_or_else(|| JsError::new(&format!("unknown case {name:?}")))?;
-        let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
-            let out = match kind {
-                BackendKind::Cpu => case.run(&inner.cpu).await,
-                BackendKind::WebGpu => case.run(inner.gpu()?).await,
-            }
-            .map_err(|e| JsError::new(&e.to_string()))?;
-            Ok(js_sys::Float32Array::from(out.as_slice()).into())
         }))
     }
 }
@@ -204,7 +179,7 @@ pub fn gguf_tensor_f32(bytes: &[u8], name: &str) -> Result<js_sys::Float32Array,
 /// (tritone's or TTS.cpp's layout), phonemes in, 24 kHz samples out.
 #[wasm_bindgen]
 pub struct Tts {
-    inner: Rc<crate::model::pipeline::Tts<CpuBackend>>,
+    inner: Rc<crate::tts::Tts<CpuBackend>>,
 }
 
 #[derive(Serialize)]
@@ -221,7 +196,7 @@ struct SpeechInfo {
 impl Tts {
     /// Loads a model from the bytes of a GGUF file.
     pub fn load(bytes: &[u8]) -> Result<Tts, JsError> {
-        let tts = crate::model::pipeline::Tts::from_gguf(&CpuBackend, bytes).map_err(js_error)?;
+        let tts = crate::tts::Tts::from_gguf(&CpuBackend, bytes).map_err(js_error)?;
         Ok(Tts { inner: Rc::new(tts) })
     }
 
@@ -259,7 +234,7 @@ impl Tts {
         Ok(future_to_promise(async move {
             let speech = inner.speak_segments(&CpuBackend, &segments, &voice, speed, seed as u64).await.map_err(js_error)?;
             let info = SpeechInfo {
-                sample_rate: crate::model::pipeline::SAMPLE_RATE,
+                sample_rate: crate::tts::SAMPLE_RATE,
                 chunks: speech.chunks,
                 times: speech.times,
             };

@@ -1,7 +1,7 @@
 //! 1-D convolution on the CPU.
 
 use super::simd::axpy;
-use crate::backend::{Conv1dGeometry, WeightData};
+use crate::backend::{Conv1dGeometry, Weight};
 
 /// `x [c_in, t_in]`, `w [c_out, c_in, k]` → `[c_out, t_out]`.
 ///
@@ -9,12 +9,12 @@ use crate::backend::{Conv1dGeometry, WeightData};
 /// row (an axpy over a contiguous input run when stride is 1), so each output element sums its
 /// taps in the same (channel, tap) order as [`conv1d_scalar`]. Weights stay in their storage
 /// format and are decoded one output channel at a time.
-pub fn conv1d(g: &Conv1dGeometry, x: &[f32], w: &WeightData, bias: Option<&[f32]>) -> Vec<f32> {
+pub fn conv1d(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
     let mut out = vec![0.0f32; g.c_out * g.t_out];
     let mut w_row = vec![0.0f32; g.c_in * g.k];
     for (o, y) in out.chunks_exact_mut(g.t_out).enumerate() {
         // [c_in, k] of output channel o, decoded to f32.
-        w.decode_into(o * g.c_in * g.k, &mut w_row);
+        w.decode_row(o, &mut w_row);
         y.fill(bias.map_or(0.0, |b| b[o]));
         for (i, x_row) in x.chunks_exact(g.t_in).enumerate() {
             for j in 0..g.k {
@@ -52,7 +52,8 @@ fn valid_outputs(g: &Conv1dGeometry, j: usize) -> (usize, usize) {
 }
 
 /// The scalar twin: the definition of the convolution, one output element at a time.
-pub fn conv1d_scalar(g: &Conv1dGeometry, x: &[f32], w: &WeightData, bias: Option<&[f32]>) -> Vec<f32> {
+pub fn conv1d_scalar(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
+    let w = w.to_f32_scalar();
     let mut out = vec![0.0f32; g.c_out * g.t_out];
     for o in 0..g.c_out {
         for t in 0..g.t_out {
@@ -61,7 +62,7 @@ pub fn conv1d_scalar(g: &Conv1dGeometry, x: &[f32], w: &WeightData, bias: Option
                 for j in 0..g.k {
                     let pos = (t * g.stride + j * g.dilation) as isize - g.padding as isize;
                     if pos >= 0 && (pos as usize) < g.t_in {
-                        acc += w.value_at((o * g.c_in + i) * g.k + j) * x[i * g.t_in + pos as usize];
+                        acc += w[(o * g.c_in + i) * g.k + j] * x[i * g.t_in + pos as usize];
                     }
                 }
             }

@@ -1,4 +1,5 @@
-//! CPU backend: plain Rust, with wasm `simd128` kernels in the browser build.
+//! CPU backend: plain Rust, with wasm `simd128` kernels in the browser build. Weights stay
+//! packed; each kernel decodes the rows it needs into scratch.
 
 mod conv1d;
 mod nn;
@@ -6,9 +7,7 @@ pub mod simd;
 
 pub use conv1d::{conv1d, conv1d_scalar};
 
-use super::{
-    check_len, invalid, rank2, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeParams, LstmWeights, Unary, Weight,
-};
+use super::{check_len, count_host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -30,6 +29,10 @@ impl CpuTensor {
     pub fn data(&self) -> &[f32] {
         &self.data
     }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
 }
 
 impl Backend for CpuBackend {
@@ -44,6 +47,7 @@ impl Backend for CpuBackend {
         CpuTensor::new(shape, data.to_vec())
     }
 
+    /// Shares the packed bytes (no copy, no decode).
     fn load_weight(&self, weight: &Weight) -> Result<Weight> {
         Ok(weight.clone())
     }
@@ -52,47 +56,105 @@ impl Backend for CpuBackend {
         &tensor.shape
     }
 
-    fn conv1d(
-        &self,
-        x: &CpuTensor,
-        weight: &Weight,
-        bias: Option<&Weight>,
-        params: Conv1dParams,
-    ) -> Result<CpuTensor> {
+    fn conv1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, params: Conv1dParams) -> Result<CpuTensor> {
         let g = Conv1dGeometry::new(&x.shape, weight.shape(), bias.map(Weight::shape), params)?;
-        let b = bias.map(|b| b.as_f32("conv1d", "bias")).transpose()?;
-        CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight.data(), b))
+        count_host_op();
+        let b = bias.map(Weight::values);
+        CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight, b.as_deref()))
     }
 
     fn conv_transpose1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, p: ConvTransposeParams) -> Result<CpuTensor> {
-        const OP: &str = "conv_transpose1d";
-        let (c_in, t_in) = rank2(OP, "input", &x.shape)?;
-        let &[w_in, per_group_out, k] = weight.shape() else {
-            return Err(invalid(OP, format!("weight must be [c_in, c_out/groups, k], got {:?}", weight.shape())));
-        };
-        if p.groups == 0 || c_in % p.groups != 0 || w_in != c_in || p.stride == 0 || k == 0 || t_in == 0 {
-            return Err(invalid(OP, format!("input {:?} and weight {:?} do not fit {p:?}", x.shape, weight.shape())));
-        }
-        let c_out = per_group_out * p.groups;
-        let full = (t_in - 1) * p.stride + k + p.output_padding;
-        let t_out = full.checked_sub(2 * p.padding).filter(|&n| n > 0).ok_or_else(|| invalid(OP, format!("padding {} leaves no output", p.padding)))?;
-        let b = bias.map(|b| b.as_f32(OP, "bias")).transpose()?;
-        if b.is_some_and(|b| b.len() != c_out) {
-            return Err(invalid(OP, format!("bias must be [{c_out}]")));
-        }
-        CpuTensor::new(&[c_out, t_out], nn::conv_transpose1d(&x.data, c_in, t_in, weight.data(), c_out, k, b, p, t_out))
+        let g = ConvTransposeGeometry::new(&x.shape, weight.shape(), bias.map(Weight::shape), p)?;
+        count_host_op();
+        let b = bias.map(Weight::values);
+        CpuTensor::new(&[g.c_out, g.t_out], nn::conv_transpose1d(&g, &x.data, weight, b.as_deref()))
     }
 
-    fn upsample_nearest(&self, x: &CpuTensor, factor: usize) -> Result<CpuTensor> {
-        let (c, t) = rank2("upsample_nearest", "input", &x.shape)?;
-        CpuTensor::new(&[c, t * factor], x.data.iter().flat_map(|&v| std::iter::repeat_n(v, factor)).collect())
+    fn linear(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>) -> Result<CpuTensor> {
+        let (out, inp) = super::rank2("linear", "weight", weight.shape())?;
+        let g = Conv1dGeometry::new(&x.shape, &[out, inp, 1], bias.map(Weight::shape), Conv1dParams::default())?;
+        count_host_op();
+        let b = bias.map(Weight::values);
+        CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight, b.as_deref()))
+    }
+
+    fn embedding(&self, table: &Weight, ids: &[u32]) -> Result<CpuTensor> {
+        let (d, t) = shapes::embedding(table.shape(), ids)?;
+        count_host_op();
+        CpuTensor::new(&[d, t], nn::embedding(table, ids))
+    }
+
+    fn lstm(&self, x: &CpuTensor, w: &LstmWeights<'_, Weight>, reverse: bool) -> Result<CpuTensor> {
+        let (hidden, t) = shapes::lstm(&x.shape, w.w_ih.shape(), w.w_hh.shape(), w.b_ih.shape(), w.b_hh.shape())?;
+        count_host_op();
+        let xp = self.linear(x, w.w_ih, Some(w.b_ih))?;
+        CpuTensor::new(&[hidden, t], nn::lstm_recurrence(&xp.data, w.w_hh, &w.b_hh.values(), hidden, t, reverse))
+    }
+
+    fn attention(&self, q: &CpuTensor, k: &CpuTensor, v: &CpuTensor, heads: usize) -> Result<CpuTensor> {
+        let (c, t) = shapes::attention(&q.shape, &k.shape, &v.shape, heads)?;
+        count_host_op();
+        CpuTensor::new(&q.shape, nn::attention(&q.data, &k.data, &v.data, heads, c / heads, t))
+    }
+
+    fn layer_norm(&self, x: &CpuTensor, gamma: &Weight, beta: &Weight, eps: f32) -> Result<CpuTensor> {
+        let (c, t) = shapes::layer_norm(&x.shape, gamma.shape(), beta.shape())?;
+        count_host_op();
+        let (g, b) = (gamma.values(), beta.values());
+        CpuTensor::new(&x.shape, nn::layer_norm(&x.data, c, t, &g, &b, eps))
+    }
+
+    fn ada_norm(&self, x: &CpuTensor, style_params: &CpuTensor, kind: NormKind, eps: f32) -> Result<CpuTensor> {
+        let (c, t) = shapes::ada_norm(&x.shape, &style_params.shape)?;
+        count_host_op();
+        let (gamma, beta) = style_params.data.split_at(c);
+        CpuTensor::new(&x.shape, nn::ada_norm(&x.data, c, t, gamma, beta, kind, eps))
+    }
+
+    fn snake(&self, x: &CpuTensor, alpha: &Weight) -> Result<CpuTensor> {
+        let (_, t) = shapes::snake(&x.shape, alpha.len())?;
+        count_host_op();
+        CpuTensor::new(&x.shape, nn::snake(&x.data, t, &alpha.values()))
+    }
+
+    fn unary(&self, x: &CpuTensor, op: Unary) -> Result<CpuTensor> {
+        count_host_op();
+        CpuTensor::new(&x.shape, x.data.iter().map(|&v| op.apply(v)).collect())
+    }
+
+    fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
+        shapes::same("add", &a.shape, &b.shape)?;
+        count_host_op();
+        CpuTensor::new(&a.shape, a.data.iter().zip(&b.data).map(|(x, y)| x + y).collect())
+    }
+
+    fn scale(&self, x: &CpuTensor, s: f32) -> Result<CpuTensor> {
+        count_host_op();
+        CpuTensor::new(&x.shape, x.data.iter().map(|v| v * s).collect())
+    }
+
+    fn concat(&self, parts: &[&CpuTensor]) -> Result<CpuTensor> {
+        let shapes: Vec<&[usize]> = parts.iter().map(|p| p.shape.as_slice()).collect();
+        let (c, t) = shapes::concat(&shapes)?;
+        count_host_op();
+        CpuTensor::new(&[c, t], parts.iter().flat_map(|p| p.data.iter().copied()).collect())
+    }
+
+    fn broadcast(&self, column: &CpuTensor, t: usize) -> Result<CpuTensor> {
+        let c = shapes::broadcast(&column.shape)?;
+        count_host_op();
+        CpuTensor::new(&[c, t], column.data.iter().flat_map(|&v| std::iter::repeat_n(v, t)).collect())
+    }
+
+    fn repeat_interleave(&self, x: &CpuTensor, counts: &[usize]) -> Result<CpuTensor> {
+        let (c, t, total) = shapes::repeat_interleave(&x.shape, counts)?;
+        count_host_op();
+        CpuTensor::new(&[c, total], nn::repeat_interleave(&x.data, t, counts))
     }
 
     fn reflect_pad(&self, x: &CpuTensor, left: usize, right: usize) -> Result<CpuTensor> {
-        let (c, t) = rank2("reflect_pad", "input", &x.shape)?;
-        if left >= t || right >= t {
-            return Err(invalid("reflect_pad", format!("padding ({left}, {right}) needs more than {t} steps")));
-        }
+        let (c, t) = shapes::reflect_pad(&x.shape, left, right)?;
+        count_host_op();
         let mut out = Vec::with_capacity(c * (t + left + right));
         for row in x.data.chunks_exact(t) {
             out.extend((1..=left).rev().map(|i| row[i]));
@@ -102,131 +164,18 @@ impl Backend for CpuBackend {
         CpuTensor::new(&[c, t + left + right], out)
     }
 
-    fn snake(&self, x: &CpuTensor, alpha: &Weight) -> Result<CpuTensor> {
-        let (c, t) = rank2("snake", "input", &x.shape)?;
-        if alpha.data().len() != c {
-            return Err(invalid("snake", format!("alpha has {} values for {c} channels", alpha.data().len())));
-        }
-        CpuTensor::new(&x.shape, nn::snake(&x.data, t, alpha.as_f32("snake", "alpha")?))
+    fn upsample_nearest(&self, x: &CpuTensor, factor: usize) -> Result<CpuTensor> {
+        let (c, t) = shapes::upsample(&x.shape, factor)?;
+        count_host_op();
+        CpuTensor::new(&[c, t * factor], x.data.iter().flat_map(|&v| std::iter::repeat_n(v, factor)).collect())
     }
 
-    fn linear(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>) -> Result<CpuTensor> {
-        let (out, inp) = rank2("linear", "weight", weight.shape())?;
-        let g = Conv1dGeometry::new(&x.shape, &[out, inp, 1], bias.map(Weight::shape), Conv1dParams::default())?;
-        let b = bias.map(|b| b.as_f32("linear", "bias")).transpose()?;
-        CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight.data(), b))
+    fn flush(&self) -> Result<()> {
+        Ok(())
     }
 
-    fn embedding(&self, table: &Weight, ids: &[u32]) -> Result<CpuTensor> {
-        let (n, d) = rank2("embedding", "table", table.shape())?;
-        if let Some(bad) = ids.iter().find(|&&id| id as usize >= n) {
-            return Err(invalid("embedding", format!("id {bad} outside the table of {n} rows")));
-        }
-        CpuTensor::new(&[d, ids.len()], nn::embedding(table.data(), d, ids))
-    }
-
-    fn layer_norm(&self, x: &CpuTensor, gamma: Option<&Weight>, beta: Option<&Weight>, eps: f32) -> Result<CpuTensor> {
-        let (c, t) = rank2("layer_norm", "input", &x.shape)?;
-        fn vector<'w>(w: Option<&'w Weight>, what: &'static str, c: usize) -> Result<Option<&'w [f32]>> {
-            let Some(w) = w else { return Ok(None) };
-            if w.shape() != [c] {
-                return Err(invalid("layer_norm", format!("{what} must be [{c}], got {:?}", w.shape())));
-            }
-            w.as_f32("layer_norm", what).map(Some)
-        }
-        let (g, b) = (vector(gamma, "gamma", c)?, vector(beta, "beta", c)?);
-        CpuTensor::new(&x.shape, nn::layer_norm(&x.data, c, t, g, b, eps))
-    }
-
-    fn instance_norm(&self, x: &CpuTensor, eps: f32) -> Result<CpuTensor> {
-        let (_, t) = rank2("instance_norm", "input", &x.shape)?;
-        if t == 0 {
-            return Err(invalid("instance_norm", "empty input".into()));
-        }
-        CpuTensor::new(&x.shape, nn::instance_norm(&x.data, t, eps))
-    }
-
-    fn modulate(&self, x: &CpuTensor, gamma: &CpuTensor, beta: &CpuTensor) -> Result<CpuTensor> {
-        let (c, t) = rank2("modulate", "input", &x.shape)?;
-        if gamma.shape != [c, 1] || beta.shape != [c, 1] {
-            return Err(invalid("modulate", format!("gamma and beta must be [{c}, 1], got {:?} and {:?}", gamma.shape, beta.shape)));
-        }
-        CpuTensor::new(&x.shape, nn::modulate(&x.data, t, &gamma.data, &beta.data))
-    }
-
-    fn unary(&self, x: &CpuTensor, op: Unary) -> Result<CpuTensor> {
-        CpuTensor::new(&x.shape, nn::unary(&x.data, op))
-    }
-
-    fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
-        if a.shape != b.shape {
-            return Err(invalid("add", format!("shapes {:?} and {:?} differ", a.shape, b.shape)));
-        }
-        CpuTensor::new(&a.shape, a.data.iter().zip(&b.data).map(|(x, y)| x + y).collect())
-    }
-
-    fn scale(&self, x: &CpuTensor, s: f32) -> Result<CpuTensor> {
-        CpuTensor::new(&x.shape, x.data.iter().map(|v| v * s).collect())
-    }
-
-    fn concat(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
-        let (ca, ta) = rank2("concat", "first input", &a.shape)?;
-        let (cb, tb) = rank2("concat", "second input", &b.shape)?;
-        if ta != tb {
-            return Err(invalid("concat", format!("time lengths {ta} and {tb} differ")));
-        }
-        CpuTensor::new(&[ca + cb, ta], [a.data.as_slice(), b.data.as_slice()].concat())
-    }
-
-    fn slice(&self, x: &CpuTensor, start: usize, end: usize) -> Result<CpuTensor> {
-        let (c, t) = rank2("slice", "input", &x.shape)?;
-        if start > end || end > c {
-            return Err(invalid("slice", format!("channels {start}..{end} outside 0..{c}")));
-        }
-        CpuTensor::new(&[end - start, t], x.data[start * t..end * t].to_vec())
-    }
-
-    fn broadcast(&self, column: &CpuTensor, t: usize) -> Result<CpuTensor> {
-        let (c, one) = rank2("broadcast", "column", &column.shape)?;
-        if one != 1 {
-            return Err(invalid("broadcast", format!("column must be [C, 1], got {:?}", column.shape)));
-        }
-        CpuTensor::new(&[c, t], column.data.iter().flat_map(|&v| std::iter::repeat_n(v, t)).collect())
-    }
-
-    fn repeat_interleave(&self, x: &CpuTensor, counts: &[usize]) -> Result<CpuTensor> {
-        let (c, t) = rank2("repeat_interleave", "input", &x.shape)?;
-        if counts.len() != t {
-            return Err(invalid("repeat_interleave", format!("{} counts for {t} time steps", counts.len())));
-        }
-        let total = counts.iter().try_fold(0usize, |a, &n| a.checked_add(n));
-        let total = total.filter(|&n| n.checked_mul(c).is_some()).ok_or_else(|| invalid("repeat_interleave", "output too large".into()))?;
-        CpuTensor::new(&[c, total], nn::repeat_interleave(&x.data, t, counts))
-    }
-
-    fn attention(&self, q: &CpuTensor, k: &CpuTensor, v: &CpuTensor, heads: usize) -> Result<CpuTensor> {
-        let (c, t) = rank2("attention", "q", &q.shape)?;
-        if k.shape != q.shape || v.shape != q.shape {
-            return Err(invalid("attention", format!("q {:?}, k {:?}, v {:?} must match", q.shape, k.shape, v.shape)));
-        }
-        if heads == 0 || c % heads != 0 {
-            return Err(invalid("attention", format!("{c} channels do not split into {heads} heads")));
-        }
-        CpuTensor::new(&q.shape, nn::attention(&q.data, &k.data, &v.data, heads, c / heads, t))
-    }
-
-    fn lstm(&self, x: &CpuTensor, w: &LstmWeights<'_, Weight>, reverse: bool) -> Result<CpuTensor> {
-        let (_, t) = rank2("lstm", "input", &x.shape)?;
-        let (gates, hidden) = rank2("lstm", "w_hh", w.w_hh.shape())?;
-        if gates != 4 * hidden || w.w_ih.shape().first() != Some(&gates) || w.b_hh.shape() != [gates] {
-            return Err(invalid(
-                "lstm",
-                format!("w_ih {:?}, w_hh {:?}, b_hh {:?} are not one LSTM of hidden size {hidden}", w.w_ih.shape(), w.w_hh.shape(), w.b_hh.shape()),
-            ));
-        }
-        let xp = self.linear(x, w.w_ih, Some(w.b_ih))?;
-        let b_hh = w.b_hh.as_f32("lstm", "b_hh")?;
-        CpuTensor::new(&[hidden, t], nn::lstm_recurrence(&xp.data, w.w_hh.data(), b_hh, hidden, t, reverse))
+    fn ops_recorded(&self) -> u64 {
+        host_ops()
     }
 
     async fn read(&self, tensor: &CpuTensor) -> Result<Vec<f32>> {

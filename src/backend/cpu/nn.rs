@@ -1,10 +1,10 @@
 //! CPU kernels of the model's non-convolution ops, over row-major `[C, T]` slices.
 
 use super::simd::{axpy, dot};
-use crate::backend::{Unary, WeightData};
+use crate::backend::{ConvTransposeGeometry, NormKind, Unary, Weight};
 
-/// Normalizes each column (time step) over the `c` rows, then applies `gamma`, `beta`.
-pub fn layer_norm(x: &[f32], c: usize, t: usize, gamma: Option<&[f32]>, beta: Option<&[f32]>, eps: f32) -> Vec<f32> {
+/// Normalizes each column (time step) over the `c` rows, then `· gamma + beta`.
+pub fn layer_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], eps: f32) -> Vec<f32> {
     let mut out = vec![0.0; c * t];
     let mut column = vec![0.0f32; c];
     for j in 0..t {
@@ -13,25 +13,37 @@ pub fn layer_norm(x: &[f32], c: usize, t: usize, gamma: Option<&[f32]>, beta: Op
         }
         let (mean, inv_std) = moments(&column, eps);
         for (i, v) in column.iter().enumerate() {
-            let mut y = (v - mean) * inv_std;
-            if let Some(g) = gamma {
-                y *= g[i];
-            }
-            if let Some(b) = beta {
-                y += b[i];
-            }
-            out[i * t + j] = y;
+            out[i * t + j] = (v - mean) * inv_std * gamma[i] + beta[i];
         }
     }
     out
 }
 
-/// Normalizes each row (channel) over its `t` steps.
-pub fn instance_norm(x: &[f32], t: usize, eps: f32) -> Vec<f32> {
-    let mut out = x.to_vec();
-    for row in out.chunks_exact_mut(t) {
-        let (mean, inv_std) = moments(row, eps);
-        row.iter_mut().for_each(|v| *v = (*v - mean) * inv_std);
+/// Normalizes by `kind`, then `· (1 + gamma[row]) + beta[row]` in one pass.
+pub fn ada_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], kind: NormKind, eps: f32) -> Vec<f32> {
+    let mut out = vec![0.0; c * t];
+    match kind {
+        NormKind::Instance => {
+            for (i, (row, y)) in x.chunks_exact(t).zip(out.chunks_exact_mut(t)).enumerate() {
+                let (mean, inv_std) = moments(row, eps);
+                let (g, b) = (1.0 + gamma[i], beta[i]);
+                for (o, &v) in y.iter_mut().zip(row) {
+                    *o = (v - mean) * inv_std * g + b;
+                }
+            }
+        }
+        NormKind::Layer => {
+            let mut column = vec![0.0f32; c];
+            for j in 0..t {
+                for (i, v) in column.iter_mut().enumerate() {
+                    *v = x[i * t + j];
+                }
+                let (mean, inv_std) = moments(&column, eps);
+                for (i, v) in column.iter().enumerate() {
+                    out[i * t + j] = (v - mean) * inv_std * (1.0 + gamma[i]) + beta[i];
+                }
+            }
+        }
     }
     out
 }
@@ -44,26 +56,13 @@ fn moments(v: &[f32], eps: f32) -> (f32, f32) {
     (mean as f32, (1.0 / (var + eps as f64).sqrt()) as f32)
 }
 
-/// `x · (1 + gamma[row]) + beta[row]`.
-pub fn modulate(x: &[f32], t: usize, gamma: &[f32], beta: &[f32]) -> Vec<f32> {
-    let mut out = x.to_vec();
-    for ((row, g), b) in out.chunks_exact_mut(t).zip(gamma).zip(beta) {
-        row.iter_mut().for_each(|v| *v = *v * (1.0 + g) + b);
-    }
-    out
-}
-
-pub fn unary(x: &[f32], op: Unary) -> Vec<f32> {
-    x.iter().map(|&v| op.apply(v)).collect()
-}
-
 /// `table [n, d]` rows `ids` as columns `[d, ids.len()]`. Ids are checked by the caller.
-pub fn embedding(table: &WeightData, d: usize, ids: &[u32]) -> Vec<f32> {
-    let t = ids.len();
+pub fn embedding(table: &Weight, ids: &[u32]) -> Vec<f32> {
+    let (d, t) = (table.row_len(), ids.len());
     let mut out = vec![0.0; d * t];
     let mut row = vec![0.0f32; d];
     for (j, &id) in ids.iter().enumerate() {
-        table.decode_into(id as usize * d, &mut row);
+        table.decode_row(id as usize, &mut row);
         for (i, v) in row.iter().enumerate() {
             out[i * t + j] = *v;
         }
@@ -121,9 +120,10 @@ fn softmax(row: &mut [f32]) {
 }
 
 /// The LSTM recurrence given the input projection `xp = W_ih x + b_ih` (`[4h, t]`).
-pub fn lstm_recurrence(xp: &[f32], w_hh: &WeightData, b_hh: &[f32], hidden: usize, t: usize, reverse: bool) -> Vec<f32> {
-    let mut w = vec![0.0f32; 4 * hidden * hidden];
-    w_hh.decode_into(0, &mut w);
+pub fn lstm_recurrence(xp: &[f32], w_hh: &Weight, b_hh: &[f32], hidden: usize, t: usize, reverse: bool) -> Vec<f32> {
+    // Every step reads all of W_hh: decoded once per call into scratch (4h × h, 256 KB for
+    // Kokoro), not kept.
+    let w = w_hh.to_f32();
     let mut h = vec![0.0f32; hidden];
     let mut c = vec![0.0f32; hidden];
     let mut gates = vec![0.0f32; 4 * hidden];
@@ -158,36 +158,25 @@ pub fn repeat_interleave(x: &[f32], t: usize, counts: &[usize]) -> Vec<f32> {
     out
 }
 
-/// `nn.ConvTranspose1d` by scattering each input sample: `x [c_in, t_in]`, `w [c_in, c_out/groups, k]`.
-#[allow(clippy::too_many_arguments)]
-pub fn conv_transpose1d(
-    x: &[f32],
-    c_in: usize,
-    t_in: usize,
-    w: &WeightData,
-    c_out: usize,
-    k: usize,
-    bias: Option<&[f32]>,
-    p: crate::backend::ConvTransposeParams,
-    t_out: usize,
-) -> Vec<f32> {
-    let per_group_in = c_in / p.groups;
-    let per_group_out = c_out / p.groups;
-    let mut out = vec![0.0f32; c_out * t_out];
+/// `nn.ConvTranspose1d` by scattering each input sample: `x [c_in, t_in]`, `w [c_in, c_out/groups, k]`
+/// decoded one input channel (one stored row) at a time.
+pub fn conv_transpose1d(g: &ConvTransposeGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
+    let (per_group_in, per_group_out, k, t_out) = (g.per_group_in(), g.per_group_out(), g.k, g.t_out);
+    let mut out = vec![0.0f32; g.c_out * t_out];
     for (o, row) in out.chunks_exact_mut(t_out).enumerate() {
         row.fill(bias.map_or(0.0, |b| b[o]));
     }
-    let mut taps = vec![0.0f32; k];
-    for ci in 0..c_in {
+    let mut w_row = vec![0.0f32; per_group_out * k];
+    for ci in 0..g.c_in {
         let group = ci / per_group_in;
-        for col in 0..per_group_out {
+        w.decode_row(ci, &mut w_row);
+        for (col, taps) in w_row.chunks_exact(k).enumerate() {
             let co = group * per_group_out + col;
-            w.decode_into((ci * per_group_out + col) * k, &mut taps);
             let y = &mut out[co * t_out..(co + 1) * t_out];
-            for (i, &xv) in x[ci * t_in..(ci + 1) * t_in].iter().enumerate() {
+            for (i, &xv) in x[ci * g.t_in..(ci + 1) * g.t_in].iter().enumerate() {
                 for (j, &tap) in taps.iter().enumerate() {
                     // output position i·stride − padding + j, when inside the output
-                    let pos = (i * p.stride + j).wrapping_sub(p.padding);
+                    let pos = (i * g.stride + j).wrapping_sub(g.padding);
                     if pos < t_out {
                         y[pos] += xv * tap;
                     }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
-use super::{check_len, Backend, Conv1dParams, ConvTransposeParams, LstmWeights, Unary, Weight, WeightData};
+use super::{check_len, Backend, Conv1dParams, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::{Error, Result};
 
 /// Facts about the adapter a [`GpuBackend`] runs on.
@@ -40,6 +40,8 @@ pub struct GpuBackend {
     encoder: RefCell<Option<wgpu::CommandEncoder>>,
     /// First uncaptured error or device loss, reported by the next `read`.
     fault: Arc<Mutex<Option<String>>>,
+    /// Compute dispatches recorded since creation.
+    dispatches: std::cell::Cell<u64>,
 }
 
 pub struct GpuTensor {
@@ -108,7 +110,7 @@ impl GpuBackend {
             contents: &[0; 4],
             usage: wgpu::BufferUsages::STORAGE,
         });
-        Ok(Self { device, queue, summary, pipelines, zero_f32, encoder: RefCell::new(None), fault })
+        Ok(Self { device, queue, summary, pipelines, zero_f32, encoder: RefCell::new(None), fault, dispatches: Default::default() })
     }
 
     pub fn adapter(&self) -> &AdapterSummary {
@@ -187,6 +189,7 @@ impl GpuBackend {
         pass.set_bind_group(0, &bind_group, &[]);
         let [x, y, z] = workgroups.map(|n| n as u32);
         pass.dispatch_workgroups(x, y, z);
+        self.dispatches.set(self.dispatches.get() + 1);
         Ok(())
     }
 }
@@ -240,16 +243,13 @@ impl Backend for GpuBackend {
     }
 
     fn load_weight(&self, weight: &Weight) -> Result<GpuWeight> {
-        let mut bytes: Vec<u8> = match weight.data() {
-            WeightData::F32(v) => bytemuck::cast_slice(v).to_vec(),
-            WeightData::F16(v) => bytemuck::cast_slice(v).to_vec(),
-        };
+        let mut bytes = weight.bytes().to_vec();
         // Storage buffers hold whole u32 words; an odd F16 count gets a zero half.
         bytes.resize(bytes.len().next_multiple_of(4).max(4), 0);
         Ok(GpuWeight {
             buffer: self.storage_buffer("weight", &bytes)?,
             shape: weight.shape().to_vec(),
-            format: weight.data().format_name(),
+            format: weight.format_name(),
         })
     }
 
@@ -285,14 +285,11 @@ impl Backend for GpuBackend {
     fn embedding(&self, _: &GpuWeight, _: &[u32]) -> Result<GpuTensor> {
         Err(unsupported("embedding"))
     }
-    fn layer_norm(&self, _: &GpuTensor, _: Option<&GpuWeight>, _: Option<&GpuWeight>, _: f32) -> Result<GpuTensor> {
+    fn layer_norm(&self, _: &GpuTensor, _: &GpuWeight, _: &GpuWeight, _: f32) -> Result<GpuTensor> {
         Err(unsupported("layer_norm"))
     }
-    fn instance_norm(&self, _: &GpuTensor, _: f32) -> Result<GpuTensor> {
-        Err(unsupported("instance_norm"))
-    }
-    fn modulate(&self, _: &GpuTensor, _: &GpuTensor, _: &GpuTensor) -> Result<GpuTensor> {
-        Err(unsupported("modulate"))
+    fn ada_norm(&self, _: &GpuTensor, _: &GpuTensor, _: NormKind, _: f32) -> Result<GpuTensor> {
+        Err(unsupported("ada_norm"))
     }
     fn unary(&self, _: &GpuTensor, _: Unary) -> Result<GpuTensor> {
         Err(unsupported("unary"))
@@ -303,11 +300,8 @@ impl Backend for GpuBackend {
     fn scale(&self, _: &GpuTensor, _: f32) -> Result<GpuTensor> {
         Err(unsupported("scale"))
     }
-    fn concat(&self, _: &GpuTensor, _: &GpuTensor) -> Result<GpuTensor> {
+    fn concat(&self, _: &[&GpuTensor]) -> Result<GpuTensor> {
         Err(unsupported("concat"))
-    }
-    fn slice(&self, _: &GpuTensor, _: usize, _: usize) -> Result<GpuTensor> {
-        Err(unsupported("slice"))
     }
     fn broadcast(&self, _: &GpuTensor, _: usize) -> Result<GpuTensor> {
         Err(unsupported("broadcast"))
@@ -320,6 +314,17 @@ impl Backend for GpuBackend {
     }
     fn lstm(&self, _: &GpuTensor, _: &LstmWeights<'_, GpuWeight>, _: bool) -> Result<GpuTensor> {
         Err(unsupported("lstm"))
+    }
+
+    fn flush(&self) -> Result<()> {
+        if let Some(encoder) = self.encoder.borrow_mut().take() {
+            self.queue.submit([encoder.finish()]);
+        }
+        self.check_fault()
+    }
+
+    fn ops_recorded(&self) -> u64 {
+        self.dispatches.get()
     }
 
     async fn read(&self, tensor: &GpuTensor) -> Result<Vec<f32>> {

@@ -19,9 +19,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::{GgmlType, GgufFile, GgufWriter, MetaValue};
+use crate::gguf::{GgmlType, GgufFile, GgufWriter, MetaValue, TensorInfo};
 use crate::error::{Error, Result};
-use crate::model::config::{IstftnetConfig, KokoroConfig, PlbertConfig};
+use crate::config::{IstftnetConfig, KokoroConfig, PlbertConfig};
 
 const PREFIX: &str = "kokoro.";
 
@@ -236,7 +236,7 @@ fn target(name: &str) -> Option<Target> {
 /// missing gate parts and parts that disagree in type or shape are errors naming them.
 pub fn translate<'a>(file: &GgufFile<'a>) -> Result<Translated<'a>> {
     // tritone name → parts in order.
-    let mut groups: BTreeMap<String, Vec<Option<&super::TensorInfo<'a>>>> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Vec<Option<&TensorInfo<'a>>>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for info in file.tensors() {
         let short = info.name.strip_prefix(PREFIX).ok_or_else(|| layout_error(format!("tensor {:?} is not under {PREFIX}", info.name)))?;

@@ -2,13 +2,15 @@
 //! picks or blends the voice, splits long input the way the reference pipeline prefers, and
 //! joins the pieces without clicks.
 
-use super::config::KokoroConfig;
-use super::kokoro::{Kokoro, StageTimes};
-use super::voices::{style_row, VoiceMix, ROWS, STYLE};
-use super::weights::{GgufWeights, WeightSource};
+use crate::config::KokoroConfig;
+use bytes::Bytes;
+
+use crate::model::kokoro::{Kokoro, StageTimes};
+use crate::model::voices::{style_row, VoiceMix, ROWS, STYLE};
+use crate::model::weights::{GgufWeights, TranslatedWeights, WeightSource};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::gguf::ttscpp::{is_ttscpp_kokoro, translate};
+use crate::formats::ttscpp::{is_ttscpp_kokoro, translate};
 use crate::gguf::GgufFile;
 use crate::phonemize::Segment;
 
@@ -32,16 +34,18 @@ pub const SAMPLE_RATE: u32 = 24_000;
 
 impl<B: Backend> Tts<B> {
     /// A tritone GGUF, or one of TTS.cpp's Kokoro files.
-    pub fn from_gguf(b: &B, bytes: &[u8]) -> Result<Self> {
-        let file = GgufFile::parse(bytes)?;
+    /// The weights stay packed in `bytes` (shared, not copied).
+    pub fn from_gguf(b: &B, bytes: Bytes) -> Result<Self> {
+        let file = GgufFile::parse(&bytes)?;
         if is_ttscpp_kokoro(&file) {
             let t = translate(&file)?;
-            return Self::assemble(b, &t, t.config.clone(), &t.tokens, &t.voices);
+            let src = TranslatedWeights { translated: &t, bytes: &bytes };
+            return Self::assemble(b, &src, t.config.clone(), &t.tokens, &t.voices);
         }
         let config = KokoroConfig::from_gguf(&file)?;
         let tokens: Vec<String> = file.get_str_array("tokenizer.ggml.tokens")?.into_iter().map(str::to_owned).collect();
         let voices: Vec<String> = file.get_str_array("kokoro.voices")?.into_iter().map(str::to_owned).collect();
-        Self::assemble(b, &GgufWeights::new(&file), config, &tokens, &voices)
+        Self::assemble(b, &GgufWeights::new(&file, &bytes), config, &tokens, &voices)
     }
 
     /// From any weight source (voices as `voices.{name}` `[510, 256]`).
@@ -50,7 +54,7 @@ impl<B: Backend> Tts<B> {
             .iter()
             .map(|v| {
                 let w = src.tensor(&format!("voices.{v}"), &[ROWS, STYLE])?;
-                Ok((v.clone(), w.data().to_f32()))
+                Ok((v.clone(), w.to_f32()))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Self { model: Kokoro::load(b, src, config, tokens)?, voices })
