@@ -1,4 +1,5 @@
-//! The one error type of the library.
+//! The one error type of the library. Each variant has a stable [`Error::code`] that the JS API
+//! (`TritoneError.code`), the CLI and the server expose; messages may change, codes do not.
 
 use thiserror::Error;
 
@@ -34,6 +35,26 @@ pub enum Error {
     #[error("tensor {name:?} is missing")]
     MissingTensor { name: String },
 
+    /// A stored tensor has another shape than the model's config needs.
+    #[error("tensor {name:?} has shape {got:?}, the config needs {expected:?}")]
+    TensorShape { name: String, expected: Vec<usize>, got: Vec<usize> },
+
+    /// A voice name the model does not have.
+    #[error("unknown voice {name:?}; this model has: {}", available.join(", "))]
+    UnknownVoice { name: String, available: Vec<String> },
+
+    /// Phonemes outside the model's vocabulary (each with its code point).
+    #[error("phonemes outside the vocabulary: {}", symbols.iter().map(|c| format!("{c:?} (U+{:04X})", *c as u32)).collect::<Vec<_>>().join(", "))]
+    UnknownPhonemes { symbols: Vec<char> },
+
+    /// Nothing to speak: empty text, or text that phonemizes to nothing.
+    #[error("nothing to speak{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
+    EmptyInput { detail: String },
+
+    /// A synthesis option out of range or malformed (speed, seed, voice blend, language, backend).
+    #[error("option {option}: {reason}")]
+    BadOption { option: &'static str, reason: String },
+
     /// A backend has no kernel for this op yet.
     #[error("{op} is not implemented on the {backend} backend yet")]
     Unsupported { op: &'static str, backend: &'static str },
@@ -62,6 +83,33 @@ pub enum Error {
     /// Phonemizer data (built-in or a user lexicon) that cannot be read.
     #[error("lexicon: {0}")]
     Lexicon(String),
+}
+
+impl Error {
+    /// A stable, machine-readable name of the kind of error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::ShapeMismatch { .. } => "shape_mismatch",
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::WeightFormat { .. } => "weight_format",
+            Error::Gguf { .. } => "bad_gguf",
+            Error::MissingMetadata { .. } => "missing_metadata",
+            Error::MetadataType { .. } => "metadata_type",
+            Error::MissingTensor { .. } => "missing_tensor",
+            Error::TensorShape { .. } => "tensor_shape",
+            Error::UnknownVoice { .. } => "unknown_voice",
+            Error::UnknownPhonemes { .. } => "unknown_phonemes",
+            Error::EmptyInput { .. } => "empty_input",
+            Error::BadOption { .. } => "bad_option",
+            Error::Unsupported { .. } => "unsupported",
+            Error::NoAdapter(_) => "no_adapter",
+            Error::Gpu(_) => "gpu",
+            Error::Ssml { .. } => "bad_ssml",
+            Error::Alphabet { .. } => "bad_phoneme_alphabet",
+            Error::Onnx(_) => "bad_onnx",
+            Error::Lexicon(_) => "bad_lexicon",
+        }
+    }
 }
 
 /// What is wrong with a GGUF file; [`Error::Gguf`] adds where and the details.

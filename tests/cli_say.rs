@@ -90,10 +90,10 @@ fn say_writes_wav_and_dumps_matching_the_reference_durations() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle), "{args:?}: {err}");
     };
-    fails(&["--voice", "nope", "--phonemes", "hˈI"], "unknown voice \"nope\"; available: af_test, am_other");
+    fails(&["--voice", "nope", "--phonemes", "hˈI"], "unknown voice \"nope\"; this model has: af_test, am_other");
     fails(&["--voice", "af_test", "--phonemes", "hˈI#1"], "phonemes outside the vocabulary: '#' (U+0023), '1' (U+0031)");
-    fails(&["--voice", "af_test", "--phonemes", "hˈI", "--speed", "0"], "speed must be a positive number");
-    fails(&["--voice", "af_test", "--phonemes", "hˈI", "--speed", "NaN"], "speed must be a positive number");
+    fails(&["--voice", "af_test", "--phonemes", "hˈI", "--speed", "0"], "option speed: must be a positive number");
+    fails(&["--voice", "af_test", "--phonemes", "hˈI", "--speed", "NaN"], "option speed: must be a positive number");
     fails(&["--voice", "af_test", "--phonemes", "   "], "no phonemes");
     fails(&["--voice", "af_test", "🙂 ⚽"], "no phonemes");
     fails(&["--voice", "af_test", "--ssml", "<speak>Hi <b>x</b></speak>"], "SSML, byte 10");

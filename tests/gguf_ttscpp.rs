@@ -224,11 +224,14 @@ fn incomplete_or_foreign_files_are_refused_by_name() {
 /// asks for, and its 50 voices.
 #[test]
 fn ttscpp_file_loads_as_a_model() {
-    use tritone::backend::CpuBackend;
-    use tritone::tts::Tts;
-    let bytes = ttscpp_file(true, None);
-    let tts = Tts::from_gguf(&CpuBackend, bytes.into()).unwrap();
-    assert_eq!(tts.voice_names().len(), 50);
-    assert_eq!(tts.model.config, KokoroConfig::kokoro_82m());
-    assert!(tts.voice("af_bella(1)+am_adam(3)").is_ok());
+    use tritone::model::voices::VoiceMix;
+    use tritone::tts::Engine;
+    let bytes = ttscpp_file(true, None).into();
+    let engine = Engine::cpu(&bytes, "test").unwrap();
+    assert_eq!(engine.voices().len(), 50);
+    assert_eq!(engine.config(), &KokoroConfig::kokoro_82m());
+    let Engine::Cpu { tts, .. } = &engine else { unreachable!() };
+    assert!(tts.voice(&VoiceMix::parse("af_bella(1)+am_adam(3)").unwrap()).is_ok());
+    let unknown = tts.voice(&VoiceMix::parse("af_bella+nobody").unwrap()).unwrap_err();
+    assert_eq!(unknown.code(), "unknown_voice");
 }

@@ -14,7 +14,7 @@ use tritone::gguf::GgmlType;
 use tritone::model::checkpoint::{collect_weights, storage_type, voice_from_pt, voices_from_npz, write_model, MapSource};
 use tritone::model::voices::{ROWS, STYLE};
 use tritone::model::weights::{GgufWeights, WeightSource};
-use tritone::tts::{Tts, SAMPLE_RATE};
+use tritone::tts::{BackendChoice, Engine, SynthesisOptions, SAMPLE_RATE};
 use tritone::config::KokoroConfig;
 use tritone::vocab;
 use tritone::phonemize::{Language, Phonemized, Phonemizer, Segment, UserLexicon};
@@ -133,6 +133,9 @@ enum Command {
         /// Seed of the vocoder's noise; the same seed gives the same audio. Random if absent.
         #[arg(long)]
         seed: Option<u64>,
+        /// Where synthesis runs.
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendArg,
         /// Also write durations.npy (int64 per token) and audio.npy (f32) here.
         #[arg(long)]
         dump: Option<PathBuf>,
@@ -161,6 +164,9 @@ enum Command {
         /// Runs to take the median of.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Where synthesis runs.
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendArg,
     },
     /// Write one tensor of a GGUF file, decoded to f32, as a NumPy .npy file.
     Tensor {
@@ -189,11 +195,11 @@ fn main() -> ExitCode {
                 None => Err("--voices is required".into()),
             },
         },
-        Command::Say { model, voice, phonemes, text, phonemizer, speed, seed, dump, out } => {
-            say(&model, &voice, phonemes, text, &phonemizer, speed, seed, dump.as_deref(), &out)
+        Command::Say { model, voice, phonemes, text, phonemizer, speed, seed, backend, dump, out } => {
+            say(&model, &voice, phonemes, text, &phonemizer, speed, seed, backend, dump.as_deref(), &out)
         }
         Command::Phonemize { text, phonemizer, json, normalize_only } => phonemize(text, &phonemizer, json, normalize_only),
-        Command::Bench { model, voice, runs } => bench(&model, voice.as_deref(), runs),
+        Command::Bench { model, voice, runs, backend } => bench(&model, voice.as_deref(), runs, backend),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -346,6 +352,25 @@ fn tensor(path: &Path, name: &str, out: &Path) -> Result<(), String> {
     Ok(())
 }
 
+
+/// `--backend`: where synthesis runs.
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    /// The GPU when it runs every op, else the CPU.
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl BackendArg {
+    fn choice(self) -> BackendChoice {
+        match self {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Cpu => BackendChoice::Cpu,
+            BackendArg::Gpu => BackendChoice::Gpu,
+        }
+    }
+}
 
 #[derive(Clone, Copy, ValueEnum)]
 #[allow(non_camel_case_types)]
@@ -529,9 +554,14 @@ fn read_voices(path: &Path) -> Result<Vec<(String, Vec<f32>)>, String> {
     Ok(voices)
 }
 
-fn load_model(path: &Path) -> Result<Tts<CpuBackend>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Tts::from_gguf(&CpuBackend, bytes.into()).map_err(|e| format!("{}: {e}", path.display()))
+fn load_model(path: &Path, backend: BackendArg) -> Result<Engine, String> {
+    let bytes = Bytes::from(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
+    pollster::block_on(Engine::load(&bytes, backend.choice())).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// ` (why)`, or nothing.
+fn paren(why: &str) -> String {
+    if why.is_empty() { String::new() } else { format!(" ({why})") }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -560,7 +590,8 @@ fn phonemize(text: Option<String>, args: &PhonemizerArgs, json: bool, normalize_
 }
 
 #[allow(clippy::too_many_arguments)]
-fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>, args: &PhonemizerArgs, speed: f32, seed: Option<u64>, dump: Option<&Path>, out: &Path) -> Result<(), String> {
+#[allow(clippy::too_many_arguments)]
+fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>, args: &PhonemizerArgs, speed: f32, seed: Option<u64>, backend: BackendArg, dump: Option<&Path>, out: &Path) -> Result<(), String> {
     let segments = match (phonemes, text) {
         (Some(p), _) => vec![Segment { phonemes: p, words: Vec::new(), rate: 1.0, pause_ms: 0 }],
         (None, Some(text)) => {
@@ -571,10 +602,11 @@ fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>
         }
         (None, None) => return Err("nothing to say: pass --phonemes or TEXT".into()),
     };
-    let tts = load_model(model)?;
+    let engine = load_model(model, backend)?;
     let seed = seed.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
+    let opts = SynthesisOptions { speed, seed, ..SynthesisOptions::new(voice) };
     let started = std::time::Instant::now();
-    let speech = pollster::block_on(tts.speak_segments(&CpuBackend, &segments, voice, speed, seed)).map_err(|e| e.to_string())?;
+    let speech = pollster::block_on(engine.speak_segments(&segments, &opts)).map_err(|e| e.to_string())?;
     let elapsed = started.elapsed().as_secs_f64();
     let spec = hound::WavSpec { channels: 1, sample_rate: SAMPLE_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut wav = hound::WavWriter::create(out, spec).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -602,22 +634,24 @@ fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>
 /// architecture, it delivers comparable quality to larger models." in misaki's US phonemes.
 const BENCH_PHONEMES: &str = "kˈOkəɹO ɪz ɐn ˈOpᵊnwˌAt tˌitˌiˈɛs mˈɑdᵊl wɪð ˈATi tˈu mˈɪljᵊn pəɹˈæməTəɹz. dəspˈAt ɪts lˈAtwˌAt ˈɑɹkətˌɛkʧəɹ, ɪt dəlˈɪvəɹz kəmpˈɛɹəbᵊl kwˈɑləTi tə lˈɑɹʤəɹ mˈɑdᵊlz.";
 
-fn bench(model: &Path, voice: Option<&str>, runs: usize) -> Result<(), String> {
-    let tts = load_model(model)?;
+fn bench(model: &Path, voice: Option<&str>, runs: usize, backend: BackendArg) -> Result<(), String> {
+    let engine = load_model(model, backend)?;
     let voice = match voice {
         Some(v) => v.to_owned(),
-        None => tts.voice_names().into_iter().next().ok_or("the model has no voices")?,
+        None => engine.voices().into_iter().next().ok_or("the model has no voices")?,
     };
+    let opts = SynthesisOptions::new(voice);
     let mut results = Vec::new();
     for _ in 0..runs.max(1) {
         let started = std::time::Instant::now();
-        let speech = pollster::block_on(tts.speak(&CpuBackend, BENCH_PHONEMES, &voice, 1.0, 0)).map_err(|e| e.to_string())?;
+        let speech = pollster::block_on(engine.speak(BENCH_PHONEMES, &opts)).map_err(|e| e.to_string())?;
         results.push((started.elapsed().as_secs_f64(), speech));
     }
     results.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (elapsed, speech) = &results[results.len() / 2];
     let seconds = speech.audio.len() as f64 / SAMPLE_RATE as f64;
-    println!("backend: {}", CpuBackend.name());
+    println!("backend: {}{}", engine.backend(), paren(engine.backend_reason()));
+    println!("ops per synthesis: {}", speech.ops);
     println!("{seconds:.2} s of audio, median of {} runs {elapsed:.3} s, RTF {:.3}", results.len(), elapsed / seconds);
     let t = &speech.times;
     for (stage, ms) in [("albert", t.albert), ("predictor", t.predictor), ("text encoder", t.text_encoder), ("decoder", t.decoder), ("generator", t.generator), ("istft", t.istft)] {

@@ -65,6 +65,9 @@ impl<'a> GgufWriter<'a> {
         if ne.len() > MAX_DIMS {
             return Err(invalid(format!("tensor {name:?} has {} dims, at most {MAX_DIMS}", ne.len())));
         }
+        if ne.first().is_some_and(|&d| d % ggml_type.block_size() as u64 != 0) {
+            return Err(invalid(format!("tensor {name:?} {ne:?} {}: ne[0] must be a multiple of {}", ggml_type.name(), ggml_type.block_size())));
+        }
         let n = ne.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
         let expected = n.and_then(|n| usize::try_from(n).ok()).and_then(|n| ggml_type.bytes_for(n));
         if expected != Some(data.len()) {

@@ -26,6 +26,18 @@ pub struct StageTimes {
     pub istft: f64,
 }
 
+impl StageTimes {
+    /// Adds another synthesis's times, stage by stage.
+    pub fn add(&mut self, other: &StageTimes) {
+        self.albert += other.albert;
+        self.predictor += other.predictor;
+        self.text_encoder += other.text_encoder;
+        self.decoder += other.decoder;
+        self.generator += other.generator;
+        self.istft += other.istft;
+    }
+}
+
 /// One synthesized utterance.
 #[derive(Clone, Debug)]
 pub struct Synthesis {
@@ -96,11 +108,10 @@ impl<B: Backend> Kokoro<B> {
         let mut unknown: Vec<char> = phonemes.chars().filter(|c| !self.vocab.contains_key(c)).collect();
         if !unknown.is_empty() {
             unknown.dedup();
-            let list: Vec<String> = unknown.iter().map(|c| format!("{c:?} (U+{:04X})", *c as u32)).collect();
-            return Err(Error::InvalidArgument { op: "tokenize", reason: format!("phonemes outside the vocabulary: {}", list.join(", ")) });
+            return Err(Error::UnknownPhonemes { symbols: unknown });
         }
         if phonemes.trim().is_empty() {
-            return Err(Error::InvalidArgument { op: "tokenize", reason: "no phonemes to speak".into() });
+            return Err(Error::EmptyInput { detail: "no phonemes".into() });
         }
         let limit = self.config.plbert.max_position_embeddings - 2;
         let ids: Vec<u32> = phonemes.chars().map(|c| self.vocab[&c]).collect();
@@ -117,7 +128,7 @@ impl<B: Backend> Kokoro<B> {
             return Err(Error::InvalidArgument { op: "synthesize", reason: format!("style has {} values, expected {STYLE}", style.len()) });
         }
         if !(speed.is_finite() && speed > 0.0) {
-            return Err(Error::InvalidArgument { op: "synthesize", reason: format!("speed must be a positive number, got {speed}") });
+            return Err(Error::BadOption { option: "speed", reason: format!("must be a positive number, got {speed}") });
         }
         let half = STYLE / 2;
         let s_d = b.upload(&[half, 1], &style[..half])?; // decoder: timbre

@@ -15,7 +15,7 @@ pub struct VoiceMix(pub Vec<(String, f32)>);
 impl VoiceMix {
     /// `name`, or `name(weight)+name(weight)…` (a missing weight is 1).
     pub fn parse(spec: &str) -> Result<Self> {
-        let bad = |reason: String| Error::InvalidArgument { op: "voice", reason };
+        let bad = |reason: String| Error::BadOption { option: "voice", reason };
         let mut parts = Vec::new();
         for part in spec.split('+').map(str::trim) {
             let (name, weight) = match part.split_once('(') {
@@ -43,10 +43,7 @@ impl VoiceMix {
         let mut out = vec![0.0f32; ROWS * STYLE];
         for (name, weight) in &self.0 {
             if !available.iter().any(|v| v == name) {
-                return Err(Error::InvalidArgument {
-                    op: "voice",
-                    reason: format!("unknown voice {name:?}; available: {}", available.join(", ")),
-                });
+                return Err(Error::UnknownVoice { name: name.clone(), available: available.to_vec() });
             }
             let pack = lookup(name)?;
             for (o, v) in out.iter_mut().zip(pack) {
@@ -89,7 +86,7 @@ mod tests {
         let mix = VoiceMix::parse("a(2)+b(1)").unwrap().blend(&names, lookup).unwrap();
         assert!(mix.iter().all(|&v| (v - 2.0).abs() < 1e-6));
         let err = VoiceMix::parse("c").unwrap().blend(&names, lookup).unwrap_err().to_string();
-        assert!(err.contains("unknown voice \"c\"; available: a, b"), "{err}");
+        assert!(err.contains("unknown voice \"c\"; this model has: a, b"), "{err}");
     }
 
     #[test]

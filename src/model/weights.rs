@@ -29,10 +29,7 @@ pub trait WeightSource {
 }
 
 pub(crate) fn shape_error(name: &str, expected: &[usize], got: &[usize]) -> Error {
-    Error::InvalidArgument {
-        op: "load weights",
-        reason: format!("tensor {name:?} has shape {got:?}, the config needs {expected:?}"),
-    }
+    Error::TensorShape { name: name.into(), expected: expected.to_vec(), got: got.to_vec() }
 }
 
 /// Tensors of a parsed tritone-layout GGUF file, kept packed: each [`Weight`] shares the file's
@@ -79,21 +76,13 @@ impl WeightSource for TranslatedWeights<'_, '_> {
 /// matrix `[rows, row_len rounded up to whole blocks]` tritone's writer uses for block formats.
 fn packed(name: &str, shape: &[usize], ne: &[u64], ty: GgmlType, bytes: Bytes) -> Result<Weight> {
     let stored: Vec<usize> = numpy_shape(ne).into_iter().map(|d| d as usize).collect();
-    let rows = shape.first().copied().unwrap_or(1);
-    let row_len: usize = shape.iter().skip(1).product();
+    let rows = if shape.len() > 1 { shape[0] } else { 1 };
+    let row_len = shape.iter().product::<usize>() / rows.max(1);
     let padded = [rows, padded_row_len(row_len, ty)];
-    if stored == shape && row_len % ty.block_size() == 0 || stored == padded {
+    // Stored in `shape` itself, rows are whole blocks: GGUF readers refuse an `ne[0]` that is not
+    // a block multiple, and `ne[0]` divides the row length.
+    if stored == shape || stored == padded {
         return Weight::from_bytes(shape, ty, bytes).map_err(|e| Error::InvalidArgument { op: "load weights", reason: format!("tensor {name:?}: {e}") });
-    }
-    if stored == shape {
-        return Err(Error::InvalidArgument {
-            op: "load weights",
-            reason: format!(
-                "tensor {name:?} {shape:?} is {} with rows of {row_len} values, not whole blocks of {}, and not padded to {padded:?}; convert the model again with `tritone convert`",
-                ty.name(),
-                ty.block_size()
-            ),
-        });
     }
     Err(shape_error(name, shape, &stored))
 }

@@ -1,4 +1,5 @@
-//! A packed weight tensor: `rows = shape[0]` rows of `row_len = ∏ shape[1..]` values, each row
+//! A packed weight tensor: `rows = shape[0]` rows of `row_len = ∏ shape[1..]` values (a vector is
+//! one row), each row
 //! stored in whole blocks of its format and zero-padded up to the next block boundary, so any
 //! row decodes on its own (the kernels' unit of work).
 
@@ -27,11 +28,15 @@ impl std::fmt::Debug for Weight {
     }
 }
 
-/// `(rows, row_len, row_bytes)` of `shape` stored as `ty`, or None on overflow. A 0-D shape is
-/// one row of one value.
+/// `(rows, row_len, row_bytes)` of `shape` stored as `ty`, or None on overflow. A vector (1-D)
+/// is one row; a scalar one row of one value.
 fn layout(shape: &[usize], ty: GgmlType) -> Option<(usize, usize, usize)> {
-    let rows = shape.first().copied().unwrap_or(1);
-    let row_len = shape.iter().skip(1).try_fold(1usize, |a, &d| a.checked_mul(d))?;
+    let (rows, rest) = match shape {
+        [] => (1, &[][..]),
+        [_] => (1, shape),
+        [rows, rest @ ..] => (*rows, rest),
+    };
+    let row_len = rest.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
     let row_bytes = ty.bytes_for(row_len.checked_next_multiple_of(ty.block_size())?)?;
     rows.checked_mul(row_bytes)?;
     Some((rows, row_len, row_bytes))

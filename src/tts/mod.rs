@@ -1,23 +1,78 @@
-//! From a model file and a phoneme string of any length to samples: loads either GGUF layout,
-//! picks or blends the voice, splits long input the way the reference pipeline prefers, and
-//! joins the pieces without clicks.
+//! The engine façade: a model file in, speech out. [`Engine`] picks the backend at run time
+//! (CPU or GPU), holds the voices, validates [`SynthesisOptions`], splits long input
+//! ([`chunking`]) and joins the pieces. The CLI, the wasm API and the server all speak through it.
 
-use crate::config::KokoroConfig;
+pub mod chunking;
+
+use std::str::FromStr;
+
 use bytes::Bytes;
 
-use crate::model::kokoro::{Kokoro, StageTimes};
-use crate::model::voices::{style_row, VoiceMix, ROWS, STYLE};
-use crate::model::weights::{GgufWeights, TranslatedWeights, WeightSource};
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend, GpuBackend, Weight};
+use crate::config::KokoroConfig;
 use crate::error::{Error, Result};
 use crate::formats::ttscpp::{is_ttscpp_kokoro, translate};
 use crate::gguf::GgufFile;
-use crate::phonemize::Segment;
+use crate::model::kokoro::{Kokoro, StageTimes};
+use crate::model::voices::{style_row, VoiceMix, ROWS, STYLE};
+use crate::model::weights::{GgufWeights, TranslatedWeights, WeightSource};
+use crate::phonemize::{Language, Segment};
+use chunking::{join, split_phonemes};
 
-/// A loaded model with its voices.
-pub struct Tts<B: Backend> {
-    pub model: Kokoro<B>,
-    voices: Vec<(String, Vec<f32>)>,
+/// Output sample rate.
+pub const SAMPLE_RATE: u32 = 24_000;
+
+/// Which backend an [`Engine`] runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// The GPU when one is present and runs every op, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+impl FromStr for BackendChoice {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            "gpu" | "webgpu" => Ok(Self::Gpu),
+            other => Err(Error::BadOption { option: "backend", reason: format!("{other:?}: expected auto, cpu or gpu") }),
+        }
+    }
+}
+
+/// How to speak: the voice (a name or a blend such as `"af_bella(2)+af_sky(1)"`), the speed
+/// (1 is normal), the seed of the vocoder's noise (the same seed gives the same audio), and the
+/// language the text is phonemized in (`None`: from the voice's first letter).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynthesisOptions {
+    pub voice: String,
+    pub speed: f32,
+    pub seed: u64,
+    pub language: Option<Language>,
+}
+
+impl SynthesisOptions {
+    pub fn new(voice: impl Into<String>) -> Self {
+        Self { voice: voice.into(), speed: 1.0, seed: 0, language: None }
+    }
+
+    /// The parsed voice blend, or the first option that is out of range.
+    fn validate(&self) -> Result<VoiceMix> {
+        if !(self.speed.is_finite() && self.speed > 0.0) {
+            return Err(Error::BadOption { option: "speed", reason: format!("must be a positive number, got {}", self.speed) });
+        }
+        VoiceMix::parse(&self.voice)
+    }
+
+    /// The language text is phonemized in.
+    pub fn language(&self) -> Language {
+        self.language.unwrap_or_else(|| Language::for_voice(&self.voice))
+    }
 }
 
 /// Speech for a whole input.
@@ -27,36 +82,35 @@ pub struct Speech {
     /// Per chunk: the phonemes spoken and frames per token (boundary tokens included).
     pub chunks: Vec<(String, Vec<usize>)>,
     pub times: StageTimes,
+    /// Backend ops recorded for this speech (GPU: compute dispatches; CPU: kernel calls).
+    pub ops: u64,
 }
 
-/// Output sample rate.
-pub const SAMPLE_RATE: u32 = 24_000;
+/// A model on one backend with its voices (kept packed as stored; a voice is decoded when used).
+pub struct Voiced<B: Backend> {
+    pub model: Kokoro<B>,
+    voices: Vec<(String, Weight)>,
+}
 
-impl<B: Backend> Tts<B> {
-    /// A tritone GGUF, or one of TTS.cpp's Kokoro files.
-    /// The weights stay packed in `bytes` (shared, not copied).
-    pub fn from_gguf(b: &B, bytes: Bytes) -> Result<Self> {
-        let file = GgufFile::parse(&bytes)?;
+impl<B: Backend> Voiced<B> {
+    /// A tritone GGUF, or one of TTS.cpp's Kokoro files. The weights stay packed in `bytes`
+    /// (shared, not copied).
+    pub fn from_gguf(b: &B, bytes: &Bytes) -> Result<Self> {
+        let file = GgufFile::parse(bytes)?;
         if is_ttscpp_kokoro(&file) {
             let t = translate(&file)?;
-            let src = TranslatedWeights { translated: &t, bytes: &bytes };
+            let src = TranslatedWeights { translated: &t, bytes };
             return Self::assemble(b, &src, t.config.clone(), &t.tokens, &t.voices);
         }
         let config = KokoroConfig::from_gguf(&file)?;
         let tokens: Vec<String> = file.get_str_array("tokenizer.ggml.tokens")?.into_iter().map(str::to_owned).collect();
         let voices: Vec<String> = file.get_str_array("kokoro.voices")?.into_iter().map(str::to_owned).collect();
-        Self::assemble(b, &GgufWeights::new(&file, &bytes), config, &tokens, &voices)
+        Self::assemble(b, &GgufWeights::new(&file, bytes), config, &tokens, &voices)
     }
 
     /// From any weight source (voices as `voices.{name}` `[510, 256]`).
     pub fn assemble(b: &B, src: &dyn WeightSource, config: KokoroConfig, tokens: &[String], voice_names: &[String]) -> Result<Self> {
-        let voices = voice_names
-            .iter()
-            .map(|v| {
-                let w = src.tensor(&format!("voices.{v}"), &[ROWS, STYLE])?;
-                Ok((v.clone(), w.to_f32()))
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let voices = voice_names.iter().map(|v| Ok((v.clone(), src.tensor(&format!("voices.{v}"), &[ROWS, STYLE])?))).collect::<Result<Vec<_>>>()?;
         Ok(Self { model: Kokoro::load(b, src, config, tokens)?, voices })
     }
 
@@ -64,135 +118,133 @@ impl<B: Backend> Tts<B> {
         self.voices.iter().map(|(n, _)| n.clone()).collect()
     }
 
-    /// The voice pack for a name or a blend such as `"af_bella(2)+af_sky(1)"`.
-    pub fn voice(&self, spec: &str) -> Result<Vec<f32>> {
+    /// The voice pack of a blend.
+    pub fn voice(&self, mix: &VoiceMix) -> Result<Vec<f32>> {
         let names = self.voice_names();
-        VoiceMix::parse(spec)?.blend(&names, |n| {
-            self.voices.iter().find(|(v, _)| v == n).map(|(_, p)| p.as_slice()).ok_or_else(|| Error::MissingTensor { name: format!("voices.{n}") })
-        })
+        let packs: Vec<(String, Vec<f32>)> = mix
+            .0
+            .iter()
+            .filter_map(|(n, _)| self.voices.iter().find(|(v, _)| v == n))
+            .map(|(n, w)| (n.clone(), w.to_f32()))
+            .collect();
+        mix.blend(&names, |n| packs.iter().find(|(v, _)| v == n).map(|(_, p)| p.as_slice()).ok_or_else(|| Error::UnknownVoice { name: n.into(), available: names.clone() }))
     }
 
-    /// Speaks `phonemes` (any length) with `voice` at `speed`, noise seeded by `seed`.
-    pub async fn speak(&self, b: &B, phonemes: &str, voice: &str, speed: f32, seed: u64) -> Result<Speech> {
-        let pack = self.voice(voice)?;
+    /// Speaks `phonemes` (any length) with a voice pack at `speed`, noise seeded by `seed`.
+    async fn speak(&self, b: &B, phonemes: &str, pack: &[f32], speed: f32, seed: u64) -> Result<Speech> {
         let limit = self.model.config.plbert.max_position_embeddings - 2;
         let pieces = split_phonemes(phonemes, limit);
         if pieces.is_empty() {
-            return Err(Error::InvalidArgument { op: "speak", reason: "no phonemes to speak".into() });
+            return Err(Error::EmptyInput { detail: "no phonemes".into() });
         }
-        let mut speech = Speech { audio: Vec::new(), chunks: Vec::new(), times: StageTimes::default() };
+        let ops = b.ops_recorded();
+        let mut speech = Speech { audio: Vec::new(), chunks: Vec::new(), times: StageTimes::default(), ops: 0 };
         for (i, piece) in pieces.into_iter().enumerate() {
             let ids = self.model.tokenize(piece)?;
-            let style = style_row(&pack, piece.chars().count());
+            let style = style_row(pack, piece.chars().count());
             // Each chunk its own noise stream; the first uses `seed` itself (as the reference).
             let out = self.model.synthesize(b, &ids, style, speed, seed.wrapping_add(i as u64)).await?;
             join(&mut speech.audio, out.audio);
             speech.chunks.push((piece.to_owned(), out.durations));
-            let t = &mut speech.times;
-            t.albert += out.times.albert;
-            t.predictor += out.times.predictor;
-            t.text_encoder += out.times.text_encoder;
-            t.decoder += out.times.decoder;
-            t.generator += out.times.generator;
-            t.istft += out.times.istft;
+            speech.times.add(&out.times);
         }
+        speech.ops = b.ops_recorded() - ops;
         Ok(speech)
     }
-}
 
-impl<B: Backend> Tts<B> {
     /// Speaks phonemized text: each segment at `speed` times its own rate, followed by its
     /// pause (SSML `<break>`, paragraph ends) as silence.
-    pub async fn speak_segments(&self, b: &B, segments: &[Segment], voice: &str, speed: f32, seed: u64) -> Result<Speech> {
-        let mut speech = Speech { audio: Vec::new(), chunks: Vec::new(), times: StageTimes::default() };
+    async fn speak_segments(&self, b: &B, segments: &[Segment], opts: &SynthesisOptions) -> Result<Speech> {
+        let pack = self.voice(&opts.validate()?)?;
+        let mut speech = Speech { audio: Vec::new(), chunks: Vec::new(), times: StageTimes::default(), ops: 0 };
         for segment in segments {
             if !segment.phonemes.trim().is_empty() {
-                let part = self.speak(b, &segment.phonemes, voice, speed * segment.rate, seed.wrapping_add(speech.chunks.len() as u64)).await?;
+                let seed = opts.seed.wrapping_add(speech.chunks.len() as u64);
+                let part = self.speak(b, &segment.phonemes, &pack, opts.speed * segment.rate, seed).await?;
                 join(&mut speech.audio, part.audio);
                 speech.chunks.extend(part.chunks);
-                let (t, p) = (&mut speech.times, part.times);
-                t.albert += p.albert;
-                t.predictor += p.predictor;
-                t.text_encoder += p.text_encoder;
-                t.decoder += p.decoder;
-                t.generator += p.generator;
-                t.istft += p.istft;
+                speech.times.add(&part.times);
+                speech.ops += part.ops;
             }
             speech.audio.extend(std::iter::repeat_n(0.0, segment.pause_ms as usize * SAMPLE_RATE as usize / 1000));
         }
         if speech.chunks.is_empty() {
-            return Err(Error::InvalidArgument { op: "speak", reason: "no phonemes to speak (the input has nothing to say)".into() });
+            return Err(Error::EmptyInput { detail: "the input has nothing to say".into() });
         }
         Ok(speech)
     }
 }
 
-/// Splits into pieces of at most `limit` code points: at sentence ends (`.!?…`) first, then at
-/// clause marks (`:;`), then at `,—`, then at spaces, then anywhere (the reference pipeline's
-/// preference order). Pieces keep their punctuation; whitespace between them is dropped.
-pub fn split_phonemes(text: &str, limit: usize) -> Vec<&str> {
-    let text = text.trim();
-    if text.chars().count() <= limit || limit == 0 {
-        return if text.is_empty() { vec![] } else { vec![text] };
-    }
-    for marks in [".!?…", ":;", ",—", " "] {
-        // The last break point within the limit.
-        let mut cut = None;
-        for (count, (i, c)) in text.char_indices().enumerate() {
-            if count >= limit {
-                break;
-            }
-            if marks.contains(c) {
-                cut = Some(i + c.len_utf8());
-            }
-        }
-        if let Some(cut) = cut.filter(|&c| c < text.len()) {
-            let mut out = split_phonemes(&text[..cut], limit);
-            out.extend(split_phonemes(&text[cut..], limit));
-            return out;
-        }
-    }
-    let cut = text.char_indices().nth(limit).map_or(text.len(), |(i, _)| i);
-    let mut out = vec![&text[..cut]];
-    out.extend(split_phonemes(&text[cut..], limit));
-    out
+/// A loaded model on the backend chosen at run time.
+pub enum Engine {
+    Cpu { tts: Voiced<CpuBackend>, reason: String },
+    Gpu { tts: Voiced<GpuBackend>, gpu: GpuBackend },
 }
 
-/// Appends `next`, with 5 ms raised-cosine fades where pieces meet so no step is heard.
-fn join(audio: &mut Vec<f32>, mut next: Vec<f32>) {
-    let fade = (SAMPLE_RATE as usize / 200).min(next.len()).min(audio.len());
-    let tail = audio.len() - fade;
-    for (i, (out, inp)) in audio[tail..].iter_mut().rev().zip(&mut next[..fade]).enumerate() {
-        let g = 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / fade as f32).cos();
-        *out *= g;
-        *inp *= g;
-    }
-    audio.extend(next);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_by_preference_within_the_limit() {
-        assert_eq!(split_phonemes("ab. cd, ef", 100), ["ab. cd, ef"]);
-        assert_eq!(split_phonemes("ab, cd. ef gh", 9), ["ab, cd.", "ef gh"]);
-        assert_eq!(split_phonemes("ab cd, ef gh", 9), ["ab cd,", "ef gh"]);
-        assert_eq!(split_phonemes("abcdefghij", 4), ["abcd", "efgh", "ij"]);
-        let long = "hˈɛlO wˈɜɹld. ".repeat(100);
-        let pieces = split_phonemes(&long, 510);
-        assert!(pieces.iter().all(|p| p.chars().count() <= 510 && p.ends_with('.')));
-        assert_eq!(pieces.concat().replace(' ', ""), long.replace(' ', ""));
-        assert!(split_phonemes("   ", 10).is_empty());
+impl Engine {
+    /// Loads a GGUF model on the CPU.
+    pub fn cpu(bytes: &Bytes, reason: impl Into<String>) -> Result<Self> {
+        Ok(Engine::Cpu { tts: Voiced::from_gguf(&CpuBackend, bytes)?, reason: reason.into() })
     }
 
-    #[test]
-    fn joins_without_steps() {
-        let mut a = vec![1.0; 1000];
-        join(&mut a, vec![-1.0; 1000]);
-        assert_eq!(a.len(), 2000);
-        let max_step = a.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
-        assert!(max_step < 0.05, "{max_step}");
+    /// Loads a GGUF model on the backend `choice` asks for. `Auto` takes the GPU only when an
+    /// adapter opens and the GPU backend runs every op; otherwise the CPU, saying why.
+    pub async fn load(bytes: &Bytes, choice: BackendChoice) -> Result<Self> {
+        match choice {
+            BackendChoice::Cpu => Self::cpu(bytes, "asked for"),
+            BackendChoice::Gpu => {
+                let gpu = GpuBackend::new().await?;
+                Ok(Engine::Gpu { tts: Voiced::from_gguf(&gpu, bytes)?, gpu })
+            }
+            BackendChoice::Auto => match GpuBackend::new().await {
+                Ok(gpu) if gpu.missing_ops().is_empty() => Ok(Engine::Gpu { tts: Voiced::from_gguf(&gpu, bytes)?, gpu }),
+                Ok(gpu) => Self::cpu(bytes, format!("the GPU backend lacks {} of the model's ops", gpu.missing_ops().len())),
+                Err(e) => Self::cpu(bytes, format!("no GPU: {e}")),
+            },
+        }
+    }
+
+    /// The backend's name, e.g. `"CPU (wasm simd128)"`.
+    pub fn backend(&self) -> String {
+        match self {
+            Engine::Cpu { .. } => CpuBackend.name(),
+            Engine::Gpu { gpu, .. } => gpu.name(),
+        }
+    }
+
+    /// Why this backend runs (empty on the GPU).
+    pub fn backend_reason(&self) -> &str {
+        match self {
+            Engine::Cpu { reason, .. } => reason,
+            Engine::Gpu { .. } => "",
+        }
+    }
+
+    pub fn config(&self) -> &KokoroConfig {
+        match self {
+            Engine::Cpu { tts, .. } => &tts.model.config,
+            Engine::Gpu { tts, .. } => &tts.model.config,
+        }
+    }
+
+    pub fn voices(&self) -> Vec<String> {
+        match self {
+            Engine::Cpu { tts, .. } => tts.voice_names(),
+            Engine::Gpu { tts, .. } => tts.voice_names(),
+        }
+    }
+
+    /// Speaks phonemes (any length; split where the reference pipeline would).
+    pub async fn speak(&self, phonemes: &str, opts: &SynthesisOptions) -> Result<Speech> {
+        let segment = Segment { phonemes: phonemes.to_owned(), words: Vec::new(), rate: 1.0, pause_ms: 0 };
+        self.speak_segments(std::slice::from_ref(&segment), opts).await
+    }
+
+    /// Speaks phonemized text (segments with their rates and pauses).
+    pub async fn speak_segments(&self, segments: &[Segment], opts: &SynthesisOptions) -> Result<Speech> {
+        match self {
+            Engine::Cpu { tts, .. } => tts.speak_segments(&CpuBackend, segments, opts).await,
+            Engine::Gpu { tts, gpu } => tts.speak_segments(gpu, segments, opts).await,
+        }
     }
 }

@@ -9,7 +9,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{Backend, CpuBackend, GpuBackend};
+use crate::error::Error;
 use crate::phonemize::{Language, Phonemized, Phonemizer, Segment};
+use crate::tts::{Engine, SynthesisOptions};
 use crate::conformance;
 
 #[wasm_bindgen(start)]
@@ -31,11 +33,11 @@ enum BackendKind {
 }
 
 impl BackendKind {
-    fn parse(name: &str) -> Result<Self, JsError> {
+    fn parse(name: &str) -> Result<Self, JsValue> {
         match name {
             "cpu" => Ok(Self::Cpu),
             "webgpu" => Ok(Self::WebGpu),
-            other => Err(JsError::new(&format!("unknown backend {other:?}: expected \"cpu\" or \"webgpu\""))),
+            other => Err(js_error(Error::BadOption { option: "backend", reason: format!("unknown backend {other:?}: expected \"cpu\" or \"webgpu\"") })),
         }
     }
 }
@@ -46,8 +48,8 @@ struct Inner {
 }
 
 impl Inner {
-    fn gpu(&self) -> Result<&GpuBackend, JsError> {
-        self.gpu.as_ref().map_err(|e| JsError::new(&format!("WebGPU is not available: {e}")))
+    fn gpu(&self) -> Result<&GpuBackend, JsValue> {
+        self.gpu.as_ref().map_err(|e| js_error(Error::NoAdapter(format!("WebGPU is not available: {e}"))))
     }
 }
 
@@ -79,7 +81,7 @@ impl Runtime {
     }
 
     /// `{ cpu, simd128, gpu: { name, backend, deviceType, driver, maxStorageBufferBindingSize } | null, gpuError }`
-    pub fn backends(&self) -> Result<JsValue, JsError> {
+    pub fn backends(&self) -> Result<JsValue, JsValue> {
         let info = BackendsInfo {
             cpu: self.inner.cpu.name(),
             simd128: simd128(),
@@ -93,7 +95,7 @@ impl Runtime {
     /// reference backend) on `"cpu"` or `"webgpu"`; resolves to `{ backend, pass, passed,
     /// unsupported, failed, cases: [{ name, op, format, outcome, maxRelError, tolerance, message }] }`.
     #[wasm_bindgen(js_name = selfTest, unchecked_return_type = "Promise<any>")]
-    pub fn self_test(&self, backend: &str) -> Result<Promise, JsError> {
+    pub fn self_test(&self, backend: &str) -> Result<Promise, JsValue> {
         let kind = BackendKind::parse(backend)?;
         let inner = self.inner.clone();
         Ok(future_to_promise(async move {
@@ -132,8 +134,14 @@ struct GgufSummary<'a> {
     tensors: Vec<TensorSummary<'a>>,
 }
 
-fn js_error(e: crate::Error) -> JsError {
-    JsError::new(&e.to_string())
+/// A JS `Error` named `TritoneError` with the engine's stable `code` (`"unknown_voice"`,
+/// `"bad_gguf"`, …) and its message.
+fn js_error(e: Error) -> JsValue {
+    let error = js_sys::Error::new(&e.to_string());
+    error.set_name("TritoneError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&error, &"code".into(), &e.code().into());
+    error.into()
 }
 
 /// Parses GGUF bytes (e.g. `new Uint8Array(arrayBuffer)`) and describes them:
@@ -142,7 +150,7 @@ fn js_error(e: crate::Error) -> JsError {
 /// checked before it finishes; a prefix too short for them throws an error saying "truncated".
 /// 64-bit metadata integers come back as `BigInt`; sizes and offsets as numbers.
 #[wasm_bindgen(js_name = inspectGguf)]
-pub fn inspect_gguf(bytes: &[u8], header_only: bool) -> Result<JsValue, JsError> {
+pub fn inspect_gguf(bytes: &[u8], header_only: bool) -> Result<JsValue, JsValue> {
     use crate::gguf::GgufFile;
     let file = if header_only { GgufFile::parse_header(bytes) } else { GgufFile::parse(bytes) }.map_err(js_error)?;
     let summary = GgufSummary {
@@ -169,17 +177,18 @@ pub fn inspect_gguf(bytes: &[u8], header_only: bool) -> Result<JsValue, JsError>
 
 /// One tensor of a GGUF file decoded to f32 (storage order, `ne[0]` fastest).
 #[wasm_bindgen(js_name = ggufTensorF32)]
-pub fn gguf_tensor_f32(bytes: &[u8], name: &str) -> Result<js_sys::Float32Array, JsError> {
+pub fn gguf_tensor_f32(bytes: &[u8], name: &str) -> Result<js_sys::Float32Array, JsValue> {
     let file = crate::gguf::GgufFile::parse(bytes).map_err(js_error)?;
     let values = file.tensor_f32(name).map_err(js_error)?;
     Ok(js_sys::Float32Array::from(values.as_slice()))
 }
 
-/// Speech synthesis in the page (CPU, wasm simd128, for now): a model loaded from GGUF bytes
-/// (tritone's or TTS.cpp's layout), phonemes in, 24 kHz samples out.
+/// Speech synthesis in the page: a model loaded from GGUF bytes (tritone's or TTS.cpp's
+/// layout), phonemes or text in, 24 kHz samples out. Runs on the CPU (wasm simd128) until the
+/// GPU backend runs every op; `backend` and `backendReason` say which and why.
 #[wasm_bindgen]
 pub struct Tts {
-    inner: Rc<crate::tts::Tts<CpuBackend>>,
+    inner: Rc<Engine>,
 }
 
 #[derive(Serialize)]
@@ -190,54 +199,64 @@ struct SpeechInfo {
     chunks: Vec<(String, Vec<usize>)>,
     /// Milliseconds per stage.
     times: crate::model::StageTimes,
+    /// Backend ops recorded for this speech.
+    ops: u64,
 }
 
 #[wasm_bindgen]
 impl Tts {
-    /// Loads a model from the bytes of a GGUF file.
-    pub fn load(bytes: &[u8]) -> Result<Tts, JsError> {
-        let tts = crate::tts::Tts::from_gguf(&CpuBackend, bytes).map_err(js_error)?;
-        Ok(Tts { inner: Rc::new(tts) })
+    /// Loads a model from the bytes of a GGUF file. The weights stay packed as stored.
+    pub fn load(bytes: Vec<u8>) -> Result<Tts, JsValue> {
+        let engine = Engine::cpu(&bytes.into(), "WebGPU kernels do not cover every op yet").map_err(js_error)?;
+        Ok(Tts { inner: Rc::new(engine) })
     }
 
     pub fn voices(&self) -> Vec<String> {
-        self.inner.voice_names()
+        self.inner.voices()
+    }
+
+    /// The backend speech runs on, e.g. `"CPU (wasm simd128)"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.inner.backend()
+    }
+
+    /// Why that backend was chosen.
+    #[wasm_bindgen(getter, js_name = backendReason)]
+    pub fn backend_reason(&self) -> String {
+        self.inner.backend_reason().to_owned()
     }
 
     /// Speaks `phonemes` with `voice` (a name or a blend like `"af_bella(2)+af_sky(1)"`) at
     /// `speed`, noise seeded by `seed` (an integer; the same seed gives the same audio).
-    /// Resolves to `{ audio: Float32Array, sampleRate, chunks, times }`.
+    /// Resolves to `{ audio: Float32Array, sampleRate, chunks, times, ops }`. Errors are
+    /// `TritoneError`s with a `code`.
     #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
-    pub fn speak(&self, phonemes: String, voice: String, speed: f32, seed: f64) -> Result<Promise, JsError> {
+    pub fn speak(&self, phonemes: String, voice: String, speed: f32, seed: f64) -> Result<Promise, JsValue> {
         let segments = vec![Segment { phonemes, words: Vec::new(), rate: 1.0, pause_ms: 0 }];
-        self.speak_segments(segments, voice, speed, seed)
+        self.speak_segments(segments, voice, speed, seed, None)
     }
 
     /// Speaks English text (SSML when `ssml`) through the bundled phonemizer in `lang` ("en-us",
     /// "en-gb"), or when it is absent by the voice's first letter (en-US for voices of other
     /// languages; see [`voice_note`]); otherwise as [`Tts::speak`].
     #[wasm_bindgen(js_name = speakText, unchecked_return_type = "Promise<any>")]
-    pub fn speak_text(&self, text: &str, voice: String, speed: f32, seed: f64, ssml: bool, lang: Option<String>) -> Result<Promise, JsError> {
-        let language = match lang.as_deref() {
-            Some(code) => Language::from_code(code).map_err(js_error)?,
-            None => Language::for_voice(&voice),
-        };
-        let phonemized = phonemize_with(text, language, ssml)?;
-        self.speak_segments(phonemized.segments, voice, speed, seed)
+    pub fn speak_text(&self, text: &str, voice: String, speed: f32, seed: f64, ssml: bool, lang: Option<String>) -> Result<Promise, JsValue> {
+        let language = lang.as_deref().map(Language::from_code).transpose().map_err(js_error)?;
+        let language_or_voice = language.unwrap_or_else(|| Language::for_voice(&voice));
+        let phonemized = phonemize_with(text, language_or_voice, ssml)?;
+        self.speak_segments(phonemized.segments, voice, speed, seed, language)
     }
 
-    fn speak_segments(&self, segments: Vec<Segment>, voice: String, speed: f32, seed: f64) -> Result<Promise, JsError> {
+    fn speak_segments(&self, segments: Vec<Segment>, voice: String, speed: f32, seed: f64, language: Option<Language>) -> Result<Promise, JsValue> {
         if !((0.0..=9_007_199_254_740_991.0).contains(&seed) && seed.fract() == 0.0) {
-            return Err(JsError::new(&format!("seed must be a non-negative integer, got {seed}")));
+            return Err(js_error(Error::BadOption { option: "seed", reason: format!("must be a non-negative integer, got {seed}") }));
         }
+        let opts = SynthesisOptions { voice, speed, seed: seed as u64, language };
         let inner = self.inner.clone();
         Ok(future_to_promise(async move {
-            let speech = inner.speak_segments(&CpuBackend, &segments, &voice, speed, seed as u64).await.map_err(js_error)?;
-            let info = SpeechInfo {
-                sample_rate: crate::tts::SAMPLE_RATE,
-                chunks: speech.chunks,
-                times: speech.times,
-            };
+            let speech = inner.speak_segments(&segments, &opts).await.map_err(js_error)?;
+            let info = SpeechInfo { sample_rate: crate::tts::SAMPLE_RATE, chunks: speech.chunks, times: speech.times, ops: speech.ops };
             let out = serde_wasm_bindgen::to_value(&info)?;
             js_sys::Reflect::set(&out, &"audio".into(), &js_sys::Float32Array::from(speech.audio.as_slice()))
                 .map_err(|_| JsError::new("could not attach the audio"))?;
@@ -246,7 +265,7 @@ impl Tts {
     }
 }
 
-fn phonemize_with(text: &str, language: Language, ssml: bool) -> Result<Phonemized, JsError> {
+fn phonemize_with(text: &str, language: Language, ssml: bool) -> Result<Phonemized, JsValue> {
     // the demo calls this on every keystroke: build each language's phonemizer once
     thread_local! {
         static PHONEMIZERS: std::cell::OnceCell<(Rc<Phonemizer>, Rc<Phonemizer>)> = const { std::cell::OnceCell::new() };
@@ -276,7 +295,7 @@ pub fn voice_note(voice: &str) -> Option<String> {
 }
 
 #[wasm_bindgen]
-pub fn phonemize(text: &str, lang: &str, ssml: bool) -> Result<JsValue, JsError> {
+pub fn phonemize(text: &str, lang: &str, ssml: bool) -> Result<JsValue, JsValue> {
     let phonemized = phonemize_with(text, Language::from_code(lang).map_err(js_error)?, ssml)?;
     let out = serde_wasm_bindgen::to_value(&phonemized)?;
     js_sys::Reflect::set(&out, &"phonemes".into(), &phonemized.phonemes().into())

@@ -1,6 +1,6 @@
 // The npm package as a user gets it: `npm pack` of pkg/, `npm install` of the tarball into an
-// empty project, and a page that imports `tritone-tts` from node_modules and runs the self-test
-// in headless Chromium on both backends.
+// empty project, and a page that imports `tritone-tts` from node_modules and runs the conformance
+// suite (Runtime.selfTest) in headless Chromium on both backends.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -28,7 +28,10 @@ test('npm install of the packed package works in a page', async () => {
     const runtime = await Runtime.create();
     const reports = [await runtime.selfTest('cpu')];
     if (runtime.backends().gpu) reports.push(await runtime.selfTest('webgpu'));
-    window.reports = reports;
+    // Errors are TritoneErrors with a stable code, in the installed package too.
+    let error = null;
+    try { await runtime.selfTest('opengl'); } catch (e) { error = { isError: e instanceof Error, name: e.name, code: e.code, message: e.message }; }
+    window.result = { reports, error };
   </script>`);
 
   const server = await serve(project);
@@ -36,13 +39,21 @@ test('npm install of the packed package works in a page', async () => {
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
-    await page.waitForFunction(() => window.reports, null, { timeout: 180_000 });
-    const reports = await page.evaluate(() => window.reports);
+    await page.waitForFunction(() => window.result, null, { timeout: 180_000 });
+    const { reports, error } = await page.evaluate(() => window.result);
     assert.equal(reports.length, 2, 'WebGPU must be available to the installed package');
     for (const r of reports) {
-      console.log(`installed ${filename}: ${r.backend} self-test ${r.pass ? 'PASS' : 'FAIL'}`);
-      assert.ok(r.pass, JSON.stringify(r));
+      console.log(`installed ${filename}: ${r.backend} conformance ${r.pass ? 'PASS' : 'FAIL'}: ${r.passed} passed, ${r.unsupported} unsupported, ${r.failed} failed`);
+      const failed = r.cases.filter((c) => c.outcome === 'fail');
+      assert.equal(r.failed, 0, JSON.stringify(failed));
+      assert.equal(r.pass, true);
+      assert.equal(r.passed + r.unsupported + r.failed, r.cases.length);
+      for (const c of r.cases) assert.ok(['pass', 'fail', 'unsupported'].includes(c.outcome), `${c.name}: ${c.outcome}`);
     }
+    assert.equal(reports[0].unsupported, 0, 'the CPU runs every case');
+    assert.ok(reports[0].cases.length >= 120, `${reports[0].cases.length} cases`);
+    assert.deepEqual(error, { isError: true, name: 'TritoneError', code: 'bad_option', message: error?.message });
+    assert.match(error.message, /unknown backend "opengl"/);
   } finally {
     await browser.close();
     server.close();

@@ -87,7 +87,7 @@ test('the page speaks with a GGUF model, matching the native CLI', async () => {
   // the source's phase can amplify (tests/reference_small.rs explains); far below another
   // seed's ~100 %.
   assert.ok(rel < 0.1, `relative RMS ${rel}`);
-  assert.match(got.unknownVoice, /unknown voice "nobody"; available: af_test, am_other/);
+  assert.match(got.unknownVoice, /unknown voice "nobody"; this model has: af_test, am_other/);
   assert.match(got.badSeed, /seed must be a non-negative integer/);
   assert.match(got.badPhonemes, /phonemes outside the vocabulary: '#'/);
   assert.match(got.badModel, /GGUF/);

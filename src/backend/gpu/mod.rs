@@ -117,6 +117,11 @@ impl GpuBackend {
         &self.summary
     }
 
+    /// Ops of [`super::OPS`] this backend has no kernel for yet.
+    pub fn missing_ops(&self) -> Vec<&'static str> {
+        super::OPS.iter().copied().filter(|op| !SUPPORTED_OPS.contains(op)).collect()
+    }
+
     fn check_fault(&self) -> Result<()> {
         match lock(&self.fault).clone() {
             Some(message) => Err(Error::Gpu(message)),
@@ -193,6 +198,9 @@ impl GpuBackend {
         Ok(())
     }
 }
+
+/// Ops with a WGSL kernel.
+const SUPPORTED_OPS: [&str; 1] = ["conv1d"];
 
 /// The model's ops beyond conv1d have CPU kernels only so far; the GPU says so instead of
 /// computing something wrong.
