@@ -4,8 +4,9 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::f16;
 use tritone::backend::cpu::simd::{axpy, axpy_scalar, dot, dot_scalar};
-use tritone::backend::cpu::{conv1d, conv1d_scalar};
-use tritone::backend::{Conv1dGeometry, Conv1dParams, WeightData};
+use tritone::backend::cpu::conv1d;
+use tritone::backend::{Backend, Conv1dGeometry, Conv1dParams, ReferenceBackend, Weight};
+use tritone::quant::GgmlType;
 
 fn data(n: usize, f: f32) -> Vec<f32> {
     (0..n).map(|i| (i as f32 * f).sin()).collect()
@@ -31,15 +32,32 @@ fn convolutions(c: &mut Criterion) {
         let p = Conv1dParams { stride: 1, padding: (k - 1) * dilation / 2, dilation };
         let geo = Conv1dGeometry::new(&[c_ch, t], &[c_ch, c_ch, k], Some(&[c_ch]), p).unwrap();
         let x = data(c_ch * t, 0.013);
-        let w = WeightData::F16(data(c_ch * c_ch * k, 0.7).into_iter().map(|v| f16::from_f32(v * 0.05)).collect());
+        let w = Weight::f16(&[c_ch, c_ch, k], data(c_ch * c_ch * k, 0.7).into_iter().map(|v| f16::from_f32(v * 0.05)).collect()).unwrap();
         let bias = data(c_ch, 0.3);
         g.throughput(Throughput::Elements(geo.macs() as u64));
         let id = format!("{c_ch}ch_k{k}_d{dilation}_t{t}");
-        g.bench_with_input(BenchmarkId::new("fast", &id), &(), |b, _| b.iter(|| conv1d(&geo, &x, &w, Some(&bias))));
-        g.bench_with_input(BenchmarkId::new("scalar", &id), &(), |b, _| b.iter(|| conv1d_scalar(&geo, &x, &w, Some(&bias))));
+        g.bench_with_input(BenchmarkId::new("cpu", &id), &(), |b, _| b.iter(|| conv1d(&geo, &x, &w, Some(&bias))));
+        let reference = ReferenceBackend;
+        let (xr, br) = (reference.upload(&[c_ch, t], &x).unwrap(), Weight::f32(&[c_ch], bias.clone()).unwrap());
+        g.bench_with_input(BenchmarkId::new("reference", &id), &(), |b, _| b.iter(|| reference.conv1d(&xr, &w, Some(&br), p).unwrap()));
     }
     g.finish();
 }
 
-criterion_group!(benches, vectors, convolutions);
+/// Row decoding per weight format: the block decoders kernels use, and their scalar twins.
+fn decoding(c: &mut Criterion) {
+    let (rows, row_len) = (64, 1408);
+    let values = data(rows * row_len, 0.77);
+    let mut g = c.benchmark_group("decode_row");
+    g.throughput(Throughput::Elements((rows * row_len) as u64));
+    for ty in GgmlType::ALL {
+        let w = Weight::quantize(&[rows, row_len], &values, ty).unwrap();
+        let mut out = vec![0.0f32; rows * row_len];
+        g.bench_function(BenchmarkId::new("block", ty.name()), |b| b.iter(|| w.decode_rows(0, &mut out)));
+        g.bench_function(BenchmarkId::new("scalar", ty.name()), |b| b.iter(|| w.to_f32_scalar()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, vectors, convolutions, decoding);
 criterion_main!(benches);

@@ -30,9 +30,16 @@ step "clippy (wasm32)"
 step "wasm build"
 scripts/build-wasm.sh
 
-step "test model for the browser tier (small config, seeded weights)"
-cargo run --quiet --example random_model -- tests/fixtures/reference/small/config.json target/web-fixtures/small.gguf
+step "test models for the browser tier (small config, seeded weights: F16, Q4_K, TQ1_0 and F32 twins)"
+# The CLI first: the F32 twins come from `tritone convert`, and synthesis.test.mjs runs it.
 cargo build --quiet --features cli
+SMALL=tests/fixtures/reference/small/config.json
+cargo run --quiet --example random_model -- "$SMALL" target/web-fixtures/small.gguf
+# Quantized models and the same weights decoded to F32 (quantized.test.mjs: same speech, smaller heap).
+for q in q4_k tq1_0; do
+  cargo run --quiet --example random_model -- "$SMALL" "target/web-fixtures/small-$q.gguf" "$q"
+  target/debug/tritone convert --gguf "target/web-fixtures/small-$q.gguf" --dtype f32 --out "target/web-fixtures/small-$q-f32.gguf"
+done
 
 step "browser tier (headless Chromium, WebGPU + simd128; the demo with the real model)"
 node --test --test-concurrency=1 tests/web/

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::backend::{Backend, Conv1dParams, ConvTransposeParams, LstmWeights, NormKind, ReferenceBackend, Unary, Weight, OPS};
 use crate::error::{Error, Result};
 use crate::quant::GgmlType;
+use crate::rng::SplitMix64;
 
 /// Every weight format the weight-taking ops accept.
 pub const WEIGHT_FORMATS: [GgmlType; 10] = GgmlType::ALL;
@@ -138,21 +139,12 @@ pub fn max_rel_error(got: &[f32], expected: &[f32]) -> f32 {
     got.iter().zip(expected).fold(0.0f32, |m, (a, b)| if a.is_finite() { m.max((a - b).abs() / scale) } else { f32::INFINITY })
 }
 
-/// SplitMix64: tiny, portable, and identical on every target.
-struct Rng(u64);
+/// Case inputs from SplitMix64: identical on every target.
+struct Rng(SplitMix64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1) with 24 random bits.
     fn uniform(&mut self) -> f32 {
-        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        self.0.uniform()
     }
 
     fn values(&mut self, n: usize, scale: f32) -> Vec<f32> {
@@ -186,7 +178,7 @@ fn convt(stride: usize, padding: usize, output_padding: usize, groups: usize) ->
 /// Every case: weight-taking ops at the shapes Kokoro uses, in every format; the others at
 /// Kokoro shapes and edges; and inputs every backend must refuse.
 pub fn cases() -> Vec<Case> {
-    let mut rng = Rng(0x7417_0e);
+    let mut rng = Rng(SplitMix64(0x0074_170e));
     let mut out = Vec::new();
     let mut case = |name: String, call: OpCall, tolerance: f32| out.push(Case { name, call, tolerance });
 

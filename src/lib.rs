@@ -2,7 +2,7 @@
 //!
 //! Modules, from the leaves up (imports only point to modules listed before):
 //! - [`error`] (the one error type, with stable codes), [`quant`] (weight formats, packed
-//!   tensors), [`vocab`], [`npy`], [`audio`] (STFT, WAV)
+//!   tensors), [`vocab`], [`rng`], [`npy`], [`audio`] (STFT, WAV)
 //! - [`gguf`] (the model container), [`config`] (Kokoro's hyperparameters in GGUF metadata),
 //!   [`formats`] (ONNX, `.pth`, TTS.cpp GGUF, `.npz` import)
 //! - [`backend`]: the closed op set, implemented by the reference (f64 loops), CPU and GPU backends;
@@ -23,6 +23,7 @@ pub mod model;
 pub mod npy;
 pub mod phonemize;
 pub mod quant;
+pub mod rng;
 pub mod tts;
 pub mod vocab;
 

@@ -56,7 +56,9 @@ async function download(url) {
   return bytes;
 }
 
-function loadModel(bytes, name) {
+async function loadModel(bytes, name) {
+  // A small model can arrive before the wasm module has instantiated.
+  await wasmReady;
   const t0 = performance.now();
   const next = Tts.load(bytes);
   // Release the previous model's heap now (a speech in progress keeps its own reference).
@@ -128,7 +130,7 @@ function wireSpeech() {
     const file = e.target.files[0];
     if (!file) return;
     try {
-      loadModel(new Uint8Array(await file.arrayBuffer()), file.name);
+      await loadModel(new Uint8Array(await file.arrayBuffer()), file.name);
     } catch (err) {
       reportTo('model-status')(err);
     }
@@ -153,7 +155,7 @@ async function loadDefaultModel() {
   const { default: url } = index.ok ? await index.json() : {};
   if (!url) return; // no model here: load one by URL or file
   $('model-url').value = url;
-  loadModel(await download(url), 'Kokoro-82M (default model)');
+  await loadModel(await download(url), 'Kokoro-82M (default model)');
   $('voice').value = tts.voices().includes('jf_alpha') ? 'jf_alpha' : $('voice').value;
   showPhonemes();
 }

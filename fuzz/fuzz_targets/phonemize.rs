@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tritone::model::vocab::KOKORO_VOCAB;
+use tritone::vocab::KOKORO_VOCAB;
 use tritone::phonemize::{Language, Phonemizer};
 
 fuzz_target!(|bytes: &[u8]| {

@@ -590,7 +590,6 @@ fn phonemize(text: Option<String>, args: &PhonemizerArgs, json: bool, normalize_
 }
 
 #[allow(clippy::too_many_arguments)]
-#[allow(clippy::too_many_arguments)]
 fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>, args: &PhonemizerArgs, speed: f32, seed: Option<u64>, backend: BackendArg, dump: Option<&Path>, out: &Path) -> Result<(), String> {
     let segments = match (phonemes, text) {
         (Some(p), _) => vec![Segment { phonemes: p, words: Vec::new(), rate: 1.0, pause_ms: 0 }],

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::formats::ttscpp::Translated;
 use crate::gguf::{numpy_shape, GgmlType, GgufFile};
 use crate::quant::padded_row_len;
+use crate::rng::{mix, GOLDEN};
 
 /// A named tensor store. Names are the reference `state_dict` names without `module.`.
 pub trait WeightSource {
@@ -95,7 +96,6 @@ pub struct RandomWeights {
     pub seed: u64,
 }
 
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 fn fnv1a64(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
@@ -105,10 +105,7 @@ fn fnv1a64(s: &str) -> u64 {
 pub fn portable_uniform(stream: &str, n: usize, seed: u64) -> impl Iterator<Item = f32> {
     let key = fnv1a64(stream) ^ seed.wrapping_mul(GOLDEN);
     (1..=n as u64).map(move |i| {
-        let mut z = key.wrapping_add(i.wrapping_mul(GOLDEN));
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = mix(key.wrapping_add(i.wrapping_mul(GOLDEN)));
         (z >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
     })
 }

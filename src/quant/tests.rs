@@ -4,16 +4,13 @@ use super::ternary::ternary_scale;
 use super::tq1_0::{tq1_pack, tq1_trit};
 use super::*;
 
-/// SplitMix64: seeded test data without a rand crate; the reference script uses the same.
+/// Seeded test data without a rand crate (SplitMix64; the reference script uses the same).
 struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(crate::rng::GOLDEN);
+        crate::rng::mix(self.0)
     }
 
     fn bytes(&mut self, n: usize) -> Vec<u8> {

@@ -157,6 +157,7 @@ impl Weight {
 
     /// Every value, decoded one element at a time from the format's definition (the scalar
     /// twin of [`Weight::to_f32`], for reference kernels and tests).
+    #[allow(clippy::modulo_one)] // N = 1 for the float formats
     pub fn to_f32_scalar(&self) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.len());
         for r in 0..self.rows {

@@ -177,14 +177,14 @@ impl<B: Backend> Voiced<B> {
 
 /// A loaded model on the backend chosen at run time.
 pub enum Engine {
-    Cpu { tts: Voiced<CpuBackend>, reason: String },
-    Gpu { tts: Voiced<GpuBackend>, gpu: GpuBackend },
+    Cpu { tts: Box<Voiced<CpuBackend>>, reason: String },
+    Gpu { tts: Box<Voiced<GpuBackend>>, gpu: GpuBackend },
 }
 
 impl Engine {
     /// Loads a GGUF model on the CPU.
     pub fn cpu(bytes: &Bytes, reason: impl Into<String>) -> Result<Self> {
-        Ok(Engine::Cpu { tts: Voiced::from_gguf(&CpuBackend, bytes)?, reason: reason.into() })
+        Ok(Engine::Cpu { tts: Box::new(Voiced::from_gguf(&CpuBackend, bytes)?), reason: reason.into() })
     }
 
     /// Loads a GGUF model on the backend `choice` asks for. `Auto` takes the GPU only when an
@@ -194,10 +194,10 @@ impl Engine {
             BackendChoice::Cpu => Self::cpu(bytes, "asked for"),
             BackendChoice::Gpu => {
                 let gpu = GpuBackend::new().await?;
-                Ok(Engine::Gpu { tts: Voiced::from_gguf(&gpu, bytes)?, gpu })
+                Ok(Engine::Gpu { tts: Box::new(Voiced::from_gguf(&gpu, bytes)?), gpu })
             }
             BackendChoice::Auto => match GpuBackend::new().await {
-                Ok(gpu) if gpu.missing_ops().is_empty() => Ok(Engine::Gpu { tts: Voiced::from_gguf(&gpu, bytes)?, gpu }),
+                Ok(gpu) if gpu.missing_ops().is_empty() => Ok(Engine::Gpu { tts: Box::new(Voiced::from_gguf(&gpu, bytes)?), gpu }),
                 Ok(gpu) => Self::cpu(bytes, format!("the GPU backend lacks {} of the model's ops", gpu.missing_ops().len())),
                 Err(e) => Self::cpu(bytes, format!("no GPU: {e}")),
             },

@@ -98,7 +98,22 @@ test('the demo page links to the diagnostics and runs no suite itself', async ()
   assert.equal(await page.locator('#cpu').innerText(), 'CPU SIMD (wasm simd128)');
   assert.equal(await page.locator('#selftest-panel').count(), 0);
   assert.equal(await page.locator('footer a[href="diagnostics.html"]').count(), 1);
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: `${screenshotDir}demo.png`, fullPage: true });
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the diagnostics page shows an error it cannot run past', async () => {
+  const { page } = await openPage();
+  // No wasm module: init() rejects, the page says so instead of spinning.
+  await page.route('**/tritone_bg.wasm', (route) => route.fulfill({ status: 404, body: 'not found' }));
+  await page.goto(`${base}diagnostics.html`);
+  await page.waitForFunction(() => document.body.dataset.conformance, null, { timeout: 60_000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.conformance), 'error');
+  assert.equal(await page.locator('#verdict').innerText(), 'error');
+  assert.ok(await page.locator('#error').isVisible());
+  assert.notEqual((await page.locator('#error').innerText()).trim(), '');
   await page.close();
 });
 

@@ -7,7 +7,7 @@ use crate::backend::{Conv1dGeometry, Weight};
 ///
 /// Each output row starts at its bias and accumulates one weight tap at a time over the whole
 /// row (an axpy over a contiguous input run when stride is 1), so each output element sums its
-/// taps in the same (channel, tap) order as [`conv1d_scalar`]. Weights stay in their storage
+/// taps in (channel, tap) order. Weights stay in their storage
 /// format and are decoded one output channel at a time.
 pub fn conv1d(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
     let mut out = vec![0.0f32; g.c_out * g.t_out];
@@ -49,25 +49,4 @@ fn valid_outputs(g: &Conv1dGeometry, j: usize) -> (usize, usize) {
         None => 0,
     };
     (t_lo.min(g.t_out), t_hi)
-}
-
-/// The scalar twin: the definition of the convolution, one output element at a time.
-pub fn conv1d_scalar(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
-    let w = w.to_f32_scalar();
-    let mut out = vec![0.0f32; g.c_out * g.t_out];
-    for o in 0..g.c_out {
-        for t in 0..g.t_out {
-            let mut acc = bias.map_or(0.0, |b| b[o]);
-            for i in 0..g.c_in {
-                for j in 0..g.k {
-                    let pos = (t * g.stride + j * g.dilation) as isize - g.padding as isize;
-                    if pos >= 0 && (pos as usize) < g.t_in {
-                        acc += w[(o * g.c_in + i) * g.k + j] * x[i * g.t_in + pos as usize];
-                    }
-                }
-            }
-            out[o * g.t_out + t] = acc;
-        }
-    }
-    out
 }

@@ -5,7 +5,7 @@ mod conv1d;
 mod nn;
 pub mod simd;
 
-pub use conv1d::{conv1d, conv1d_scalar};
+pub use conv1d::conv1d;
 
 use super::{check_len, count_host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::Result;
