@@ -112,6 +112,20 @@ impl Error {
     }
 }
 
+/// Fails unless `shape` holds exactly `len` values.
+pub(crate) fn check_len(what: &'static str, shape: &[usize], len: usize) -> Result<()> {
+    let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    match expected {
+        Some(n) if n == len => Ok(()),
+        _ => Err(Error::ShapeMismatch {
+            what,
+            shape: shape.to_vec(),
+            expected: expected.unwrap_or(usize::MAX),
+            got: len,
+        }),
+    }
+}
+
 /// What is wrong with a GGUF file; [`Error::Gguf`] adds where and the details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GgufErrorKind {

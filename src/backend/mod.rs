@@ -14,6 +14,7 @@ pub mod shapes;
 
 use std::future::Future;
 
+pub(crate) use crate::error::check_len;
 use crate::error::{Error, Result};
 
 pub use crate::quant::Weight;
@@ -222,20 +223,6 @@ pub(crate) fn invalid(op: &'static str, reason: String) -> Error {
 
 pub(crate) fn format_error(op: &'static str, what: &'static str, expected: &'static str, got: &'static str) -> Error {
     Error::WeightFormat { op, what, expected, got }
-}
-
-/// Fails unless `shape` holds exactly `len` values.
-pub(crate) fn check_len(what: &'static str, shape: &[usize], len: usize) -> Result<()> {
-    let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    match expected {
-        Some(n) if n == len => Ok(()),
-        _ => Err(Error::ShapeMismatch {
-            what,
-            shape: shape.to_vec(),
-            expected: expected.unwrap_or(usize::MAX),
-            got: len,
-        }),
-    }
 }
 
 /// Stride, zero padding (each side) and dilation of a 1-D convolution.

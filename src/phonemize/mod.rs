@@ -43,10 +43,7 @@ impl Language {
         match code.to_ascii_lowercase().replace('_', "-").as_str() {
             "en-us" | "us" | "en" | "a" | "american" => Ok(Self::EnUs),
             "en-gb" | "gb" | "en-uk" | "uk" | "b" | "british" => Ok(Self::EnGb),
-            other => Err(Error::InvalidArgument {
-                op: "phonemize",
-                reason: format!("unknown language {other:?}; use en-us or en-gb"),
-            }),
+            other => Err(Error::BadOption { option: "language", reason: format!("unknown language {other:?}; use en-us or en-gb") }),
         }
     }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use half::f16;
 
 use super::{with_block, Block, GgmlType};
-use crate::error::{Error, Result};
+use crate::error::{check_len, Error, Result};
 
 #[derive(Clone, PartialEq)]
 pub struct Weight {
@@ -70,7 +70,7 @@ impl Weight {
     /// `values` (row-major, `shape`) encoded as `ty`, each row zero-padded to whole blocks.
     pub fn quantize(shape: &[usize], values: &[f32], ty: GgmlType) -> Result<Self> {
         let (rows, row_len, row_bytes) = layout(shape, ty).ok_or_else(|| too_large(shape))?;
-        crate::backend::check_len("weight", shape, values.len())?;
+        check_len("weight", shape, values.len())?;
         let mut out = Vec::with_capacity(rows * row_bytes);
         let mut padded = vec![0.0f32; padded_row_len(row_len, ty)];
         for row in values.chunks_exact(row_len.max(1)).take(rows) {
@@ -84,12 +84,12 @@ impl Weight {
     }
 
     pub fn f32(shape: &[usize], values: Vec<f32>) -> Result<Self> {
-        crate::backend::check_len("weight", shape, values.len())?;
+        check_len("weight", shape, values.len())?;
         Self::from_bytes(shape, GgmlType::F32, Bytes::from_owner(F32Owner(values)))
     }
 
     pub fn f16(shape: &[usize], values: Vec<f16>) -> Result<Self> {
-        crate::backend::check_len("weight", shape, values.len())?;
+        check_len("weight", shape, values.len())?;
         Self::from_bytes(shape, GgmlType::F16, Bytes::from(bytemuck::cast_slice::<f16, u8>(&values).to_vec()))
     }
 

@@ -95,16 +95,16 @@ impl Runtime {
     /// reference backend) on `"cpu"` or `"webgpu"`; resolves to `{ backend, pass, passed,
     /// unsupported, failed, cases: [{ name, op, format, outcome, maxRelError, tolerance, message }] }`.
     #[wasm_bindgen(js_name = selfTest, unchecked_return_type = "Promise<any>")]
-    pub fn self_test(&self, backend: &str) -> Result<Promise, JsValue> {
-        let kind = BackendKind::parse(backend)?;
+    pub fn self_test(&self, backend: String) -> Promise {
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
+        future_to_promise(async move {
+            let kind = BackendKind::parse(&backend)?;
             let report = match kind {
                 BackendKind::Cpu => conformance::run(&inner.cpu).await,
                 BackendKind::WebGpu => conformance::run(inner.gpu()?).await,
             };
             Ok(serde_wasm_bindgen::to_value(&report)?)
-        }))
+        })
     }
 }
 
@@ -285,8 +285,6 @@ fn phonemize_with(text: &str, language: Language, ssml: bool) -> Result<Phonemiz
     }
 }
 
-/// The bundled phonemizer: `lang` "en-us" or "en-gb"; `ssml` reads the text as SSML.
-/// Returns `{ phonemes, segments: [{ phonemes, words: [{ text, phonemes, source }], rate, pause_ms }] }`.
 /// For a voice of a language tritone cannot phonemize yet (jf_alpha, …), the note that its text
 /// is read as US English; `undefined` for English voices.
 #[wasm_bindgen(js_name = voiceNote)]
@@ -294,6 +292,8 @@ pub fn voice_note(voice: &str) -> Option<String> {
     Language::voice_note(voice)
 }
 
+/// The bundled phonemizer: `lang` "en-us" or "en-gb"; `ssml` reads the text as SSML.
+/// Returns `{ phonemes, segments: [{ phonemes, words: [{ text, phonemes, source }], rate, pause_ms }] }`.
 #[wasm_bindgen]
 pub fn phonemize(text: &str, lang: &str, ssml: bool) -> Result<JsValue, JsValue> {
     let phonemized = phonemize_with(text, Language::from_code(lang).map_err(js_error)?, ssml)?;
