@@ -34,7 +34,7 @@ apt_install() {
 }
 
 # --- system packages ---------------------------------------------------------------------------
-apt_install chromium mesa-vulkan-drivers libvulkan1 gzip
+apt_install chromium mesa-vulkan-drivers libvulkan1 gzip time
 
 # --- wasm32 toolchain --------------------------------------------------------------------------
 RUSTUP_SYSROOT=$(rustc --print sysroot)

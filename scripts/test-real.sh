@@ -6,6 +6,7 @@
 #   3. faithful: tritone vs the official PyTorch Kokoro on the same weights (durations, log-mel)
 #   4. onnxruntime on the original int8 file vs tritone: durations, transcripts
 #   5. intelligibility: Whisper tiny.en WER of a 43-sentence English set (jf_alpha, both phoneme paths, ≤ 6 %)
+#   6. packed weights: a Q4_K model speaks exactly as its F32 decoding, in at most file + 200 MB
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REAL=target/real
@@ -40,5 +41,8 @@ part "intelligibility: Whisper WER of 43 sentences, jf_alpha, tritone's phonemiz
 target/asrenv/bin/python -m unittest discover -s tools/asr -p 'test_*.py'
 target/asrenv/bin/python tools/asr/score.py --tritone $BIN --model $REAL/kokoro-f32.gguf --voice jf_alpha \
   --path both --whisper $REAL/whisper-tiny.en --jobs 2 --report target/asr/f32.json --max-wer 0.06
+
+part "packed weights: Q4_K vs its F32 decoding (same samples; peak RSS ≤ file + 200 MB)"
+target/pyenv/bin/python tools/quant/packed_check.py --tritone $BIN --model $REAL/kokoro-f32.gguf --dtype q4_k
 
 part "real-speech tier passed in $((SECONDS - START)) s"

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use half::f16;
+use half::slice::HalfFloatSliceExt;
 
 use super::{with_block, Block, GgmlType};
 use crate::error::{check_len, Error, Result};
@@ -138,6 +139,20 @@ impl Weight {
     pub fn decode_row(&self, r: usize, out: &mut [f32]) {
         assert!(r < self.rows && out.len() == self.row_len, "decode_row({r}) of {self:?} into {} values", out.len());
         let bytes = &self.data[r * self.row_bytes..(r + 1) * self.row_bytes];
+        // Float rows that happen to be aligned: a copy, or half's SIMD conversion (F16C, NEON).
+        match self.ty {
+            GgmlType::F32 if cfg!(target_endian = "little") => {
+                if let Ok(values) = bytemuck::try_cast_slice::<u8, f32>(bytes) {
+                    return out.copy_from_slice(values);
+                }
+            }
+            GgmlType::F16 if cfg!(target_endian = "little") => {
+                if let Ok(halves) = bytemuck::try_cast_slice::<u8, f16>(bytes) {
+                    return halves.convert_to_f32_slice(out);
+                }
+            }
+            _ => {}
+        }
         with_block!(self.ty, |B, N| decode_row::<B, N>(bytes, out))
     }
 

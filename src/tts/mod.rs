@@ -196,11 +196,16 @@ impl Engine {
                 let gpu = GpuBackend::new().await?;
                 Ok(Engine::Gpu { tts: Box::new(Voiced::from_gguf(&gpu, bytes)?), gpu })
             }
-            BackendChoice::Auto => match GpuBackend::new().await {
-                Ok(gpu) if gpu.missing_ops().is_empty() => Ok(Engine::Gpu { tts: Box::new(Voiced::from_gguf(&gpu, bytes)?), gpu }),
-                Ok(gpu) => Self::cpu(bytes, format!("the GPU backend lacks {} of the model's ops", gpu.missing_ops().len())),
-                Err(e) => Self::cpu(bytes, format!("no GPU: {e}")),
-            },
+            BackendChoice::Auto => {
+                let missing = GpuBackend::missing_ops();
+                if !missing.is_empty() {
+                    return Self::cpu(bytes, format!("the GPU backend lacks {} of the {} ops ({}, …)", missing.len(), crate::backend::OPS.len(), missing[0]));
+                }
+                match GpuBackend::new().await {
+                    Ok(gpu) => Ok(Engine::Gpu { tts: Box::new(Voiced::from_gguf(&gpu, bytes)?), gpu }),
+                    Err(e) => Self::cpu(bytes, format!("no GPU: {e}")),
+                }
+            }
         }
     }
 

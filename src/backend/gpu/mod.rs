@@ -118,7 +118,7 @@ impl GpuBackend {
     }
 
     /// Ops of [`super::OPS`] this backend has no kernel for yet.
-    pub fn missing_ops(&self) -> Vec<&'static str> {
+    pub fn missing_ops() -> Vec<&'static str> {
         super::OPS.iter().copied().filter(|op| !SUPPORTED_OPS.contains(op)).collect()
     }
 
