@@ -169,7 +169,7 @@ impl<B: Backend> Voiced<B> {
             speech.audio.extend(std::iter::repeat_n(0.0, segment.pause_ms as usize * SAMPLE_RATE as usize / 1000));
         }
         if speech.chunks.is_empty() {
-            return Err(Error::EmptyInput { detail: "the input has nothing to say".into() });
+            return Err(Error::EmptyInput { detail: "no phonemes in the input".into() });
         }
         Ok(speech)
     }
