@@ -7,7 +7,7 @@
 # - wasm-bindgen-cli at exactly the version in Cargo.lock, and wasm-pack
 # - the npm tools from package-lock.json: playwright-core, binaryen (wasm-opt)
 # - a Python venv in target/pyenv with the reference tools' packages (tools/*/requirements.txt)
-# - venvs for the real-speech tier: target/refenv (PyTorch Kokoro), target/asrenv (Whisper, onnxruntime, misaki)
+# - venvs for the real-speech tier: target/refenv (PyTorch Kokoro), target/asrenv (Whisper, onnxruntime, misaki, the OpenAI client)
 # - the real Kokoro-82M, five voices and Whisper tiny.en into target/real (scripts/real-model.sh)
 #
 # Writes target/toolchain.env, which the other scripts source to pick the wasm toolchain.

@@ -51,6 +51,10 @@ pub enum Error {
     #[error("nothing to speak{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
     EmptyInput { detail: String },
 
+    /// The caller stopped the synthesis (a listener left, a request was cancelled).
+    #[error("cancelled")]
+    Cancelled,
+
     /// A synthesis option out of range or malformed (speed, seed, voice blend, language, backend).
     #[error("option {option}: {reason}")]
     BadOption { option: &'static str, reason: String },
@@ -101,6 +105,7 @@ impl Error {
             Error::UnknownPhonemes { .. } => "unknown_phonemes",
             Error::EmptyInput { .. } => "empty_input",
             Error::BadOption { .. } => "bad_option",
+            Error::Cancelled => "cancelled",
             Error::Unsupported { .. } => "unsupported",
             Error::NoAdapter(_) => "no_adapter",
             Error::Gpu(_) => "gpu",

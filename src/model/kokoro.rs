@@ -102,6 +102,11 @@ impl<B: Backend> Kokoro<B> {
         })
     }
 
+    /// Output samples per duration frame (600 for Kokoro-82M).
+    pub fn samples_per_frame(&self) -> usize {
+        2 * self.generator.upsample_scale
+    }
+
     /// Phoneme string → token ids with the boundary token 0 on each side. Symbols outside the
     /// vocabulary are an error naming them (the reference drops them silently).
     pub fn tokenize(&self, phonemes: &str) -> Result<Vec<u32>> {

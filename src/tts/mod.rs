@@ -17,7 +17,7 @@ use crate::model::kokoro::{Kokoro, StageTimes};
 use crate::model::voices::{style_row, VoiceMix, ROWS, STYLE};
 use crate::model::weights::{GgufWeights, TranslatedWeights, WeightSource};
 use crate::phonemize::{Language, Segment};
-use chunking::{join, split_phonemes};
+use chunking::{split_phonemes, split_sentences, word_times, Joiner, WordTime};
 
 /// Output sample rate.
 pub const SAMPLE_RATE: u32 = 24_000;
@@ -54,11 +54,14 @@ pub struct SynthesisOptions {
     pub speed: f32,
     pub seed: u64,
     pub language: Option<Language>,
+    /// Synthesize sentence by sentence (streaming: audio starts after the first sentence)
+    /// instead of in the longest pieces the model takes (the reference pipeline's choice).
+    pub by_sentence: bool,
 }
 
 impl SynthesisOptions {
     pub fn new(voice: impl Into<String>) -> Self {
-        Self { voice: voice.into(), speed: 1.0, seed: 0, language: None }
+        Self { voice: voice.into(), speed: 1.0, seed: 0, language: None, by_sentence: false }
     }
 
     /// The parsed voice blend, or the first option that is out of range.
@@ -82,6 +85,8 @@ pub struct Speech {
     /// Per chunk: the phonemes spoken and frames per token (boundary tokens included).
     pub chunks: Vec<(String, Vec<usize>)>,
     pub times: StageTimes,
+    /// When each word is spoken (words the phonemizer reported; none for raw phonemes).
+    pub words: Vec<WordTime>,
     /// Backend ops recorded for this speech (GPU: compute dispatches; CPU: kernel calls).
     pub ops: u64,
 }
@@ -130,48 +135,70 @@ impl<B: Backend> Voiced<B> {
         mix.blend(&names, |n| packs.iter().find(|(v, _)| v == n).map(|(_, p)| p.as_slice()).ok_or_else(|| Error::UnknownVoice { name: n.into(), available: names.clone() }))
     }
 
-    /// Speaks `phonemes` (any length) with a voice pack at `speed`, noise seeded by `seed`.
-    async fn speak(&self, b: &B, phonemes: &str, pack: &[f32], speed: f32, seed: u64) -> Result<Speech> {
-        let limit = self.model.config.plbert.max_position_embeddings - 2;
-        let pieces = split_phonemes(phonemes, limit);
-        if pieces.is_empty() {
-            return Err(Error::EmptyInput { detail: "no phonemes".into() });
-        }
-        let ops = b.ops_recorded();
-        let mut speech = Speech { audio: Vec::new(), chunks: Vec::new(), times: StageTimes::default(), ops: 0 };
-        for (i, piece) in pieces.into_iter().enumerate() {
-            let ids = self.model.tokenize(piece)?;
-            let style = style_row(pack, piece.chars().count());
-            // Each chunk its own noise stream; the first uses `seed` itself (as the reference).
-            let out = self.model.synthesize(b, &ids, style, speed, seed.wrapping_add(i as u64)).await?;
-            join(&mut speech.audio, out.audio);
-            speech.chunks.push((piece.to_owned(), out.durations));
-            speech.times.add(&out.times);
-        }
-        speech.ops = b.ops_recorded() - ops;
-        Ok(speech)
-    }
-
-    /// Speaks phonemized text: each segment at `speed` times its own rate, followed by its
-    /// pause (SSML `<break>`, paragraph ends) as silence.
-    async fn speak_segments(&self, b: &B, segments: &[Segment], opts: &SynthesisOptions) -> Result<Speech> {
+    /// Speaks phonemized text piece by piece: each segment at `opts.speed` times its own rate,
+    /// split where the reference pipeline would, followed by its pause as silence. Each piece's
+    /// audio goes to `sink` as soon as it is synthesized (joined with fades: the chunks
+    /// concatenated are the whole speech); an error from `sink` stops the synthesis.
+    async fn stream(&self, b: &B, segments: &[Segment], opts: &SynthesisOptions, sink: &mut dyn FnMut(SpeechChunk) -> Result<()>) -> Result<u64> {
         let pack = self.voice(&opts.validate()?)?;
-        let mut speech = Speech { audio: Vec::new(), chunks: Vec::new(), times: StageTimes::default(), ops: 0 };
+        let limit = self.model.config.plbert.max_position_embeddings - 2;
+        let seconds_per_frame = self.model.samples_per_frame() as f64 / SAMPLE_RATE as f64;
+        let ops = b.ops_recorded();
+        let mut joiner = Joiner::default();
+        let mut spoken = 0usize;
         for segment in segments {
-            if !segment.phonemes.trim().is_empty() {
-                let seed = opts.seed.wrapping_add(speech.chunks.len() as u64);
-                let part = self.speak(b, &segment.phonemes, &pack, opts.speed * segment.rate, seed).await?;
-                join(&mut speech.audio, part.audio);
-                speech.chunks.extend(part.chunks);
-                speech.times.add(&part.times);
-                speech.ops += part.ops;
+            let mut next_word = 0;
+            let pieces = split_phonemes(&segment.phonemes, limit);
+            let pieces = if opts.by_sentence { pieces.into_iter().flat_map(split_sentences).collect() } else { pieces };
+            for piece in pieces {
+                let ids = self.model.tokenize(piece)?;
+                let style = style_row(&pack, piece.chars().count());
+                // Each piece its own noise stream; the first uses `seed` itself (as the reference).
+                let seed = opts.seed.wrapping_add(spoken as u64);
+                let out = self.model.synthesize(b, &ids, style, opts.speed * segment.rate, seed).await?;
+                let start = joiner.pushed() as f64 / SAMPLE_RATE as f64;
+                let words = word_times(&segment.words, &mut next_word, piece, &out.durations, seconds_per_frame, start);
+                let audio = joiner.piece(out.audio);
+                sink(SpeechChunk { audio, phonemes: piece.to_owned(), durations: out.durations, words, times: out.times })?;
+                spoken += 1;
             }
-            speech.audio.extend(std::iter::repeat_n(0.0, segment.pause_ms as usize * SAMPLE_RATE as usize / 1000));
+            let silence = joiner.extend(vec![0.0; segment.pause_ms as usize * SAMPLE_RATE as usize / 1000]);
+            if !silence.is_empty() {
+                sink(SpeechChunk { audio: silence, ..SpeechChunk::default() })?;
+            }
         }
-        if speech.chunks.is_empty() {
+        if spoken == 0 {
             return Err(Error::EmptyInput { detail: "no phonemes in the input".into() });
         }
-        Ok(speech)
+        sink(SpeechChunk { audio: joiner.finish(), ..SpeechChunk::default() })?;
+        Ok(b.ops_recorded() - ops)
+    }
+}
+
+/// One piece of speech as it is synthesized. Chunks that only carry silence or the held-back
+/// end of the audio have no phonemes.
+#[derive(Clone, Debug, Default)]
+pub struct SpeechChunk {
+    pub audio: Vec<f32>,
+    pub phonemes: String,
+    /// Frames per token (boundary tokens included).
+    pub durations: Vec<usize>,
+    pub words: Vec<WordTime>,
+    pub times: StageTimes,
+}
+
+impl Speech {
+    fn collect(chunks: impl IntoIterator<Item = SpeechChunk>, ops: u64) -> Self {
+        let mut speech = Speech { audio: Vec::new(), chunks: Vec::new(), words: Vec::new(), times: StageTimes::default(), ops };
+        for c in chunks {
+            speech.audio.extend(c.audio);
+            speech.times.add(&c.times);
+            speech.words.extend(c.words);
+            if !c.phonemes.is_empty() {
+                speech.chunks.push((c.phonemes, c.durations));
+            }
+        }
+        speech
     }
 }
 
@@ -247,9 +274,23 @@ impl Engine {
 
     /// Speaks phonemized text (segments with their rates and pauses).
     pub async fn speak_segments(&self, segments: &[Segment], opts: &SynthesisOptions) -> Result<Speech> {
+        let mut chunks = Vec::new();
+        let ops = self
+            .stream_segments(segments, opts, &mut |c| {
+                chunks.push(c);
+                Ok(())
+            })
+            .await?;
+        Ok(Speech::collect(chunks, ops))
+    }
+
+    /// Speaks phonemized text, handing each piece's audio to `sink` as soon as it exists (see
+    /// [`SpeechChunk`]); returns the ops recorded. An error from `sink` (e.g. the listener left)
+    /// stops the synthesis before the next piece.
+    pub async fn stream_segments(&self, segments: &[Segment], opts: &SynthesisOptions, sink: &mut dyn FnMut(SpeechChunk) -> Result<()>) -> Result<u64> {
         match self {
-            Engine::Cpu { tts, .. } => tts.speak_segments(&CpuBackend, segments, opts).await,
-            Engine::Gpu { tts, gpu } => tts.speak_segments(gpu, segments, opts).await,
+            Engine::Cpu { tts, .. } => tts.stream(&CpuBackend, segments, opts, sink).await,
+            Engine::Gpu { tts, gpu } => tts.stream(gpu, segments, opts, sink).await,
         }
     }
 }

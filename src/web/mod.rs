@@ -201,6 +201,8 @@ struct SpeechInfo {
     times: crate::model::StageTimes,
     /// Backend ops recorded for this speech.
     ops: u64,
+    /// `[{ text, start, end }]` in seconds, for text input.
+    words: Vec<crate::tts::chunking::WordTime>,
 }
 
 #[wasm_bindgen]
@@ -252,11 +254,11 @@ impl Tts {
         if !((0.0..=9_007_199_254_740_991.0).contains(&seed) && seed.fract() == 0.0) {
             return Err(js_error(Error::BadOption { option: "seed", reason: format!("must be a non-negative integer, got {seed}") }));
         }
-        let opts = SynthesisOptions { voice, speed, seed: seed as u64, language };
+        let opts = SynthesisOptions { voice, speed, seed: seed as u64, language, by_sentence: false };
         let inner = self.inner.clone();
         Ok(future_to_promise(async move {
             let speech = inner.speak_segments(&segments, &opts).await.map_err(js_error)?;
-            let info = SpeechInfo { sample_rate: crate::tts::SAMPLE_RATE, chunks: speech.chunks, times: speech.times, ops: speech.ops };
+            let info = SpeechInfo { sample_rate: crate::tts::SAMPLE_RATE, chunks: speech.chunks, times: speech.times, ops: speech.ops, words: speech.words };
             let out = serde_wasm_bindgen::to_value(&info)?;
             js_sys::Reflect::set(&out, &"audio".into(), &js_sys::Float32Array::from(speech.audio.as_slice()))
                 .map_err(|_| JsError::new("could not attach the audio"))?;

@@ -5,6 +5,8 @@ use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod serve;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tritone::formats::npz::is_npz;
@@ -154,6 +156,35 @@ enum Command {
         #[arg(long, conflicts_with_all = ["json", "ssml"])]
         normalize_only: bool,
     },
+    /// An OpenAI-compatible speech server: POST /v1/audio/speech, GET /v1/models,
+    /// /v1/audio/voices, /health, /metrics.
+    Serve {
+        /// A tritone GGUF or a TTS.cpp Kokoro GGUF.
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, default_value_t = 8880)]
+        port: u16,
+        /// Synthesis workers (each one synthesis at a time; default: the CPU cores).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Requests that may wait for a worker; more get 429 with Retry-After.
+        #[arg(long, default_value_t = 16)]
+        max_queue: usize,
+        /// Longest input in characters.
+        #[arg(long, default_value_t = 4096)]
+        max_input_chars: usize,
+        /// Where synthesis runs.
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendArg,
+        /// Seconds in-flight requests get to finish after SIGTERM before they are cancelled.
+        #[arg(long, default_value_t = 10.0)]
+        shutdown_timeout: f64,
+        /// Load the model, speak one word, and exit (for health checks).
+        #[arg(long)]
+        check: bool,
+    },
     /// Synthesize a fixed paragraph and print the real-time factor and time per stage.
     Bench {
         #[arg(long)]
@@ -200,6 +231,17 @@ fn main() -> ExitCode {
         }
         Command::Phonemize { text, phonemizer, json, normalize_only } => phonemize(text, &phonemizer, json, normalize_only),
         Command::Bench { model, voice, runs, backend } => bench(&model, voice.as_deref(), runs, backend),
+        Command::Serve { model, host, port, workers, max_queue, max_input_chars, backend, shutdown_timeout, check } => serve::serve(serve::ServeArgs {
+            model,
+            host,
+            port,
+            workers: workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            max_queue,
+            max_input_chars,
+            backend: backend.choice(),
+            shutdown_timeout,
+            check,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
