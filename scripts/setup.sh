@@ -34,7 +34,7 @@ apt_install() {
 }
 
 # --- system packages ---------------------------------------------------------------------------
-apt_install chromium mesa-vulkan-drivers libvulkan1 gzip time
+apt_install chromium mesa-vulkan-drivers libvulkan1 gzip time systemd
 
 # --- wasm32 toolchain --------------------------------------------------------------------------
 RUSTUP_SYSROOT=$(rustc --print sysroot)

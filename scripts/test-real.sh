@@ -7,6 +7,7 @@
 #   4. onnxruntime on the original int8 file vs tritone: durations, transcripts
 #   5. intelligibility: Whisper tiny.en WER of a 43-sentence English set (jf_alpha, both phoneme paths, ≤ 6 %)
 #   6. packed weights: a Q4_K model speaks exactly as its F32 decoding, in at most file + 200 MB
+#   7. tritone serve through the official OpenAI Python client (Whisper hears it), and a bounded load test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REAL=target/real
@@ -44,5 +45,11 @@ target/asrenv/bin/python tools/asr/score.py --tritone $BIN --model $REAL/kokoro-
 
 part "packed weights: Q4_K vs its F32 decoding (same samples; peak RSS ≤ file + 200 MB)"
 target/pyenv/bin/python tools/quant/packed_check.py --tritone $BIN --model $REAL/kokoro-f32.gguf --dtype q4_k
+
+part "tritone serve: the OpenAI Python client, Whisper, streaming, errors, SIGTERM"
+target/asrenv/bin/python tools/serve/openai_check.py --tritone $BIN --model $REAL/kokoro-f16.gguf --whisper $REAL/whisper-tiny.en
+
+part "tritone serve: load test on loopback (4 requests per level at 1, 2 and 4 clients)"
+target/asrenv/bin/python tools/serve/load.py --tritone $BIN --model $REAL/kokoro-f16.gguf --requests 4 --concurrency 1 2 4
 
 part "real-speech tier passed in $((SECONDS - START)) s"

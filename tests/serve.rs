@@ -277,3 +277,18 @@ fn check_loads_the_model_and_exits() {
     let out = Command::new(env!("CARGO_BIN_EXE_tritone")).args(["serve", "--model", "/nonexistent.gguf", "--check"]).output().unwrap();
     assert!(!out.status.success());
 }
+
+/// The systemd unit is valid (`systemd-analyze verify`, with the unit pointed at this build's
+/// binary; setup installs systemd, which runs here without booting it).
+#[test]
+fn the_systemd_unit_verifies() {
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/tritone.service")).unwrap();
+    assert!(unit.contains("Restart=on-failure") && unit.contains("User=tritone") && unit.contains("--check"));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("unit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tritone.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/tritone", env!("CARGO_BIN_EXE_tritone"))).unwrap();
+    let out = Command::new("systemd-analyze").args(["verify", path.to_str().unwrap()]).output().expect("systemd-analyze (scripts/setup.sh installs systemd)");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !text.contains("tritone.service"), "{text}");
+}
