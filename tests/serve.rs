@@ -292,3 +292,23 @@ fn the_systemd_unit_verifies() {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && !text.contains("tritone.service"), "{text}");
 }
+
+/// SIGTERM while a long synthesis streams: the server gives it `--shutdown-timeout`, then
+/// cancels it, ends the response, and exits 0.
+#[test]
+fn sigterm_cancels_work_still_running_after_the_timeout() {
+    let server = Server::start(&["--workers", "1", "--shutdown-timeout", "1"]);
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    let body = serde_json::json!({ "input": SENTENCES.repeat(8), "voice": "af_test", "response_format": "pcm" }).to_string();
+    write!(stream, "POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut first = [0u8; 64];
+    stream.read_exact(&mut first).unwrap();
+    let started = Instant::now();
+    let reader = std::thread::spawn(move || stream.read_to_end(&mut Vec::new()).map(|_| ()));
+    let status = server.stop();
+    let took = started.elapsed();
+    println!("SIGTERM with a synthesis in flight: exited {status:?} after {took:?}");
+    assert!(status.success());
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    reader.join().unwrap().ok();
+}
