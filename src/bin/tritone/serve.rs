@@ -6,7 +6,6 @@
 //! SIGTERM or Ctrl-C stops accepting, lets in-flight work finish for `--shutdown-timeout`
 //! seconds, then cancels the rest and exits 0.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -86,6 +85,33 @@ struct Job {
     cancel: Arc<AtomicBool>,
 }
 
+/// Most silence (SSML breaks, paragraph pauses) one request may ask for.
+const MAX_PAUSE_MS: u64 = 60_000;
+
+impl Job {
+    fn cancelled(&self, shared: &Shared) -> bool {
+        self.cancel.load(Ordering::SeqCst) || shared.abort.load(Ordering::SeqCst)
+    }
+
+    /// Hands an event to the request, waiting while its buffer is full (a slow reader) but
+    /// giving up when the request is cancelled or the server aborts: never blocks for good.
+    fn send(&self, mut event: Event, shared: &Shared) -> Result<(), Error> {
+        loop {
+            if self.cancelled(shared) {
+                return Err(Error::Cancelled);
+            }
+            match self.out.try_send(event) {
+                Ok(()) => return Ok(()),
+                Err(tmpsc::error::TrySendError::Full(back)) => {
+                    event = back;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(tmpsc::error::TrySendError::Closed(_)) => return Err(Error::Cancelled),
+            }
+        }
+    }
+}
+
 /// What a worker reports back.
 enum Event {
     Chunk(SpeechChunk),
@@ -105,7 +131,8 @@ struct Metrics {
 }
 
 struct Shared {
-    jobs: mpsc::SyncSender<Job>,
+    /// The queue's sender; taken at shutdown so the workers' `recv` ends.
+    jobs: Mutex<Option<mpsc::SyncSender<Job>>>,
     queued: AtomicUsize,
     max_queue: usize,
     max_input_chars: usize,
@@ -115,8 +142,6 @@ struct Shared {
     metrics: Metrics,
     /// Set when shutdown's grace period ends: workers stop what they are doing.
     abort: Arc<AtomicBool>,
-    /// Set once the HTTP server has stopped: idle workers exit.
-    stopped: AtomicBool,
 }
 
 type AppState = Arc<Shared>;
@@ -141,13 +166,19 @@ impl ApiError {
         Self { status: StatusCode::BAD_REQUEST, code: code.into(), param, message }
     }
 
-    /// An engine error: the request's fault (4xx) unless the engine itself failed.
+    /// An engine error: 400 for what the request got wrong, 503 when the server cancelled it
+    /// (shutdown), 500 for anything else (the engine or the model failed).
     fn engine(e: Error) -> Self {
         let status = match e {
-            Error::Gpu(_) | Error::NoAdapter(_) | Error::Unsupported { .. } | Error::InvalidArgument { .. } | Error::WeightFormat { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
+            Error::Ssml { .. } | Error::Alphabet { .. } | Error::UnknownVoice { .. } | Error::UnknownPhonemes { .. } | Error::EmptyInput { .. } | Error::BadOption { .. } => StatusCode::BAD_REQUEST,
+            Error::Cancelled => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self { status, code: e.code().into(), param: None, message: e.to_string() }
+    }
+
+    fn worker_failed() -> Self {
+        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: "worker_failed".into(), param: None, message: "the synthesis worker stopped".into() }
     }
 }
 
@@ -180,7 +211,7 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
     let (jobs, queue) = mpsc::sync_channel::<Job>(args.max_queue);
     let abort = Arc::new(AtomicBool::new(false));
     let shared = Arc::new(Shared {
-        jobs,
+        jobs: Mutex::new(Some(jobs)),
         queued: AtomicUsize::new(0),
         max_queue: args.max_queue,
         max_input_chars: args.max_input_chars,
@@ -189,7 +220,6 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
         model: args.model.file_stem().map_or_else(|| "kokoro".into(), |s| s.to_string_lossy().into_owned()),
         metrics: Metrics::default(),
         abort: abort.clone(),
-        stopped: AtomicBool::new(false),
     });
     let queue = Arc::new(Mutex::new(queue));
     let mut handles = Vec::new();
@@ -199,30 +229,46 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|e| e.to_string())?;
-    let addr: SocketAddr = format!("{}:{}", args.host, args.port).parse().map_err(|e| format!("--host/--port: {e}"))?;
     let app = router(shared.clone());
-    let grace = Duration::from_secs_f64(args.shutdown_timeout.max(0.0));
+    let grace = Duration::try_from_secs_f64(args.shutdown_timeout).map_err(|e| format!("--shutdown-timeout {}: {e}", args.shutdown_timeout))?;
+    let (host, port) = (args.host.clone(), args.port);
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("{addr}: {e}"))?;
+        let listener = tokio::net::TcpListener::bind((host.as_str(), port)).await.map_err(|e| format!("{host}:{port}: {e}"))?;
         println!("tritone serve: listening on http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
         let shutdown = async move {
             shutdown_signal().await;
             eprintln!("shutting down: finishing requests in flight (up to {:.0} s)", grace.as_secs_f64());
+            notify.notify_one();
             // After the grace period, cancel whatever is still synthesizing.
             tokio::spawn(async move {
                 tokio::time::sleep(grace).await;
                 abort.store(true, Ordering::SeqCst);
             });
         };
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(|e| e.to_string())
+        // Connections that outlive the grace period by 5 s (a client that stopped reading) are dropped.
+        let deadline = async move {
+            signalled.notified().await;
+            tokio::time::sleep(grace + Duration::from_secs(5)).await;
+        };
+        tokio::select! {
+            served = axum::serve(listener, app).with_graceful_shutdown(shutdown) => served.map_err(|e| e.to_string()),
+            () = deadline => Ok(()),
+        }
     })?;
-    shared.stopped.store(true, Ordering::SeqCst);
+    lock(&shared.jobs).take();
     drop(runtime);
     for h in handles {
         let _ = h.join();
     }
     eprintln!("stopped");
     Ok(())
+}
+
+/// A mutex's value, also after a panic elsewhere (the data stays consistent: plain values).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn paren(why: &str) -> String {
@@ -261,20 +307,25 @@ fn router(state: AppState) -> Router {
 fn worker(engine: Engine, queue: &Mutex<mpsc::Receiver<Job>>, shared: &Shared) {
     let mut phonemizers: Vec<(Language, Phonemizer)> = Vec::new();
     loop {
-        // Workers share the sender through `shared`, so the queue never disconnects: poll for stop.
-        let job = match queue.lock().unwrap_or_else(|p| p.into_inner()).recv_timeout(Duration::from_millis(200)) {
+        let job = match lock(queue).recv() {
             Ok(job) => job,
-            Err(mpsc::RecvTimeoutError::Timeout) if !shared.stopped.load(Ordering::SeqCst) => continue,
             Err(_) => return,
         };
         shared.queued.fetch_sub(1, Ordering::SeqCst);
         let started = Instant::now();
-        let result = run_job(&engine, &mut phonemizers, &job, shared);
+        let result = if job.cancelled(shared) {
+            Err(Error::Cancelled)
+        } else {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(&engine, &mut phonemizers, &job, shared))).unwrap_or_else(|panic| {
+                let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+                Err(Error::InvalidArgument { op: "synthesis", reason: format!("the worker panicked: {what}") })
+            })
+        };
         shared.metrics.synthesis_micros.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         if matches!(result, Err(Error::Cancelled)) {
             shared.metrics.cancelled.fetch_add(1, Ordering::Relaxed);
         }
-        let _ = job.out.blocking_send(Event::Done(result));
+        let _ = job.send(Event::Done(result), shared);
     }
 }
 
@@ -285,12 +336,13 @@ fn run_job(engine: &Engine, phonemizers: &mut Vec<(Language, Phonemizer)>, job: 
     }
     let phonemizer = &phonemizers.iter().find(|(l, _)| *l == language).expect("just added").1;
     let segments: Vec<Segment> = if job.ssml { phonemizer.phonemize_ssml(&job.input)?.segments } else { phonemizer.phonemize(&job.input).segments };
+    let pause_ms: u64 = segments.iter().map(|s| u64::from(s.pause_ms)).sum();
+    if pause_ms > MAX_PAUSE_MS {
+        return Err(Error::BadOption { option: "input", reason: format!("{:.0} s of breaks; at most {} s per request", pause_ms as f64 / 1e3, MAX_PAUSE_MS / 1000) });
+    }
     let mut sink = |chunk: SpeechChunk| {
-        if job.cancel.load(Ordering::SeqCst) || shared.abort.load(Ordering::SeqCst) {
-            return Err(Error::Cancelled);
-        }
         shared.metrics.audio_samples.fetch_add(chunk.audio.len() as u64, Ordering::Relaxed);
-        job.out.blocking_send(Event::Chunk(chunk)).map_err(|_| Error::Cancelled)
+        job.send(Event::Chunk(chunk), shared)
     };
     pollster::block_on(engine.stream_segments(&segments, &job.opts, &mut sink)).map(|_| ())
 }
@@ -353,7 +405,11 @@ async fn speech_response(shared: &AppState, body: &[u8]) -> Result<Response, Api
     let cancel = Arc::new(AtomicBool::new(false));
     let job = Job { input: req.input, ssml: req.ssml.unwrap_or(false), opts, out: tx, cancel: cancel.clone() };
     shared.queued.fetch_add(1, Ordering::SeqCst);
-    if let Err(e) = shared.jobs.try_send(job) {
+    let sent = match lock(&shared.jobs).as_ref() {
+        Some(jobs) => jobs.try_send(job),
+        None => Err(mpsc::TrySendError::Disconnected(job)),
+    };
+    if let Err(e) = sent {
         shared.queued.fetch_sub(1, Ordering::SeqCst);
         return Err(match e {
             mpsc::TrySendError::Full(_) => ApiError {
@@ -368,7 +424,7 @@ async fn speech_response(shared: &AppState, body: &[u8]) -> Result<Response, Api
     // Cancels the job if this request goes away (client disconnect drops the future or body).
     let guard = CancelOnDrop(cancel);
     // The first event says whether synthesis started well: errors before any audio are 4xx.
-    let first = rx.recv().await.ok_or_else(|| ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, code: "worker_failed".into(), param: None, message: "the synthesis worker stopped".into() })?;
+    let first = rx.recv().await.ok_or_else(ApiError::worker_failed)?;
     let first = match first {
         Event::Done(Err(e)) => return Err(ApiError::engine(e)),
         other => other,
@@ -382,7 +438,7 @@ async fn speech_response(shared: &AppState, body: &[u8]) -> Result<Response, Api
                 Event::Done(Ok(())) => break,
                 Event::Done(Err(e)) => return Err(ApiError::engine(e)),
             }
-            event = rx.recv().await.ok_or_else(|| ApiError::engine(Error::Cancelled))?;
+            event = rx.recv().await.ok_or_else(ApiError::worker_failed)?;
         }
         drop(guard);
         let mut wav = wav_header(samples.len() as u32);
@@ -396,7 +452,11 @@ async fn speech_response(shared: &AppState, body: &[u8]) -> Result<Response, Api
         }
         let event = match pending {
             Some(e) => e,
-            None => rx.recv().await?,
+            // The worker went away without a verdict: end the stream with an error, not cleanly.
+            None => match rx.recv().await {
+                Some(e) => e,
+                None => return Some((Err(std::io::Error::other("the synthesis worker stopped")), (None, rx, guard, true))),
+            },
         };
         let (bytes, done) = match event {
             Event::Chunk(c) if sse => (sse_event(&c), false),
