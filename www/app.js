@@ -1,18 +1,9 @@
 // Demo page: load the wasm package, show the backends, speak with a GGUF model. The backends'
 // conformance suite runs on diagnostics.html, not here: it takes a while and speech needs none of it.
 import init, { Runtime, Tts, phonemize, voiceNote } from './pkg/tritone.js';
+import { describeAdapter } from './adapter.js';
 
 const $ = (id) => document.getElementById(id);
-
-// The browser's own description of its adapter: wgpu does not expose vendor/architecture.
-// (diagnostics.js has the same few lines: each page stays one module.)
-async function describeAdapter() {
-  if (!navigator.gpu) return null;
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return null;
-  const info = adapter.info ?? {};
-  return [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ') || 'unnamed adapter';
-}
 
 const wasmReady = init();
 

@@ -2,18 +2,9 @@
 // when the browser has one, on WebGPU. Tests read document.body.dataset.conformance
 // ('pass' | 'fail' | 'error') and window.conformance ({ cpu, webgpu } reports).
 import init, { Runtime } from './pkg/tritone.js';
+import { describeAdapter } from './adapter.js';
 
 const $ = (id) => document.getElementById(id);
-
-// The browser's own description of its adapter: wgpu does not expose vendor/architecture.
-// (app.js has the same few lines: each page stays one module.)
-async function describeAdapter() {
-  if (!navigator.gpu) return null;
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return null;
-  const info = adapter.info ?? {};
-  return [info.vendor, info.architecture, info.description].filter(Boolean).join(' / ') || 'unnamed adapter';
-}
 
 // maxRelError is NaN for an unsupported case and Infinity when a result is missing or non-finite.
 function number(x) {

@@ -602,7 +602,7 @@ fn load_model(path: &Path, backend: BackendArg) -> Result<Engine, String> {
 }
 
 /// ` (why)`, or nothing.
-fn paren(why: &str) -> String {
+pub(crate) fn paren(why: &str) -> String {
     if why.is_empty() { String::new() } else { format!(" ({why})") }
 }
 
@@ -652,7 +652,7 @@ fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>
     let spec = hound::WavSpec { channels: 1, sample_rate: SAMPLE_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut wav = hound::WavWriter::create(out, spec).map_err(|e| format!("{}: {e}", out.display()))?;
     for &s in &speech.audio {
-        wav.write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16).map_err(|e| e.to_string())?;
+        wav.write_sample(serve::pcm16_sample(s)).map_err(|e| e.to_string())?;
     }
     wav.finalize().map_err(|e| e.to_string())?;
     if let Some(dir) = dump {

@@ -26,6 +26,8 @@ use tritone::phonemize::{Language, Phonemizer, Segment};
 use tritone::tts::{BackendChoice, Engine, SpeechChunk, SynthesisOptions, SAMPLE_RATE};
 use tritone::Error;
 
+use super::paren;
+
 pub struct ServeArgs {
     pub model: std::path::PathBuf,
     pub host: String,
@@ -271,10 +273,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn paren(why: &str) -> String {
-    if why.is_empty() { String::new() } else { format!(" ({why})") }
-}
-
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -481,8 +479,13 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// One sample as 16-bit PCM (clipped), the way `say` writes WAV too.
+pub(crate) fn pcm16_sample(s: f32) -> i16 {
+    (s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16
+}
+
 fn pcm16(audio: &[f32]) -> Vec<u8> {
-    audio.iter().flat_map(|&s| ((s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16).to_le_bytes()).collect()
+    audio.iter().flat_map(|&s| pcm16_sample(s).to_le_bytes()).collect()
 }
 
 /// `data: {"type":"speech.audio.delta","audio":<base64 pcm>,"words":[…]}`.
