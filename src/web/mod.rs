@@ -1,17 +1,18 @@
 //! The JavaScript API (wasm-bindgen). Every entry point returns a rejected promise or throws a
 //! JS `Error` with the library's message; none panics.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Promise;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{Backend, CpuBackend, GpuBackend};
 use crate::error::Error;
 use crate::phonemize::{Language, Phonemized, Phonemizer, Segment};
-use crate::tts::{Engine, SynthesisOptions};
+use crate::tts::{BackendChoice, Engine, SynthesisOptions};
 use crate::conformance;
 
 #[wasm_bindgen(start)]
@@ -213,6 +214,17 @@ impl Tts {
         Ok(Tts { inner: Rc::new(engine) })
     }
 
+    /// Loads a model on `backend`: `"auto"` (WebGPU when an adapter opens and the GPU backend
+    /// runs every op, else the CPU, with the reason in `backendReason`), `"webgpu"` or `"cpu"`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Tts>")]
+    pub fn create(bytes: Vec<u8>, backend: String) -> Promise {
+        future_to_promise(async move {
+            let choice: BackendChoice = backend.parse().map_err(js_error)?;
+            let engine = Engine::load(&bytes.into(), choice).await.map_err(js_error)?;
+            Ok(Tts { inner: Rc::new(engine) }.into())
+        })
+    }
+
     pub fn voices(&self) -> Vec<String> {
         self.inner.voices()
     }
@@ -250,11 +262,33 @@ impl Tts {
         self.speak_segments(phonemized.segments, voice, speed, seed, language)
     }
 
+    /// Starts speaking `input` piece by piece: resolves nothing yet, returns a [`SpeechStream`]
+    /// whose `next()` synthesizes one piece at a time, so a worker can answer messages (a
+    /// cancel) between pieces. `options`: `{ voice, speed = 1, seed = 0, lang, ssml = false,
+    /// phonemes = false (input is phonemes), bySentence = true (pieces are sentences: audio
+    /// starts early; false: the longest pieces the model takes, as `speak`) }`. Bad options,
+    /// unknown voices, bad SSML and empty input throw here, before any audio.
+    pub fn stream(&self, input: &str, options: JsValue) -> Result<SpeechStream, JsValue> {
+        let options: StreamOptions = if options.is_undefined() || options.is_null() {
+            StreamOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options).map_err(|e| js_error(Error::BadOption { option: "options", reason: e.to_string() }))?
+        };
+        let seed = checked_seed(options.seed.unwrap_or(0.0))?;
+        let language = options.lang.as_deref().map(Language::from_code).transpose().map_err(js_error)?;
+        let voice = options.voice.ok_or_else(|| js_error(Error::BadOption { option: "voice", reason: format!("is required; this model has {}", self.inner.voices().join(", ")) }))?;
+        let segments = if options.phonemes {
+            vec![Segment { phonemes: input.to_owned(), words: Vec::new(), rate: 1.0, pause_ms: 0 }]
+        } else {
+            phonemize_with(input, language.unwrap_or_else(|| Language::for_voice(&voice)), options.ssml)?.segments
+        };
+        let opts = SynthesisOptions { voice, speed: options.speed.unwrap_or(1.0), seed, language, by_sentence: options.by_sentence.unwrap_or(true) };
+        let state = self.inner.start(&segments, &opts).map_err(js_error)?;
+        Ok(SpeechStream { engine: self.inner.clone(), state: Rc::new(RefCell::new(state)) })
+    }
+
     fn speak_segments(&self, segments: Vec<Segment>, voice: String, speed: f32, seed: f64, language: Option<Language>) -> Result<Promise, JsValue> {
-        if !((0.0..=9_007_199_254_740_991.0).contains(&seed) && seed.fract() == 0.0) {
-            return Err(js_error(Error::BadOption { option: "seed", reason: format!("must be a non-negative integer, got {seed}") }));
-        }
-        let opts = SynthesisOptions { voice, speed, seed: seed as u64, language, by_sentence: false };
+        let opts = SynthesisOptions { voice, speed, seed: checked_seed(seed)?, language, by_sentence: false };
         let inner = self.inner.clone();
         Ok(future_to_promise(async move {
             let speech = inner.speak_segments(&segments, &opts).await.map_err(js_error)?;
@@ -264,6 +298,70 @@ impl Tts {
                 .map_err(|_| JsError::new("could not attach the audio"))?;
             Ok(out)
         }))
+    }
+}
+
+/// A JS number that is a seed: an integer from 0 to 2^53 − 1.
+fn checked_seed(seed: f64) -> Result<u64, JsValue> {
+    if (0.0..=9_007_199_254_740_991.0).contains(&seed) && seed.fract() == 0.0 {
+        Ok(seed as u64)
+    } else {
+        Err(js_error(Error::BadOption { option: "seed", reason: format!("must be a non-negative integer, got {seed}") }))
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StreamOptions {
+    voice: Option<String>,
+    speed: Option<f32>,
+    seed: Option<f64>,
+    lang: Option<String>,
+    #[serde(default)]
+    ssml: bool,
+    #[serde(default)]
+    phonemes: bool,
+    by_sentence: Option<bool>,
+}
+
+/// One chunk of a stream: `{ audio: Float32Array, phonemes, words: [{ text, start, end }],
+/// durations, times }`; times in seconds from the start of the whole speech.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChunkInfo {
+    phonemes: String,
+    durations: Vec<usize>,
+    words: Vec<crate::tts::chunking::WordTime>,
+    times: crate::model::StageTimes,
+    /// Pieces still to synthesize after this one.
+    pieces_left: usize,
+}
+
+/// Speech being synthesized piece by piece (from [`Tts::stream`]).
+#[wasm_bindgen]
+pub struct SpeechStream {
+    engine: Rc<Engine>,
+    state: Rc<RefCell<crate::tts::SpeechStream>>,
+}
+
+#[wasm_bindgen]
+impl SpeechStream {
+    /// Synthesizes the next piece: resolves to a chunk (see `ChunkInfo`), or `undefined` when
+    /// the speech is complete. The chunks' audio concatenated is the whole speech.
+    #[wasm_bindgen(unchecked_return_type = "Promise<any>")]
+    pub fn next(&self) -> Promise {
+        let (engine, state) = (self.engine.clone(), self.state.clone());
+        future_to_promise(async move {
+            let Ok(mut state) = state.try_borrow_mut() else {
+                return Err(js_error(Error::BadOption { option: "next", reason: "the previous next() has not resolved yet".into() }));
+            };
+            let Some(chunk) = engine.next(&mut state).await.map_err(js_error)? else { return Ok(JsValue::UNDEFINED) };
+            let info = ChunkInfo { phonemes: chunk.phonemes, durations: chunk.durations, words: chunk.words, times: chunk.times, pieces_left: state.pieces_left() };
+            let out = serde_wasm_bindgen::to_value(&info)?;
+            js_sys::Reflect::set(&out, &"audio".into(), &js_sys::Float32Array::from(chunk.audio.as_slice()))
+                .map_err(|_| JsError::new("could not attach the audio"))?;
+            Ok(out)
+        })
     }
 }
 
