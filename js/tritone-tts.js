@@ -143,6 +143,10 @@ export class TritoneTTS {
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
       throw new TritoneError('bad_option', `backend: "${backend}": expected "auto", "webgpu" or "cpu"`);
     }
+    // A relative URL is the page's, not the worker's: resolve it here. (URL objects do not
+    // cross to a worker; strings do.)
+    if (source instanceof URL) source = source.href;
+    if (typeof source === 'string' && globalThis.document) source = new URL(source, document.baseURI).href;
     const useWorker = (options.worker ?? true) && platform.createWorker;
     const transport = useWorker
       ? new WorkerTransport(platform.createWorker())
@@ -188,7 +192,7 @@ export class TritoneTTS {
           yield {
             samples: chunk.samples,
             sampleRate: SAMPLE_RATE,
-            text: chunk.words.map((w) => w.text).join(' '),
+            text: joinWords(chunk.words),
             phonemes: chunk.phonemes,
             words: chunk.words.map((w) => ({ text: w.text, start: w.start + textStart, end: w.end + textStart })),
             start,
@@ -222,6 +226,11 @@ export class TritoneTTS {
   dispose() {
     this.transport.dispose();
   }
+}
+
+// Words as text: spaces between words, none before punctuation.
+function joinWords(words) {
+  return words.reduce((text, w) => (text && !/^[\p{P}\p{S}]+$/u.test(w.text) ? `${text} ${w.text}` : text + w.text), '');
 }
 
 // Whole sentences from an async iterable of text pieces.

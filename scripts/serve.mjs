@@ -30,7 +30,7 @@ export function serve(root, port = 0, mounts = {}) {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
     const pathname = decodeURIComponent(url.pathname);
-    if (pathname === '/models/index.json') {
+    if (pathname === '/models/index.json' && !mounts[pathname]) {
       // Which model the page loads by itself (the first mounted one, if any) and its SHA-256,
       // which the page checks the download against before caching it.
       const model = Object.keys(mounts).find((p) => p.startsWith('/models/'));

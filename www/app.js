@@ -6,6 +6,7 @@ import init, { Runtime, phonemize, voiceNote } from './pkg/tritone.js';
 import { describeAdapter } from './adapter.js';
 
 const $ = (id) => document.getElementById(id);
+const PUNCTUATION = /^[\p{P}\p{S}]+$/u;
 const setState = (state) => { document.body.dataset.state = state; };
 
 // The raw module on this thread only phonemizes as you type; speech runs in the worker.
@@ -54,6 +55,7 @@ async function loadModel(source, name, sha256) {
     sha256,
     progress: ({ phase, loaded, total }) => {
       if (phase === 'load') size = loaded;
+      if (phase === 'download' || phase === 'cache') document.body.dataset.modelFrom = phase;
       bar.value = total ? loaded / total : 0;
       const mb = (n) => (n / 1e6).toFixed(1);
       $('model-status').textContent = `${phases[phase] ?? phase}… ${mb(loaded)}${total ? ` / ${mb(total)}` : ''} MB`;
@@ -136,7 +138,9 @@ function speak() {
         const span = document.createElement('span');
         span.textContent = w.text; // text, never HTML
         spans.push(span);
-        words.append(span, ' ');
+        // No space before punctuation.
+        if (words.childNodes.length && !PUNCTUATION.test(w.text)) words.append(' ');
+        words.append(span);
       }
       drawWaveform(chunks);
     },

@@ -40,7 +40,8 @@ test('the demo loads the real model by itself and the first click speaks', async
     await page.screenshot({ path: `${root}target/screenshots/demo-real.png`, fullPage: true });
 
     const dump = `${root}target/real/page-check`;
-    execFileSync(cli, ['say', '--model', model, '--voice', 'jf_alpha', '--seed', '0', '--dump', dump, '--out', `${dump}.wav`, text], { stdio: 'pipe' });
+    // The page streams sentence by sentence: so does --by-sentence.
+    execFileSync(cli, ['say', '--model', model, '--voice', 'jf_alpha', '--seed', '0', '--by-sentence', '--dump', dump, '--out', `${dump}.wav`, text], { stdio: 'pipe' });
     const native = npyFloats(`${dump}/audio.npy`);
     assert.equal(audio.length, native.length, 'the same durations as the native CLI');
     let num = 0, den = 0;

@@ -135,6 +135,10 @@ enum Command {
         /// Seed of the vocoder's noise; the same seed gives the same audio. Random if absent.
         #[arg(long)]
         seed: Option<u64>,
+        /// Synthesize sentence by sentence, as streaming does (the server, the page's Speak
+        /// button, tritone-tts's stream()), instead of in the longest pieces the model takes.
+        #[arg(long)]
+        by_sentence: bool,
         /// Where synthesis runs.
         #[arg(long, value_enum, default_value = "auto")]
         backend: BackendArg,
@@ -226,8 +230,8 @@ fn main() -> ExitCode {
                 None => Err("--voices is required".into()),
             },
         },
-        Command::Say { model, voice, phonemes, text, phonemizer, speed, seed, backend, dump, out } => {
-            say(&model, &voice, phonemes, text, &phonemizer, speed, seed, backend, dump.as_deref(), &out)
+        Command::Say { model, voice, phonemes, text, phonemizer, speed, seed, by_sentence, backend, dump, out } => {
+            say(&model, &voice, phonemes, text, &phonemizer, speed, seed, by_sentence, backend, dump.as_deref(), &out)
         }
         Command::Phonemize { text, phonemizer, json, normalize_only } => phonemize(text, &phonemizer, json, normalize_only),
         Command::Bench { model, voice, runs, backend } => bench(&model, voice.as_deref(), runs, backend),
@@ -632,7 +636,7 @@ fn phonemize(text: Option<String>, args: &PhonemizerArgs, json: bool, normalize_
 }
 
 #[allow(clippy::too_many_arguments)]
-fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>, args: &PhonemizerArgs, speed: f32, seed: Option<u64>, backend: BackendArg, dump: Option<&Path>, out: &Path) -> Result<(), String> {
+fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>, args: &PhonemizerArgs, speed: f32, seed: Option<u64>, by_sentence: bool, backend: BackendArg, dump: Option<&Path>, out: &Path) -> Result<(), String> {
     let segments = match (phonemes, text) {
         (Some(p), _) => vec![Segment { phonemes: p, words: Vec::new(), rate: 1.0, pause_ms: 0 }],
         (None, Some(text)) => {
@@ -645,7 +649,7 @@ fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>
     };
     let engine = load_model(model, backend)?;
     let seed = seed.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64));
-    let opts = SynthesisOptions { speed, seed, ..SynthesisOptions::new(voice) };
+    let opts = SynthesisOptions { speed, seed, by_sentence, ..SynthesisOptions::new(voice) };
     let started = std::time::Instant::now();
     let speech = pollster::block_on(engine.speak_segments(&segments, &opts)).map_err(|e| e.to_string())?;
     let elapsed = started.elapsed().as_secs_f64();
