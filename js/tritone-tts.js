@@ -7,6 +7,7 @@ import { Session, checkInput, checkOptions } from './session.js';
 import { modelBytes } from './model-source.js';
 
 export const SAMPLE_RATE = 24000;
+const LOAD_OPTIONS = ['backend', 'worker', 'cache', 'sha256', 'progress'];
 
 // Kokoro's voice names: language by the first letter, gender by the second.
 const LANGUAGES = { a: 'en-us', b: 'en-gb', e: 'es', f: 'fr', h: 'hi', i: 'it', j: 'ja', p: 'pt-br', z: 'zh' };
@@ -139,6 +140,9 @@ export class TritoneTTS {
   }
 
   static async create(source, options, platform) {
+    for (const key of Object.keys(options)) {
+      if (!LOAD_OPTIONS.includes(key)) throw new TritoneError('bad_option', `unknown load option "${key}": expected ${LOAD_OPTIONS.join(', ')}`);
+    }
     const { backend = 'auto', progress, cache = true, sha256 } = options;
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
       throw new TritoneError('bad_option', `backend: "${backend}": expected "auto", "webgpu" or "cpu"`);

@@ -52,6 +52,28 @@ pub fn split_sentences(text: &str) -> Vec<&str> {
     out
 }
 
+/// A long first sentence cut after its first clause (`,;:—` with at least [`MIN_CLAUSE`]
+/// code points on each side) when it is longer than `max`, so a stream's first audio comes
+/// early; otherwise the sentence whole.
+pub fn split_first_clause(sentence: &str, max: usize) -> Vec<&str> {
+    let count = sentence.chars().count();
+    if count <= max {
+        return vec![sentence];
+    }
+    let cut = sentence
+        .char_indices()
+        .enumerate()
+        .find(|&(n, (_, c))| ",;:—".contains(c) && n + 1 >= MIN_CLAUSE && count - n > MIN_CLAUSE)
+        .map(|(_, (i, c))| i + c.len_utf8());
+    match cut {
+        Some(cut) => vec![sentence[..cut].trim(), sentence[cut..].trim()],
+        None => vec![sentence],
+    }
+}
+
+/// The shortest clause [`split_first_clause`] cuts off (about half a second of speech).
+pub const MIN_CLAUSE: usize = 24;
+
 /// Joins pieces of audio as they come, with 5 ms raised-cosine fades where pieces meet so no
 /// step is heard. The last 5 ms are held back until the next piece (or the end) decides their
 /// fade, so the concatenated output of a stream equals the audio joined at once.
@@ -157,6 +179,16 @@ mod tests {
         assert_eq!(split_sentences("hˈI. hˌW ɑɹ ju? fˈIn… ðæŋks!"), ["hˈI.", "hˌW ɑɹ ju?", "fˈIn…", "ðæŋks!"]);
         assert_eq!(split_sentences("dˈɑktəɹ.smɪθ 3.5"), ["dˈɑktəɹ.smɪθ 3.5"]);
         assert!(split_sentences("  ").is_empty());
+    }
+
+    #[test]
+    fn cuts_a_long_first_sentence_after_its_first_clause() {
+        let long = "ðə sˈʌn ɹˈOz ˈOvəɹ ðə kwˈIət tˈWn, ænd ðə bˈɜɹdz sˈæŋ ɪn ði ˈOld ˈOk tɹˈiz ˈɔl mˈɔɹnɪŋ lˈɔŋ.";
+        assert_eq!(split_first_clause(long, 60), ["ðə sˈʌn ɹˈOz ˈOvəɹ ðə kwˈIət tˈWn,", "ænd ðə bˈɜɹdz sˈæŋ ɪn ði ˈOld ˈOk tɹˈiz ˈɔl mˈɔɹnɪŋ lˈɔŋ."]);
+        assert_eq!(split_first_clause(long, 200), [long], "short enough");
+        // a clause shorter than MIN_CLAUSE on either side is not cut off
+        assert_eq!(split_first_clause("jˈɛs, ðə sˈʌn ɹˈOz ˈOvəɹ ðə kwˈIət tˈWn ænd ðə bˈɜɹdz sˈæŋ", 20).len(), 1);
+        assert_eq!(split_first_clause("ðə sˈʌn ɹˈOz ˈOvəɹ ðə kwˈIət tˈWn ænd ðə bˈɜɹdz sˈæŋ", 20).len(), 1, "no clause mark");
     }
 
     #[test]

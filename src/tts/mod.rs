@@ -18,7 +18,7 @@ use crate::model::kokoro::{Kokoro, StageTimes};
 use crate::model::voices::{style_row, VoiceMix, ROWS, STYLE};
 use crate::model::weights::{GgufWeights, TranslatedWeights, WeightSource};
 use crate::phonemize::{Language, Segment};
-use chunking::{split_phonemes, split_sentences, word_times, Joiner, WordTime};
+use chunking::{split_first_clause, split_phonemes, split_sentences, word_times, Joiner, WordTime};
 
 /// Output sample rate.
 pub const SAMPLE_RATE: u32 = 24_000;
@@ -27,6 +27,10 @@ pub const SAMPLE_RATE: u32 = 24_000;
 /// it speech is unintelligible, and a tiny rate would make a short input minutes long.
 const MIN_RATE: f32 = 0.1;
 const MAX_RATE: f32 = 10.0;
+
+/// Streaming: a first sentence longer than this (in phonemes, about 3 s of speech) is cut
+/// after its first clause.
+const FIRST_PIECE_MAX: usize = 80;
 
 /// Which backend an [`Engine`] runs on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,7 +158,12 @@ impl<B: Backend> Voiced<B> {
         let mut steps = VecDeque::new();
         for (index, segment) in segments.iter().enumerate() {
             let pieces = split_phonemes(&segment.phonemes, limit);
-            let pieces = if opts.by_sentence { pieces.into_iter().flat_map(split_sentences).collect() } else { pieces };
+            let mut pieces: Vec<&str> = if opts.by_sentence { pieces.into_iter().flat_map(split_sentences).collect() } else { pieces };
+            // Streaming: a long first sentence starts with its first clause, so audio starts early.
+            if opts.by_sentence && !pieces.is_empty() && !steps.iter().any(|s| matches!(s, Step::Speak { .. })) {
+                let first = split_first_clause(pieces.remove(0), FIRST_PIECE_MAX);
+                pieces.splice(0..0, first);
+            }
             let speed = (opts.speed * segment.rate).clamp(MIN_RATE, MAX_RATE);
             steps.extend(pieces.into_iter().map(|p| Step::Speak { phonemes: p.to_owned(), segment: index, speed }));
             let silence = segment.pause_ms as usize * SAMPLE_RATE as usize / 1000;

@@ -284,7 +284,7 @@ impl Tts {
         };
         let opts = SynthesisOptions { voice, speed: options.speed.unwrap_or(1.0), seed, language, by_sentence: options.by_sentence.unwrap_or(true) };
         let state = self.inner.start(&segments, &opts).map_err(js_error)?;
-        Ok(SpeechStream { engine: self.inner.clone(), state: Rc::new(RefCell::new(state)) })
+        Ok(SpeechStream { engine: self.inner.clone(), state: Rc::new(RefCell::new(Some(state))) })
     }
 
     fn speak_segments(&self, segments: Vec<Segment>, voice: String, speed: f32, seed: f64, language: Option<Language>) -> Result<Promise, JsValue> {
@@ -341,7 +341,7 @@ struct ChunkInfo {
 #[wasm_bindgen]
 pub struct SpeechStream {
     engine: Rc<Engine>,
-    state: Rc<RefCell<crate::tts::SpeechStream>>,
+    state: Rc<RefCell<Option<crate::tts::SpeechStream>>>,
 }
 
 #[wasm_bindgen]
@@ -352,11 +352,15 @@ impl SpeechStream {
     pub fn next(&self) -> Promise {
         let (engine, state) = (self.engine.clone(), self.state.clone());
         future_to_promise(async move {
-            let Ok(mut state) = state.try_borrow_mut() else {
+            // Taken out while a piece is synthesized: a second next() meanwhile finds it gone.
+            let Some(mut stream) = state.borrow_mut().take() else {
                 return Err(js_error(Error::BadOption { option: "next", reason: "the previous next() has not resolved yet".into() }));
             };
-            let Some(chunk) = engine.next(&mut state).await.map_err(js_error)? else { return Ok(JsValue::UNDEFINED) };
-            let info = ChunkInfo { phonemes: chunk.phonemes, durations: chunk.durations, words: chunk.words, times: chunk.times, pieces_left: state.pieces_left() };
+            let next = engine.next(&mut stream).await;
+            let pieces_left = stream.pieces_left();
+            *state.borrow_mut() = Some(stream);
+            let Some(chunk) = next.map_err(js_error)? else { return Ok(JsValue::UNDEFINED) };
+            let info = ChunkInfo { phonemes: chunk.phonemes, durations: chunk.durations, words: chunk.words, times: chunk.times, pieces_left };
             let out = serde_wasm_bindgen::to_value(&info)?;
             js_sys::Reflect::set(&out, &"audio".into(), &js_sys::Float32Array::from(chunk.audio.as_slice()))
                 .map_err(|_| JsError::new("could not attach the audio"))?;

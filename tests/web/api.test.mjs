@@ -142,7 +142,7 @@ test('word times are the predicted durations, frame for frame', async () => {
 
 test('cancel stops within a chunk; the engine goes on; errors are TritoneErrors with codes', async () => {
   const got = await page.evaluate(async (text) => {
-    const { TritoneError } = await import('/pkg/index.js');
+    const { TritoneError, TritoneTTS } = await import('/pkg/index.js');
     const controller = new AbortController();
     const t0 = performance.now();
     let chunks = 0;
@@ -170,6 +170,10 @@ test('cancel stops within a chunk; the engine goes on; errors are TritoneErrors 
       empty: await error(() => tts.generate('   ', { voice: 'af_test' })),
       notText: await error(() => tts.generate(42, { voice: 'af_test' })),
       preAborted: await error(() => tts.generate('Hi.', { voice: 'af_test', signal: AbortSignal.abort() })),
+      badLoad: await error(() => TritoneTTS.load('/small.gguf', { backend: 'opengl' })),
+      badLoadOption: await error(() => TritoneTTS.load('/small.gguf', { thread: 2 })),
+      missing: await error(() => TritoneTTS.load('/missing.gguf')),
+      notModel: await error(() => TritoneTTS.load('/www/favicon.svg')),
     };
   }, PARAGRAPH);
   assert.equal(got.chunks, 1);
@@ -189,6 +193,10 @@ test('cancel stops within a chunk; the engine goes on; errors are TritoneErrors 
   refused(got.empty, 'empty_input', /nothing to speak/);
   refused(got.notText, 'bad_option', /must be a string or an \(async\) iterable of strings, got number/);
   refused(got.preAborted, 'cancelled', /cancelled/);
+  refused(got.badLoad, 'bad_option', /backend: "opengl": expected "auto", "webgpu" or "cpu"/);
+  refused(got.badLoadOption, 'bad_option', /unknown load option "thread"/);
+  refused(got.missing, 'bad_download', /missing\.gguf: HTTP 404/);
+  refused(got.notModel, 'bad_gguf', /not a GGUF file/);
 });
 
 test('chunks scheduled back to back in Web Audio play seamlessly', async () => {
