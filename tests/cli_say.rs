@@ -125,7 +125,19 @@ fn bench_prints_rtf_and_stages() {
     let out = tritone(&["bench", "--model", model.to_str().unwrap(), "--runs", "1"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
-    for stage in ["RTF", "albert", "predictor", "text encoder", "decoder", "generator", "istft"] {
+    for stage in ["RTF", "GFLOP/s", "multiply-adds", "albert", "predictor", "text_encoder", "decoder", "generator", "istft"] {
         assert!(text.contains(stage), "{stage}: {text}");
     }
+    // --json on one thread, with given phonemes: the numbers add up
+    let out = tritone(&["bench", "--model", model.to_str().unwrap(), "--runs", "3", "--threads", "1", "--json", "--phonemes", "həlˈO wˈɜɹld."]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (median, audio, rtf) = (v["median_s"].as_f64().unwrap(), v["audio_s"].as_f64().unwrap(), v["rtf"].as_f64().unwrap());
+    assert!(median > 0.0 && audio > 0.0 && (rtf - median / audio).abs() < 1e-9, "{v}");
+    assert_eq!(v["runs"], 3);
+    assert_eq!(v["threads"], 1);
+    let macs = v["multiply_adds"].as_f64().unwrap();
+    assert!((v["gflops"].as_f64().unwrap() - 2.0 * macs / median / 1e9).abs() < 1e-6, "{v}");
+    let stages: f64 = v["stages_s"].as_object().unwrap().values().map(|s| s.as_f64().unwrap()).sum();
+    assert!(stages <= median * 1.01, "stages {stages} s within the run's {median} s");
 }

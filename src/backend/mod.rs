@@ -135,6 +135,8 @@ thread_local! {
     /// Kernel calls of the host backends (CPU, reference) on this thread; each synthesis runs on
     /// one thread, so differences count one forward.
     static HOST_OPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Multiply-adds of the CPU backend's convolutions and matrix products on this thread.
+    static HOST_MACS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 pub(crate) fn count_host_op() {
@@ -143,6 +145,16 @@ pub(crate) fn count_host_op() {
 
 pub(crate) fn host_ops() -> u64 {
     HOST_OPS.with(std::cell::Cell::get)
+}
+
+pub(crate) fn count_host_macs(n: usize) {
+    HOST_MACS.with(|m| m.set(m.get() + n as u64));
+}
+
+/// Multiply-adds the CPU backend's conv1d, linear and conv_transpose1d did on this thread so
+/// far (benchmarks divide by time for GFLOP/s).
+pub fn host_multiply_adds() -> u64 {
+    HOST_MACS.with(std::cell::Cell::get)
 }
 
 /// What [`Backend::ada_norm`] normalizes over.

@@ -2,15 +2,22 @@
 //! output is computed exactly as on one thread, so results do not depend on the thread count).
 
 use super::simd::axpy;
-use crate::backend::{Conv1dGeometry, Weight};
+use crate::backend::{Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, Weight};
 
-/// `x [c_in, t_in]`, `w [c_out, c_in, k]` → `[c_out, t_out]`.
+/// `x [c_in, t_in]`, `w [c_out, c_in, k]` → `[c_out, t_out]`: register tiles where this CPU
+/// has a vector tile kernel and the stride is 1, else one tap at a time ([`conv1d_axpy`]).
 ///
-/// Each output row starts at its bias and accumulates one weight tap at a time over the whole
+/// In `conv1d_axpy` each output row starts at its bias and accumulates one weight tap at a time over the whole
 /// row (an axpy over a contiguous input run when stride is 1), so each output element sums its
 /// taps in (channel, tap) order. Weights stay in their storage format and are decoded one
 /// output channel at a time.
 pub fn conv1d(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
+    conv1d_tiled(g, x, w, bias).unwrap_or_else(|| conv1d_axpy(g, x, w, bias))
+}
+
+/// The portable kernel: where no tile kernel runs (stride ≠ 1, a CPU without AVX2/FMA, wasm
+/// without simd128), and the tile kernels' twin in tests.
+pub fn conv1d_axpy(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
     let mut out = vec![0.0f32; g.c_out * g.t_out];
     let channel = |w_row: &mut Vec<f32>, (o, y): (usize, &mut [f32])| {
         // [c_in, k] of output channel o, decoded to f32.
@@ -49,6 +56,47 @@ pub fn conv1d(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -
     out
 }
 
+/// `nn.ConvTranspose1d` (groups 1; `w [c_in, c_out, k]`) as `stride` ordinary convolutions,
+/// one per output phase: output `p` with `q = p + padding = Q·stride + r` sums the taps
+/// `j = r + m·stride` over inputs `Q − m`, a stride-1 convolution of `x` with the phase's taps
+/// reversed. Each phase runs on [`conv1d`]'s tiles (and threads) instead of scattering one
+/// sample at a time.
+pub fn conv_transpose1d_polyphase(g: &ConvTransposeGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
+    let (s, k) = (g.stride, g.k);
+    let full = w.to_f32(); // [c_in][c_out][k]
+    let mut out = vec![0.0f32; g.c_out * g.t_out];
+    for (o, row) in out.chunks_exact_mut(g.t_out).enumerate() {
+        row.fill(bias.map_or(0.0, |b| b[o]));
+    }
+    for r in 0..s.min(k) {
+        let kt = (k - r).div_ceil(s);
+        // phase weights [c_out][c_in][m'] = w[ci][co][r + (kt − 1 − m')·s]
+        let mut phase = vec![0.0f32; g.c_out * g.c_in * kt];
+        for (co, per_out) in phase.chunks_exact_mut(g.c_in * kt).enumerate() {
+            for (ci, taps) in per_out.chunks_exact_mut(kt).enumerate() {
+                for (m, v) in taps.iter_mut().enumerate() {
+                    *v = full[(ci * g.c_out + co) * k + r + (kt - 1 - m) * s];
+                }
+            }
+        }
+        let Ok(phase) = Weight::f32(&[g.c_out, g.c_in, kt], phase) else { unreachable!("the shape holds the values") };
+        let params = Conv1dParams { stride: 1, padding: kt - 1, dilation: 1 };
+        let Ok(geo) = Conv1dGeometry::new(&[g.c_in, g.t_in], &[g.c_out, g.c_in, kt], None, params) else {
+            unreachable!("a stride-1 convolution padded by its span has outputs")
+        };
+        // y[co][Q] is output q = Q·s + r, i.e. p = Q·s + r − padding
+        let y = conv1d(&geo, x, &phase, None);
+        for (row, y_row) in out.chunks_exact_mut(g.t_out).zip(y.chunks_exact(geo.t_out)) {
+            for (big_q, v) in y_row.iter().enumerate() {
+                if let Some(p) = (big_q * s + r).checked_sub(g.padding).filter(|&p| p < g.t_out) {
+                    row[p] += v;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The range of outputs `t` whose tap `j` lands inside the input (not in the zero padding).
 fn valid_outputs(g: &Conv1dGeometry, j: usize) -> (usize, usize) {
     let offset = j * g.dilation; // input position of tap j is t·stride + offset − padding
@@ -60,4 +108,269 @@ fn valid_outputs(g: &Conv1dGeometry, j: usize) -> (usize, usize) {
         None => 0,
     };
     (t_lo.min(g.t_out), t_hi)
+}
+
+/// Output channels per tile of the tiled kernels.
+const TILE_CHANNELS: usize = 4;
+/// The most time steps a tile kernel computes at once.
+const MAX_STEPS: usize = 16;
+
+/// Stride-1 convolution as register tiles: 4 output channels × a run of time steps accumulate
+/// in vector registers over every (input channel, tap), reading a zero-padded copy of the input
+/// (so no tap needs a bounds check) and weights repacked as `[c_in·k][4]` (one broadcast per
+/// channel per tap). Several multiply-adds per load instead of the axpy's one: the generator's
+/// convolutions become compute-bound. `None` where no vector kernel exists for this CPU.
+fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
+    let kernel = tile_kernel()?;
+    if g.stride != 1 {
+        return None;
+    }
+    // xp[i][q] = x[i][q − padding], zero outside: output t, tap j reads xp[i][t + j·dilation].
+    // Wide enough for whole tiles past the last output, so the last tile needs no other code.
+    let tp = g.t_out.div_ceil(MAX_STEPS) * MAX_STEPS + (g.k - 1) * g.dilation;
+    let mut xp = vec![0.0f32; g.c_in * tp];
+    for (row, x_row) in xp.chunks_exact_mut(tp).zip(x.chunks_exact(g.t_in)) {
+        let (from, to) = (g.padding.min(tp), (g.padding + g.t_in).min(tp));
+        row[from..to].copy_from_slice(&x_row[..to - from]);
+    }
+    let taps = g.c_in * g.k;
+    let mut out = vec![0.0f32; g.c_out * g.t_out];
+    let block = |(rows, w4): (&mut Vec<f32>, &mut Vec<f32>), (b, y): (usize, &mut [f32])| {
+        let first = b * TILE_CHANNELS;
+        let n = y.len() / g.t_out;
+        // The block's weights, channel-interleaved; missing channels (the last block) are zero.
+        w.decode_rows(first, &mut rows[..n * taps]);
+        for (q, w_tap) in w4.chunks_exact_mut(TILE_CHANNELS).enumerate() {
+            for (r, v) in w_tap.iter_mut().enumerate() {
+                *v = if r < n { rows[r * taps + q] } else { 0.0 };
+            }
+        }
+        let mut b4 = [0.0f32; TILE_CHANNELS];
+        for (r, v) in b4.iter_mut().enumerate().take(n) {
+            *v = bias.map_or(0.0, |bias| bias[first + r]);
+        }
+        let tile = Tile { xp: &xp, tp, c_in: g.c_in, k: g.k, dilation: g.dilation, t_out: g.t_out, w4, bias: b4 };
+        kernel(&tile, y);
+    };
+    let scratch = || (vec![0.0f32; TILE_CHANNELS * taps], vec![0.0f32; TILE_CHANNELS * taps]);
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(TILE_CHANNELS * g.t_out).enumerate().for_each_init(scratch, |(r, w4), item| block((r, w4), item));
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let (mut r, mut w4) = scratch();
+        out.chunks_mut(TILE_CHANNELS * g.t_out).enumerate().for_each(|item| block((&mut r, &mut w4), item));
+    }
+    Some(out)
+}
+
+/// One block of output channels: what a tile kernel reads.
+struct Tile<'a> {
+    xp: &'a [f32],
+    tp: usize,
+    c_in: usize,
+    k: usize,
+    dilation: usize,
+    t_out: usize,
+    /// `[c_in·k][TILE_CHANNELS]`
+    w4: &'a [f32],
+    bias: [f32; TILE_CHANNELS],
+}
+
+type TileKernel = fn(&Tile, &mut [f32]);
+
+/// The vector tile kernel this CPU runs, if any.
+fn tile_kernel() -> Option<TileKernel> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        return Some(|tile, y| {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            unsafe { tile_avx2(tile, y) }
+        });
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return Some(tile_simd128);
+    #[allow(unreachable_code)]
+    None
+}
+
+/// Whether [`conv1d`] runs vector tile kernels here, and which.
+pub fn tile_kernel_name() -> Option<&'static str> {
+    tile_kernel()?;
+    Some(if cfg!(target_arch = "wasm32") { "simd128 tiles" } else { "AVX2+FMA tiles" })
+}
+
+/// 4 channels × 16 steps (two 8-lane registers per channel: 8 accumulators) per tile. Written
+/// with named registers and pointer steps (no arrays, no index arithmetic in the inner loop) so
+/// the accumulators stay in registers in every build profile.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
+    use std::arch::x86_64::*;
+    const STEPS: usize = 16;
+    let rows = y.len() / tile.t_out;
+    let (tp, k, dilation, t_out) = (tile.tp, tile.k, tile.dilation, tile.t_out);
+    let w_end = tile.w4.as_ptr().add(tile.c_in * k * TILE_CHANNELS);
+    let mut t0 = 0;
+    while t0 < t_out {
+        let b = &tile.bias;
+        let (mut a00, mut a01) = (_mm256_set1_ps(b[0]), _mm256_set1_ps(b[0]));
+        let (mut a10, mut a11) = (_mm256_set1_ps(b[1]), _mm256_set1_ps(b[1]));
+        let (mut a20, mut a21) = (_mm256_set1_ps(b[2]), _mm256_set1_ps(b[2]));
+        let (mut a30, mut a31) = (_mm256_set1_ps(b[3]), _mm256_set1_ps(b[3]));
+        // SAFETY: t0 + STEPS + (k−1)·dilation ≤ tp (xp has whole tiles), so every load stays
+        // in its row of xp; w walks w4's c_in·k·4 values exactly once.
+        let mut x_row = tile.xp.as_ptr().add(t0);
+        let mut w = tile.w4.as_ptr();
+        while w < w_end {
+            let mut xs = x_row;
+            for _ in 0..k {
+                let x0 = _mm256_loadu_ps(xs);
+                let x1 = _mm256_loadu_ps(xs.add(8));
+                let w0 = _mm256_broadcast_ss(&*w);
+                a00 = _mm256_fmadd_ps(w0, x0, a00);
+                a01 = _mm256_fmadd_ps(w0, x1, a01);
+                let w1 = _mm256_broadcast_ss(&*w.add(1));
+                a10 = _mm256_fmadd_ps(w1, x0, a10);
+                a11 = _mm256_fmadd_ps(w1, x1, a11);
+                let w2 = _mm256_broadcast_ss(&*w.add(2));
+                a20 = _mm256_fmadd_ps(w2, x0, a20);
+                a21 = _mm256_fmadd_ps(w2, x1, a21);
+                let w3 = _mm256_broadcast_ss(&*w.add(3));
+                a30 = _mm256_fmadd_ps(w3, x0, a30);
+                a31 = _mm256_fmadd_ps(w3, x1, a31);
+                xs = xs.add(dilation);
+                w = w.add(TILE_CHANNELS);
+            }
+            x_row = x_row.add(tp);
+        }
+        let steps = STEPS.min(t_out - t0);
+        let mut last = [0.0f32; STEPS];
+        for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate().take(rows) {
+            let row = &mut y[r * t_out + t0..r * t_out + t0 + steps];
+            // The last tile of a row may be partial: through a buffer.
+            let out = if steps == STEPS { row.as_mut_ptr() } else { last.as_mut_ptr() };
+            _mm256_storeu_ps(out, lo);
+            _mm256_storeu_ps(out.add(8), hi);
+            if steps < STEPS {
+                row.copy_from_slice(&last[..steps]);
+            }
+        }
+        t0 += STEPS;
+    }
+}
+
+/// 4 channels × 8 steps (two 4-lane registers per channel) per tile; wasm has no fused
+/// multiply-add without relaxed SIMD, so a multiply and an add.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn tile_simd128(tile: &Tile, y: &mut [f32]) {
+    use core::arch::wasm32::*;
+    const STEPS: usize = 8;
+    let rows = y.len() / tile.t_out;
+    for t0 in (0..tile.t_out).step_by(STEPS) {
+        let mut acc = [[f32x4_splat(0.0); 2]; TILE_CHANNELS];
+        for (r, a) in acc.iter_mut().enumerate() {
+            *a = [f32x4_splat(tile.bias[r]); 2];
+        }
+        for i in 0..tile.c_in {
+            let x_row = &tile.xp[i * tile.tp + t0..];
+            let w_row = &tile.w4[i * tile.k * TILE_CHANNELS..];
+            for j in 0..tile.k {
+                let xs = &x_row[j * tile.dilation..j * tile.dilation + STEPS];
+                // SAFETY: xs holds 8 f32; v128 loads are unaligned.
+                let (x0, x1) = unsafe { (v128_load(xs.as_ptr() as *const v128), v128_load(xs.as_ptr().add(4) as *const v128)) };
+                let wj = &w_row[j * TILE_CHANNELS..(j + 1) * TILE_CHANNELS];
+                for (a, &wr) in acc.iter_mut().zip(wj) {
+                    let wv = f32x4_splat(wr);
+                    a[0] = f32x4_add(a[0], f32x4_mul(wv, x0));
+                    a[1] = f32x4_add(a[1], f32x4_mul(wv, x1));
+                }
+            }
+        }
+        let steps = STEPS.min(tile.t_out - t0);
+        for (r, a) in acc.iter().enumerate().take(rows) {
+            let mut out = [0.0f32; STEPS];
+            // SAFETY: out holds 8 f32; v128 stores are unaligned.
+            unsafe {
+                v128_store(out.as_mut_ptr() as *mut v128, a[0]);
+                v128_store(out.as_mut_ptr().add(4) as *mut v128, a[1]);
+            }
+            y[r * tile.t_out + t0..r * tile.t_out + t0 + steps].copy_from_slice(&out[..steps]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tile kernels against the one-tap kernel over every remainder the tiles have: output
+    /// channels not a multiple of 4, time not a multiple of the tile, padding on either side,
+    /// dilation, k = 1 (linear). Sums differ only by rounding (fused multiply-adds natively).
+    #[test]
+    fn tiles_match_the_axpy_kernel() {
+        let kind = tile_kernel_name();
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            assert_eq!(kind, Some("AVX2+FMA tiles"));
+        }
+        let mut rng = crate::rng::SplitMix64(7);
+        let mut cases = 0;
+        for (c_out, c_in) in [(1, 1), (4, 3), (5, 17), (9, 8)] {
+            for (k, dilation) in [(1, 1), (3, 1), (3, 3), (7, 5)] {
+                for t_in in [1, 15, 16, 33, 100] {
+                    for padding in [0, (k - 1) * dilation / 2, (k - 1) * dilation] {
+                        let span = (k - 1) * dilation;
+                        if t_in + 2 * padding <= span {
+                            continue;
+                        }
+                        let x: Vec<f32> = (0..c_in * t_in).map(|_| rng.uniform()).collect();
+                        let w: Vec<f32> = (0..c_out * c_in * k).map(|_| rng.uniform()).collect();
+                        let bias: Vec<f32> = (0..c_out).map(|_| rng.uniform()).collect();
+                        let weight = Weight::f32(&[c_out, c_in, k], w).unwrap();
+                        let params = Conv1dParams { stride: 1, padding, dilation };
+                        let g = Conv1dGeometry::new(&[c_in, t_in], &[c_out, c_in, k], Some(&[c_out]), params).unwrap();
+                        let fast = conv1d(&g, &x, &weight, Some(&bias));
+                        let slow = conv1d_axpy(&g, &x, &weight, Some(&bias));
+                        assert_eq!(fast.len(), slow.len());
+                        // each output sums c_in·k products of magnitude ≤ 1
+                        let bound = 1e-6 * (c_in * k) as f32;
+                        for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+                            assert!((a - b).abs() <= bound, "c_out {c_out} c_in {c_in} k {k} d {dilation} t_in {t_in} pad {padding}: [{i}] {a} vs {b}");
+                        }
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 150, "{cases}");
+    }
+
+    /// The polyphase transposed convolution against the scatter it replaces, over strides
+    /// larger and smaller than the kernel, paddings, and single-sample inputs.
+    #[test]
+    fn polyphase_transposed_conv_matches_the_scatter() {
+        use crate::backend::ConvTransposeParams;
+        let mut rng = crate::rng::SplitMix64(11);
+        for (stride, k) in [(1usize, 3usize), (2, 4), (3, 2), (5, 10), (6, 12), (10, 20), (4, 3)] {
+            for padding in [0, k.saturating_sub(stride) / 2, k / 2] {
+                for (t_in, output_padding) in [(1, 0), (2, 0), (17, 0), (9, stride - 1)] {
+                    let (c_in, c_out) = (5, 6);
+                    let params = ConvTransposeParams { stride, padding, output_padding, groups: 1 };
+                    let Ok(g) = ConvTransposeGeometry::new(&[c_in, t_in], &[c_in, c_out, k], Some(&[c_out]), params) else { continue };
+                    let x: Vec<f32> = (0..c_in * t_in).map(|_| rng.uniform()).collect();
+                    let w = Weight::f32(&[c_in, c_out, k], (0..c_in * c_out * k).map(|_| rng.uniform()).collect()).unwrap();
+                    let bias: Vec<f32> = (0..c_out).map(|_| rng.uniform()).collect();
+                    let fast = conv_transpose1d_polyphase(&g, &x, &w, Some(&bias));
+                    let slow = super::super::nn::conv_transpose1d(&g, &x, &w, Some(&bias));
+                    assert_eq!(fast.len(), slow.len());
+                    for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+                        assert!((a - b).abs() <= 1e-5, "stride {stride} k {k} pad {padding} t_in {t_in}: [{i}] {a} vs {b}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -7,7 +7,7 @@ pub mod simd;
 
 pub use conv1d::conv1d;
 
-use super::{check_len, count_host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
+use super::{check_len, count_host_macs, count_host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,7 +40,11 @@ impl Backend for CpuBackend {
     type Weight = Weight;
 
     fn name(&self) -> String {
-        format!("CPU ({})", simd::KIND)
+        match conv1d::tile_kernel_name() {
+            // wasm's tiles are simd128 too: its name says it already
+            Some(tiles) if !cfg!(target_arch = "wasm32") => format!("CPU ({}, {tiles})", simd::KIND),
+            _ => format!("CPU ({})", simd::KIND),
+        }
     }
 
     fn upload(&self, shape: &[usize], data: &[f32]) -> Result<CpuTensor> {
@@ -59,6 +63,7 @@ impl Backend for CpuBackend {
     fn conv1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, params: Conv1dParams) -> Result<CpuTensor> {
         let g = Conv1dGeometry::new(&x.shape, weight.shape(), bias.map(Weight::shape), params)?;
         count_host_op();
+        count_host_macs(g.macs());
         let b = bias.map(Weight::values);
         CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight, b.as_deref()))
     }
@@ -66,14 +71,19 @@ impl Backend for CpuBackend {
     fn conv_transpose1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, p: ConvTransposeParams) -> Result<CpuTensor> {
         let g = ConvTransposeGeometry::new(&x.shape, weight.shape(), bias.map(Weight::shape), p)?;
         count_host_op();
+        count_host_macs(g.c_in * g.per_group_out() * g.k * g.t_in);
         let b = bias.map(Weight::values);
-        CpuTensor::new(&[g.c_out, g.t_out], nn::conv_transpose1d(&g, &x.data, weight, b.as_deref()))
+        // Grouped (the depthwise pooling) stays a scatter; the generator's upsampling runs as
+        // tiled convolutions.
+        let out = if g.groups == 1 { conv1d::conv_transpose1d_polyphase(&g, &x.data, weight, b.as_deref()) } else { nn::conv_transpose1d(&g, &x.data, weight, b.as_deref()) };
+        CpuTensor::new(&[g.c_out, g.t_out], out)
     }
 
     fn linear(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>) -> Result<CpuTensor> {
         let (out, inp) = super::rank2("linear", "weight", weight.shape())?;
         let g = Conv1dGeometry::new(&x.shape, &[out, inp, 1], bias.map(Weight::shape), Conv1dParams::default())?;
         count_host_op();
+        count_host_macs(g.macs());
         let b = bias.map(Weight::values);
         CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight, b.as_deref()))
     }
@@ -87,6 +97,7 @@ impl Backend for CpuBackend {
     fn lstm(&self, x: &CpuTensor, w: &LstmWeights<'_, Weight>, reverse: bool) -> Result<CpuTensor> {
         let (hidden, t) = shapes::lstm(&x.shape, w.w_ih.shape(), w.w_hh.shape(), w.b_ih.shape(), w.b_hh.shape())?;
         count_host_op();
+        count_host_macs(4 * hidden * hidden * t);
         let xp = self.linear(x, w.w_ih, Some(w.b_ih))?;
         CpuTensor::new(&[hidden, t], nn::lstm_recurrence(&xp.data, w.w_hh, &w.b_hh.values(), hidden, t, reverse))
     }

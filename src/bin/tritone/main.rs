@@ -202,6 +202,15 @@ enum Command {
         /// Where synthesis runs.
         #[arg(long, value_enum, default_value = "auto")]
         backend: BackendArg,
+        /// Phonemes to speak instead of the built-in paragraph (11.1 s with Kokoro-82M's voices).
+        #[arg(long)]
+        phonemes: Option<String>,
+        /// CPU threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print one JSON object: median_s, audio_s, rtf, runs, threads, backend, gflops, stages.
+        #[arg(long)]
+        json: bool,
     },
     /// Write one tensor of a GGUF file, decoded to f32, as a NumPy .npy file.
     Tensor {
@@ -234,7 +243,9 @@ fn main() -> ExitCode {
             say(&model, &voice, phonemes, text, &phonemizer, speed, seed, by_sentence, backend, dump.as_deref(), &out)
         }
         Command::Phonemize { text, phonemizer, json, normalize_only } => phonemize(text, &phonemizer, json, normalize_only),
-        Command::Bench { model, voice, runs, backend } => bench(&model, voice.as_deref(), runs, backend),
+        Command::Bench { model, voice, runs, backend, phonemes, threads, json } => {
+            bench(&model, voice.as_deref(), runs, backend, phonemes.as_deref().unwrap_or(BENCH_PHONEMES), threads, json)
+        }
         Command::Serve { model, host, port, workers, max_queue, max_input_chars, backend, shutdown_timeout, check } => serve::serve(serve::ServeArgs {
             model,
             host,
@@ -679,7 +690,11 @@ fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>
 /// architecture, it delivers comparable quality to larger models." in misaki's US phonemes.
 const BENCH_PHONEMES: &str = "kˈOkəɹO ɪz ɐn ˈOpᵊnwˌAt tˌitˌiˈɛs mˈɑdᵊl wɪð ˈATi tˈu mˈɪljᵊn pəɹˈæməTəɹz. dəspˈAt ɪts lˈAtwˌAt ˈɑɹkətˌɛkʧəɹ, ɪt dəlˈɪvəɹz kəmpˈɛɹəbᵊl kwˈɑləTi tə lˈɑɹʤəɹ mˈɑdᵊlz.";
 
-fn bench(model: &Path, voice: Option<&str>, runs: usize, backend: BackendArg) -> Result<(), String> {
+#[allow(clippy::too_many_arguments)]
+fn bench(model: &Path, voice: Option<&str>, runs: usize, backend: BackendArg, phonemes: &str, threads: Option<usize>, json: bool) -> Result<(), String> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().map_err(|e| format!("--threads: {e}"))?;
+    }
     let engine = load_model(model, backend)?;
     let voice = match voice {
         Some(v) => v.to_owned(),
@@ -688,18 +703,32 @@ fn bench(model: &Path, voice: Option<&str>, runs: usize, backend: BackendArg) ->
     let opts = SynthesisOptions::new(voice);
     let mut results = Vec::new();
     for _ in 0..runs.max(1) {
+        let macs = tritone::backend::host_multiply_adds();
         let started = std::time::Instant::now();
-        let speech = pollster::block_on(engine.speak(BENCH_PHONEMES, &opts)).map_err(|e| e.to_string())?;
-        results.push((started.elapsed().as_secs_f64(), speech));
+        let speech = pollster::block_on(engine.speak(phonemes, &opts)).map_err(|e| e.to_string())?;
+        results.push((started.elapsed().as_secs_f64(), tritone::backend::host_multiply_adds() - macs, speech));
     }
     results.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (elapsed, speech) = &results[results.len() / 2];
+    let (elapsed, macs, speech) = &results[results.len() / 2];
     let seconds = speech.audio.len() as f64 / SAMPLE_RATE as f64;
-    println!("backend: {}{}", engine.backend(), paren(engine.backend_reason()));
-    println!("ops per synthesis: {}", speech.ops);
-    println!("{seconds:.2} s of audio, median of {} runs {elapsed:.3} s, RTF {:.3}", results.len(), elapsed / seconds);
+    // multiply-adds of the convolutions and matrix products (CPU backend), 2 flops each
+    let gflops = 2.0 * *macs as f64 / elapsed / 1e9;
+    let threads = rayon::current_num_threads();
     let t = &speech.times;
-    for (stage, ms) in [("albert", t.albert), ("predictor", t.predictor), ("text encoder", t.text_encoder), ("decoder", t.decoder), ("generator", t.generator), ("istft", t.istft)] {
+    let stages = [("albert", t.albert), ("predictor", t.predictor), ("text_encoder", t.text_encoder), ("decoder", t.decoder), ("generator", t.generator), ("istft", t.istft)];
+    if json {
+        let stages: serde_json::Map<String, serde_json::Value> = stages.iter().map(|(k, ms)| (k.to_string(), serde_json::json!(ms / 1e3))).collect();
+        let out = serde_json::json!({
+            "median_s": elapsed, "audio_s": seconds, "rtf": elapsed / seconds, "runs": results.len(), "threads": threads,
+            "backend": engine.backend(), "gflops": gflops, "multiply_adds": macs, "ops": speech.ops, "stages_s": stages,
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    println!("backend: {}{}", engine.backend(), paren(engine.backend_reason()));
+    println!("ops per synthesis: {}, {:.1} G multiply-adds", speech.ops, *macs as f64 / 1e9);
+    println!("{seconds:.2} s of audio, median of {} runs {elapsed:.3} s, RTF {:.3}, {gflops:.1} GFLOP/s effective on {threads} threads", results.len(), elapsed / seconds);
+    for (stage, ms) in stages {
         println!("  {stage:13} {ms:9.1} ms  {:5.1} %", 100.0 * ms / (elapsed * 1e3));
     }
     Ok(())
