@@ -262,43 +262,64 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
     }
 }
 
-/// 4 channels × 8 steps (two 4-lane registers per channel) per tile; wasm has no fused
-/// multiply-add without relaxed SIMD, so a multiply and an add.
+/// 4 channels × 8 steps (two 4-lane registers per channel: 8 accumulators) per tile; wasm has
+/// no fused multiply-add without relaxed SIMD, so a multiply and an add. Named registers and
+/// pointer steps, as in the AVX2 kernel, so the accumulators stay in registers.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn tile_simd128(tile: &Tile, y: &mut [f32]) {
     use core::arch::wasm32::*;
     const STEPS: usize = 8;
     let rows = y.len() / tile.t_out;
-    for t0 in (0..tile.t_out).step_by(STEPS) {
-        let mut acc = [[f32x4_splat(0.0); 2]; TILE_CHANNELS];
-        for (r, a) in acc.iter_mut().enumerate() {
-            *a = [f32x4_splat(tile.bias[r]); 2];
-        }
-        for i in 0..tile.c_in {
-            let x_row = &tile.xp[i * tile.tp + t0..];
-            let w_row = &tile.w4[i * tile.k * TILE_CHANNELS..];
-            for j in 0..tile.k {
-                let xs = &x_row[j * tile.dilation..j * tile.dilation + STEPS];
-                // SAFETY: xs holds 8 f32; v128 loads are unaligned.
-                let (x0, x1) = unsafe { (v128_load(xs.as_ptr() as *const v128), v128_load(xs.as_ptr().add(4) as *const v128)) };
-                let wj = &w_row[j * TILE_CHANNELS..(j + 1) * TILE_CHANNELS];
-                for (a, &wr) in acc.iter_mut().zip(wj) {
-                    let wv = f32x4_splat(wr);
-                    a[0] = f32x4_add(a[0], f32x4_mul(wv, x0));
-                    a[1] = f32x4_add(a[1], f32x4_mul(wv, x1));
+    let (tp, k, dilation, t_out) = (tile.tp, tile.k, tile.dilation, tile.t_out);
+    let taps = tile.c_in * k * TILE_CHANNELS;
+    assert!(tile.w4.len() >= taps && tile.xp.len() >= tile.c_in * tp, "tile buffers too short");
+    let mut t0 = 0;
+    while t0 < t_out {
+        let b = &tile.bias;
+        let (mut a00, mut a01) = (f32x4_splat(b[0]), f32x4_splat(b[0]));
+        let (mut a10, mut a11) = (f32x4_splat(b[1]), f32x4_splat(b[1]));
+        let (mut a20, mut a21) = (f32x4_splat(b[2]), f32x4_splat(b[2]));
+        let (mut a30, mut a31) = (f32x4_splat(b[3]), f32x4_splat(b[3]));
+        // SAFETY: (checked above) xp has c_in rows of tp ≥ t0 + STEPS + (k−1)·dilation values
+        // (whole tiles), w4 has c_in·k·4; loads are unaligned-safe v128 loads.
+        unsafe {
+            let mut x_row = tile.xp.as_ptr().add(t0);
+            let mut w = tile.w4.as_ptr();
+            let w_end = w.add(taps);
+            while w < w_end {
+                let mut xs = x_row;
+                for _ in 0..k {
+                    let x0 = v128_load(xs as *const v128);
+                    let x1 = v128_load(xs.add(4) as *const v128);
+                    let w0 = f32x4_splat(*w);
+                    a00 = f32x4_add(a00, f32x4_mul(w0, x0));
+                    a01 = f32x4_add(a01, f32x4_mul(w0, x1));
+                    let w1 = f32x4_splat(*w.add(1));
+                    a10 = f32x4_add(a10, f32x4_mul(w1, x0));
+                    a11 = f32x4_add(a11, f32x4_mul(w1, x1));
+                    let w2 = f32x4_splat(*w.add(2));
+                    a20 = f32x4_add(a20, f32x4_mul(w2, x0));
+                    a21 = f32x4_add(a21, f32x4_mul(w2, x1));
+                    let w3 = f32x4_splat(*w.add(3));
+                    a30 = f32x4_add(a30, f32x4_mul(w3, x0));
+                    a31 = f32x4_add(a31, f32x4_mul(w3, x1));
+                    xs = xs.add(dilation);
+                    w = w.add(TILE_CHANNELS);
                 }
+                x_row = x_row.add(tp);
             }
         }
-        let steps = STEPS.min(tile.t_out - t0);
-        for (r, a) in acc.iter().enumerate().take(rows) {
+        let steps = STEPS.min(t_out - t0);
+        for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate().take(rows) {
             let mut out = [0.0f32; STEPS];
             // SAFETY: out holds 8 f32; v128 stores are unaligned.
             unsafe {
-                v128_store(out.as_mut_ptr() as *mut v128, a[0]);
-                v128_store(out.as_mut_ptr().add(4) as *mut v128, a[1]);
+                v128_store(out.as_mut_ptr() as *mut v128, lo);
+                v128_store(out.as_mut_ptr().add(4) as *mut v128, hi);
             }
-            y[r * tile.t_out + t0..r * tile.t_out + t0 + steps].copy_from_slice(&out[..steps]);
+            y[r * t_out + t0..r * t_out + t0 + steps].copy_from_slice(&out[..steps]);
         }
+        t0 += STEPS;
     }
 }
 
