@@ -4,8 +4,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::f16;
 use tritone::backend::cpu::simd::{axpy, axpy_scalar, dot, dot_scalar};
-use tritone::backend::cpu::conv1d;
-use tritone::backend::{Backend, Conv1dGeometry, Conv1dParams, ReferenceBackend, Weight};
+use tritone::backend::cpu::{conv1d, conv1d_axpy, conv_transpose1d_polyphase, conv_transpose1d_scatter};
+use tritone::backend::{Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, ReferenceBackend, Weight};
 use tritone::quant::GgmlType;
 
 fn data(n: usize, f: f32) -> Vec<f32> {
@@ -37,9 +37,29 @@ fn convolutions(c: &mut Criterion) {
         g.throughput(Throughput::Elements(geo.macs() as u64));
         let id = format!("{c_ch}ch_k{k}_d{dilation}_t{t}");
         g.bench_with_input(BenchmarkId::new("cpu", &id), &(), |b, _| b.iter(|| conv1d(&geo, &x, &w, Some(&bias))));
+        g.bench_with_input(BenchmarkId::new("axpy", &id), &(), |b, _| b.iter(|| conv1d_axpy(&geo, &x, &w, Some(&bias))));
         let reference = ReferenceBackend;
         let (xr, br) = (reference.upload(&[c_ch, t], &x).unwrap(), Weight::f32(&[c_ch], bias.clone()).unwrap());
         g.bench_with_input(BenchmarkId::new("reference", &id), &(), |b, _| b.iter(|| reference.conv1d(&xr, &w, Some(&br), p).unwrap()));
+    }
+    g.finish();
+}
+
+/// The generator's upsampling (ConvTranspose1d 512→256, k 20, stride 10 and 256→128, k 12,
+/// stride 6): polyphase tiles against the scatter.
+fn transposed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("conv_transpose1d");
+    g.sample_size(10);
+    for (c_in, c_out, k, stride, t) in [(512usize, 256usize, 20usize, 10usize, 100usize), (256, 128, 12, 6, 1000)] {
+        let p = ConvTransposeParams { stride, padding: (k - stride) / 2, output_padding: 0, groups: 1 };
+        let geo = ConvTransposeGeometry::new(&[c_in, t], &[c_in, c_out, k], Some(&[c_out]), p).unwrap();
+        let x = data(c_in * t, 0.013);
+        let w = Weight::f16(&[c_in, c_out, k], data(c_in * c_out * k, 0.7).into_iter().map(|v| f16::from_f32(v * 0.05)).collect()).unwrap();
+        let bias = data(c_out, 0.3);
+        g.throughput(Throughput::Elements((c_in * c_out * k * t) as u64));
+        let id = format!("{c_in}to{c_out}_k{k}_s{stride}_t{t}");
+        g.bench_with_input(BenchmarkId::new("polyphase", &id), &(), |b, _| b.iter(|| conv_transpose1d_polyphase(&geo, &x, &w, Some(&bias))));
+        g.bench_with_input(BenchmarkId::new("scatter", &id), &(), |b, _| b.iter(|| conv_transpose1d_scatter(&geo, &x, &w, Some(&bias))));
     }
     g.finish();
 }
@@ -59,5 +79,5 @@ fn decoding(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, vectors, convolutions, decoding);
+criterion_group!(benches, vectors, convolutions, transposed, decoding);
 criterion_main!(benches);

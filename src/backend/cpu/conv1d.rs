@@ -114,6 +114,9 @@ fn valid_outputs(g: &Conv1dGeometry, j: usize) -> (usize, usize) {
 const TILE_CHANNELS: usize = 4;
 /// The most time steps a tile kernel computes at once.
 const MAX_STEPS: usize = 16;
+/// Input channels a tile kernel sums before moving to the next time tile: 32 rows of input
+/// and their weights fit in L1 next to the tiles.
+const CHANNEL_CHUNK: usize = 32;
 
 /// Stride-1 convolution as register tiles: 4 output channels × a run of time steps accumulate
 /// in vector registers over every (input channel, tap), reading a zero-padded copy of the input
@@ -202,9 +205,12 @@ pub fn tile_kernel_name() -> Option<&'static str> {
     Some(if cfg!(target_arch = "wasm32") { "simd128 tiles" } else { "AVX2+FMA tiles" })
 }
 
-/// 4 channels × 16 steps (two 8-lane registers per channel: 8 accumulators) per tile. Written
-/// with named registers and pointer steps (no arrays, no index arithmetic in the inner loop) so
-/// the accumulators stay in registers in every build profile.
+/// 4 channels × 16 steps (two 8-lane registers per channel: 8 accumulators) per tile. Input
+/// channels go in chunks of [`CHANNEL_CHUNK`], all tiles of a chunk before the next (partial
+/// sums wait in `y`), so a chunk's input rows and weights stay in L1 while the tiles sweep time;
+/// each output still sums its (channel, tap) products in order. Written with named registers
+/// and pointer steps (no arrays, no index arithmetic in the inner loop) so the accumulators
+/// stay in registers in every build profile.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
@@ -212,53 +218,68 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
     const STEPS: usize = 16;
     let rows = y.len() / tile.t_out;
     let (tp, k, dilation, t_out) = (tile.tp, tile.k, tile.dilation, tile.t_out);
-    let w_end = tile.w4.as_ptr().add(tile.c_in * k * TILE_CHANNELS);
-    let mut t0 = 0;
-    while t0 < t_out {
-        let b = &tile.bias;
-        let (mut a00, mut a01) = (_mm256_set1_ps(b[0]), _mm256_set1_ps(b[0]));
-        let (mut a10, mut a11) = (_mm256_set1_ps(b[1]), _mm256_set1_ps(b[1]));
-        let (mut a20, mut a21) = (_mm256_set1_ps(b[2]), _mm256_set1_ps(b[2]));
-        let (mut a30, mut a31) = (_mm256_set1_ps(b[3]), _mm256_set1_ps(b[3]));
-        // SAFETY: t0 + STEPS + (k−1)·dilation ≤ tp (xp has whole tiles), so every load stays
-        // in its row of xp; w walks w4's c_in·k·4 values exactly once.
-        let mut x_row = tile.xp.as_ptr().add(t0);
-        let mut w = tile.w4.as_ptr();
-        while w < w_end {
-            let mut xs = x_row;
-            for _ in 0..k {
-                let x0 = _mm256_loadu_ps(xs);
-                let x1 = _mm256_loadu_ps(xs.add(8));
-                let w0 = _mm256_broadcast_ss(&*w);
-                a00 = _mm256_fmadd_ps(w0, x0, a00);
-                a01 = _mm256_fmadd_ps(w0, x1, a01);
-                let w1 = _mm256_broadcast_ss(&*w.add(1));
-                a10 = _mm256_fmadd_ps(w1, x0, a10);
-                a11 = _mm256_fmadd_ps(w1, x1, a11);
-                let w2 = _mm256_broadcast_ss(&*w.add(2));
-                a20 = _mm256_fmadd_ps(w2, x0, a20);
-                a21 = _mm256_fmadd_ps(w2, x1, a21);
-                let w3 = _mm256_broadcast_ss(&*w.add(3));
-                a30 = _mm256_fmadd_ps(w3, x0, a30);
-                a31 = _mm256_fmadd_ps(w3, x1, a31);
-                xs = xs.add(dilation);
-                w = w.add(TILE_CHANNELS);
+    let mut i0 = 0;
+    while i0 < tile.c_in {
+        let i1 = (i0 + CHANNEL_CHUNK).min(tile.c_in);
+        let mut t0 = 0;
+        while t0 < t_out {
+            let steps = STEPS.min(t_out - t0);
+            // Where each row's tile lives: in y, or (a partial last tile) in a buffer.
+            let mut partial = [[0.0f32; STEPS]; TILE_CHANNELS];
+            let mut at = [std::ptr::null_mut::<f32>(); TILE_CHANNELS];
+            for (r, p) in at.iter_mut().enumerate() {
+                *p = if r >= rows {
+                    partial[r].as_mut_ptr()
+                } else if steps == STEPS {
+                    y.as_mut_ptr().add(r * t_out + t0)
+                } else {
+                    partial[r][..steps].copy_from_slice(&y[r * t_out + t0..r * t_out + t0 + steps]);
+                    partial[r].as_mut_ptr()
+                };
             }
-            x_row = x_row.add(tp);
-        }
-        let steps = STEPS.min(t_out - t0);
-        let mut last = [0.0f32; STEPS];
-        for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate().take(rows) {
-            let row = &mut y[r * t_out + t0..r * t_out + t0 + steps];
-            // The last tile of a row may be partial: through a buffer.
-            let out = if steps == STEPS { row.as_mut_ptr() } else { last.as_mut_ptr() };
-            _mm256_storeu_ps(out, lo);
-            _mm256_storeu_ps(out.add(8), hi);
-            if steps < STEPS {
-                row.copy_from_slice(&last[..steps]);
+            let start = |r: usize| if i0 == 0 { _mm256_set1_ps(tile.bias[r]) } else { _mm256_loadu_ps(at[r]) };
+            let start_hi = |r: usize| if i0 == 0 { _mm256_set1_ps(tile.bias[r]) } else { _mm256_loadu_ps(at[r].add(8)) };
+            let (mut a00, mut a01) = (start(0), start_hi(0));
+            let (mut a10, mut a11) = (start(1), start_hi(1));
+            let (mut a20, mut a21) = (start(2), start_hi(2));
+            let (mut a30, mut a31) = (start(3), start_hi(3));
+            // SAFETY: t0 + STEPS + (k−1)·dilation ≤ tp (xp has whole tiles), so every load stays
+            // in its row of xp; w walks the chunk's i·k·4 values of w4 exactly once.
+            let mut x_row = tile.xp.as_ptr().add(i0 * tp + t0);
+            let mut w = tile.w4.as_ptr().add(i0 * k * TILE_CHANNELS);
+            let w_end = tile.w4.as_ptr().add(i1 * k * TILE_CHANNELS);
+            while w < w_end {
+                let mut xs = x_row;
+                for _ in 0..k {
+                    let x0 = _mm256_loadu_ps(xs);
+                    let x1 = _mm256_loadu_ps(xs.add(8));
+                    let w0 = _mm256_broadcast_ss(&*w);
+                    a00 = _mm256_fmadd_ps(w0, x0, a00);
+                    a01 = _mm256_fmadd_ps(w0, x1, a01);
+                    let w1 = _mm256_broadcast_ss(&*w.add(1));
+                    a10 = _mm256_fmadd_ps(w1, x0, a10);
+                    a11 = _mm256_fmadd_ps(w1, x1, a11);
+                    let w2 = _mm256_broadcast_ss(&*w.add(2));
+                    a20 = _mm256_fmadd_ps(w2, x0, a20);
+                    a21 = _mm256_fmadd_ps(w2, x1, a21);
+                    let w3 = _mm256_broadcast_ss(&*w.add(3));
+                    a30 = _mm256_fmadd_ps(w3, x0, a30);
+                    a31 = _mm256_fmadd_ps(w3, x1, a31);
+                    xs = xs.add(dilation);
+                    w = w.add(TILE_CHANNELS);
+                }
+                x_row = x_row.add(tp);
             }
+            for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate() {
+                _mm256_storeu_ps(at[r], lo);
+                _mm256_storeu_ps(at[r].add(8), hi);
+                if r < rows && steps < STEPS {
+                    y[r * t_out + t0..r * t_out + t0 + steps].copy_from_slice(&partial[r][..steps]);
+                }
+            }
+            t0 += STEPS;
         }
-        t0 += STEPS;
+        i0 = i1;
     }
 }
 
@@ -339,7 +360,7 @@ mod tests {
         }
         let mut rng = crate::rng::SplitMix64(7);
         let mut cases = 0;
-        for (c_out, c_in) in [(1, 1), (4, 3), (5, 17), (9, 8)] {
+        for (c_out, c_in) in [(1, 1), (4, 3), (5, 17), (9, 8), (6, 70)] {
             for (k, dilation) in [(1, 1), (3, 1), (3, 3), (7, 5)] {
                 for t_in in [1, 15, 16, 33, 100] {
                     for padding in [0, (k - 1) * dilation / 2, (k - 1) * dilation] {

@@ -5,7 +5,8 @@ mod conv1d;
 mod nn;
 pub mod simd;
 
-pub use conv1d::conv1d;
+pub use conv1d::{conv1d, conv1d_axpy, conv_transpose1d_polyphase};
+pub use nn::conv_transpose1d as conv_transpose1d_scatter;
 
 use super::{check_len, count_host_macs, count_host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::Result;
