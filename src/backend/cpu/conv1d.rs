@@ -248,7 +248,11 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
             let mut x_row = tile.xp.as_ptr().add(i0 * tp + t0);
             let mut w = tile.w4.as_ptr().add(i0 * k * TILE_CHANNELS);
             let w_end = tile.w4.as_ptr().add(i1 * k * TILE_CHANNELS);
+            let ahead = 2 * STEPS + (k - 1) * dilation;
             while w < w_end {
+                // The line the next tile will need from this row (the hardware prefetcher does
+                // not follow 32 rows at once).
+                _mm_prefetch::<_MM_HINT_T0>(x_row.wrapping_add(ahead) as *const i8);
                 let mut xs = x_row;
                 for _ in 0..k {
                     let x0 = _mm256_loadu_ps(xs);
