@@ -287,9 +287,10 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
     }
 }
 
-/// 4 channels × 8 steps (two 4-lane registers per channel: 8 accumulators) per tile; wasm has
-/// no fused multiply-add without relaxed SIMD, so a multiply and an add. Named registers and
-/// pointer steps, as in the AVX2 kernel, so the accumulators stay in registers.
+/// 4 channels × 8 steps (two 4-lane registers per channel: 8 accumulators) per tile, input
+/// channels in chunks; wasm has no fused multiply-add without relaxed SIMD, so a multiply and an
+/// add. Named registers and pointer steps, as in the AVX2 kernel, so the accumulators stay in
+/// registers.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn tile_simd128(tile: &Tile, y: &mut [f32]) {
     use core::arch::wasm32::*;
@@ -298,53 +299,65 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
     let (tp, k, dilation, t_out) = (tile.tp, tile.k, tile.dilation, tile.t_out);
     let taps = tile.c_in * k * TILE_CHANNELS;
     assert!(tile.w4.len() >= taps && tile.xp.len() >= tile.c_in * tp, "tile buffers too short");
-    let mut t0 = 0;
-    while t0 < t_out {
-        let b = &tile.bias;
-        let (mut a00, mut a01) = (f32x4_splat(b[0]), f32x4_splat(b[0]));
-        let (mut a10, mut a11) = (f32x4_splat(b[1]), f32x4_splat(b[1]));
-        let (mut a20, mut a21) = (f32x4_splat(b[2]), f32x4_splat(b[2]));
-        let (mut a30, mut a31) = (f32x4_splat(b[3]), f32x4_splat(b[3]));
-        // SAFETY: (checked above) xp has c_in rows of tp ≥ t0 + STEPS + (k−1)·dilation values
-        // (whole tiles), w4 has c_in·k·4; loads are unaligned-safe v128 loads.
-        unsafe {
-            let mut x_row = tile.xp.as_ptr().add(t0);
-            let mut w = tile.w4.as_ptr();
-            let w_end = w.add(taps);
-            while w < w_end {
-                let mut xs = x_row;
-                for _ in 0..k {
-                    let x0 = v128_load(xs as *const v128);
-                    let x1 = v128_load(xs.add(4) as *const v128);
-                    let w0 = f32x4_splat(*w);
-                    a00 = f32x4_add(a00, f32x4_mul(w0, x0));
-                    a01 = f32x4_add(a01, f32x4_mul(w0, x1));
-                    let w1 = f32x4_splat(*w.add(1));
-                    a10 = f32x4_add(a10, f32x4_mul(w1, x0));
-                    a11 = f32x4_add(a11, f32x4_mul(w1, x1));
-                    let w2 = f32x4_splat(*w.add(2));
-                    a20 = f32x4_add(a20, f32x4_mul(w2, x0));
-                    a21 = f32x4_add(a21, f32x4_mul(w2, x1));
-                    let w3 = f32x4_splat(*w.add(3));
-                    a30 = f32x4_add(a30, f32x4_mul(w3, x0));
-                    a31 = f32x4_add(a31, f32x4_mul(w3, x1));
-                    xs = xs.add(dilation);
-                    w = w.add(TILE_CHANNELS);
+    // Input channels in chunks, as in the AVX2 kernel (partial sums wait in y).
+    let mut i0 = 0;
+    while i0 < tile.c_in {
+        let i1 = (i0 + CHANNEL_CHUNK).min(tile.c_in);
+        let mut t0 = 0;
+        while t0 < t_out {
+            let steps = STEPS.min(t_out - t0);
+            let mut tiles = [[0.0f32; STEPS]; TILE_CHANNELS];
+            for (r, t) in tiles.iter_mut().enumerate() {
+                if i0 == 0 {
+                    *t = [tile.bias[r]; STEPS];
+                } else if r < rows {
+                    t[..steps].copy_from_slice(&y[r * t_out + t0..r * t_out + t0 + steps]);
                 }
-                x_row = x_row.add(tp);
             }
-        }
-        let steps = STEPS.min(t_out - t0);
-        for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate().take(rows) {
-            let mut out = [0.0f32; STEPS];
-            // SAFETY: out holds 8 f32; v128 stores are unaligned.
+            // SAFETY: (checked above) xp has c_in rows of tp ≥ t0 + STEPS + (k−1)·dilation
+            // values (whole tiles), w4 has c_in·k·4; v128 loads and stores are unaligned-safe.
             unsafe {
-                v128_store(out.as_mut_ptr() as *mut v128, lo);
-                v128_store(out.as_mut_ptr().add(4) as *mut v128, hi);
+                let load = |t: &[f32; STEPS], half: usize| v128_load(t.as_ptr().add(4 * half) as *const v128);
+                let (mut a00, mut a01) = (load(&tiles[0], 0), load(&tiles[0], 1));
+                let (mut a10, mut a11) = (load(&tiles[1], 0), load(&tiles[1], 1));
+                let (mut a20, mut a21) = (load(&tiles[2], 0), load(&tiles[2], 1));
+                let (mut a30, mut a31) = (load(&tiles[3], 0), load(&tiles[3], 1));
+                let mut x_row = tile.xp.as_ptr().add(i0 * tp + t0);
+                let mut w = tile.w4.as_ptr().add(i0 * k * TILE_CHANNELS);
+                let w_end = tile.w4.as_ptr().add(i1 * k * TILE_CHANNELS);
+                while w < w_end {
+                    let mut xs = x_row;
+                    for _ in 0..k {
+                        let x0 = v128_load(xs as *const v128);
+                        let x1 = v128_load(xs.add(4) as *const v128);
+                        let w0 = f32x4_splat(*w);
+                        a00 = f32x4_add(a00, f32x4_mul(w0, x0));
+                        a01 = f32x4_add(a01, f32x4_mul(w0, x1));
+                        let w1 = f32x4_splat(*w.add(1));
+                        a10 = f32x4_add(a10, f32x4_mul(w1, x0));
+                        a11 = f32x4_add(a11, f32x4_mul(w1, x1));
+                        let w2 = f32x4_splat(*w.add(2));
+                        a20 = f32x4_add(a20, f32x4_mul(w2, x0));
+                        a21 = f32x4_add(a21, f32x4_mul(w2, x1));
+                        let w3 = f32x4_splat(*w.add(3));
+                        a30 = f32x4_add(a30, f32x4_mul(w3, x0));
+                        a31 = f32x4_add(a31, f32x4_mul(w3, x1));
+                        xs = xs.add(dilation);
+                        w = w.add(TILE_CHANNELS);
+                    }
+                    x_row = x_row.add(tp);
+                }
+                for (t, (lo, hi)) in tiles.iter_mut().zip([(a00, a01), (a10, a11), (a20, a21), (a30, a31)]) {
+                    v128_store(t.as_mut_ptr() as *mut v128, lo);
+                    v128_store(t.as_mut_ptr().add(4) as *mut v128, hi);
+                }
             }
-            y[r * t_out + t0..r * t_out + t0 + steps].copy_from_slice(&out[..steps]);
+            for (r, t) in tiles.iter().enumerate().take(rows) {
+                y[r * t_out + t0..r * t_out + t0 + steps].copy_from_slice(&t[..steps]);
+            }
+            t0 += STEPS;
         }
-        t0 += STEPS;
+        i0 = i1;
     }
 }
 
