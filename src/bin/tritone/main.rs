@@ -199,6 +199,9 @@ enum Command {
         /// Runs to take the median of.
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Untimed runs first (allocator, caches, page faults).
+        #[arg(long, default_value_t = 1)]
+        warmup: usize,
         /// Where synthesis runs.
         #[arg(long, value_enum, default_value = "auto")]
         backend: BackendArg,
@@ -243,8 +246,8 @@ fn main() -> ExitCode {
             say(&model, &voice, phonemes, text, &phonemizer, speed, seed, by_sentence, backend, dump.as_deref(), &out)
         }
         Command::Phonemize { text, phonemizer, json, normalize_only } => phonemize(text, &phonemizer, json, normalize_only),
-        Command::Bench { model, voice, runs, backend, phonemes, threads, json } => {
-            bench(&model, voice.as_deref(), runs, backend, phonemes.as_deref().unwrap_or(BENCH_PHONEMES), threads, json)
+        Command::Bench { model, voice, runs, warmup, backend, phonemes, threads, json } => {
+            bench(&model, voice.as_deref(), (warmup, runs), backend, phonemes.as_deref().unwrap_or(BENCH_PHONEMES), threads, json)
         }
         Command::Serve { model, host, port, workers, max_queue, max_input_chars, backend, shutdown_timeout, check } => serve::serve(serve::ServeArgs {
             model,
@@ -691,7 +694,7 @@ fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>
 const BENCH_PHONEMES: &str = "kˈOkəɹO ɪz ɐn ˈOpᵊnwˌAt tˌitˌiˈɛs mˈɑdᵊl wɪð ˈATi tˈu mˈɪljᵊn pəɹˈæməTəɹz. dəspˈAt ɪts lˈAtwˌAt ˈɑɹkətˌɛkʧəɹ, ɪt dəlˈɪvəɹz kəmpˈɛɹəbᵊl kwˈɑləTi tə lˈɑɹʤəɹ mˈɑdᵊlz.";
 
 #[allow(clippy::too_many_arguments)]
-fn bench(model: &Path, voice: Option<&str>, runs: usize, backend: BackendArg, phonemes: &str, threads: Option<usize>, json: bool) -> Result<(), String> {
+fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), backend: BackendArg, phonemes: &str, threads: Option<usize>, json: bool) -> Result<(), String> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().map_err(|e| format!("--threads: {e}"))?;
     }
@@ -701,6 +704,9 @@ fn bench(model: &Path, voice: Option<&str>, runs: usize, backend: BackendArg, ph
         None => engine.voices().into_iter().next().ok_or("the model has no voices")?,
     };
     let opts = SynthesisOptions::new(voice);
+    for _ in 0..warmup {
+        pollster::block_on(engine.speak(phonemes, &opts)).map_err(|e| e.to_string())?;
+    }
     let mut results = Vec::new();
     for _ in 0..runs.max(1) {
         let macs = tritone::backend::host_multiply_adds();
