@@ -192,10 +192,66 @@ pub fn snake(x: &[f32], t: usize, alpha: &[f32]) -> Vec<f32> {
     let mut out = x.to_vec();
     for (row, &a) in out.chunks_exact_mut(t).zip(alpha) {
         let inv = 1.0 / a;
-        row.iter_mut().for_each(|v| {
-            let s = (a * *v).sin();
-            *v += inv * s * s;
-        });
+        if row.iter().all(|v| (a * v).abs() <= SIN_SQUARED_RANGE) {
+            row.iter_mut().for_each(|v| *v += inv * sin_squared(a * *v));
+        } else {
+            row.iter_mut().for_each(|v| {
+                let s = (a * *v).sin();
+                *v += inv * s * s;
+            });
+        }
     }
     out
+}
+
+/// Where [`sin_squared`]'s argument reduction is exact (Cephes' `sinf` bound).
+const SIN_SQUARED_RANGE: f32 = 8192.0;
+
+/// sin²(y) for |y| ≤ [`SIN_SQUARED_RANGE`], branch-free so the snake loop vectorizes (libm's
+/// `sinf` is a call per element): y reduced by π/2 in three parts (Cody–Waite), then Cephes'
+/// minimax polynomials for sin and cos on [−π/4, π/4]; in an odd quadrant sin² is cos² of the
+/// remainder.
+#[inline]
+fn sin_squared(y: f32) -> f32 {
+    const DP1: f32 = 1.570_312_5;
+    const DP2: f32 = 4.837_513e-4;
+    const DP3: f32 = 7.549_79e-8;
+    let q = y * std::f32::consts::FRAC_2_PI;
+    let j = (q + 0.5f32.copysign(q)) as i32; // round half away from zero
+    let jf = j as f32;
+    let r = ((y - jf * DP1) - jf * DP2) - jf * DP3;
+    let z = r * r;
+    let sin = r + r * z * (-1.666_665_5e-1 + z * (8.332_161e-3 + z * -1.951_529_6e-4));
+    let cos = 1.0 - 0.5 * z + z * z * (4.166_664_6e-2 + z * (-1.388_731_6e-3 + z * 2.443_315_7e-5));
+    let v = if j & 1 == 0 { sin } else { cos };
+    v * v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The polynomial sin² against f64 over its whole range, near multiples of π/2 included.
+    #[test]
+    fn sin_squared_is_accurate_over_its_range() {
+        let mut worst = 0.0f64;
+        let mut rng = crate::rng::SplitMix64(3);
+        let near_quadrants = (-40..40).flat_map(|k| [-1e-3f32, 0.0, 1e-3].map(|d| k as f32 * std::f32::consts::FRAC_PI_2 + d));
+        let random = (0..200_000).map(|_| rng.uniform() * SIN_SQUARED_RANGE);
+        let small = (0..2000).map(|i| (i as f32 - 1000.0) * 1e-3);
+        for y in near_quadrants.chain(random).chain(small) {
+            let exact = (y as f64).sin().powi(2);
+            worst = worst.max((sin_squared(y) as f64 - exact).abs());
+        }
+        assert!(worst < 3e-7, "max |error| {worst}");
+    }
+
+    #[test]
+    fn snake_takes_libm_beyond_the_range() {
+        let x = [1e5f32, -3.0, 0.5];
+        let out = snake(&x, 3, &[1.0]);
+        for (o, v) in out.iter().zip(x) {
+            assert!((o - (v + v.sin() * v.sin())).abs() <= 1e-6 * v.abs().max(1.0), "{o} vs {v}");
+        }
+    }
 }
