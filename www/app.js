@@ -127,7 +127,8 @@ function speak() {
   status.textContent = 'Speaking…';
   const words = $('words');
   words.replaceChildren();
-  const spans = [];
+  // Each word's span, by the word object play() hands back to onWord.
+  const spanOf = new Map();
   const chunks = [];
   const t0 = performance.now();
   player = tts.play($('text').value, {
@@ -137,7 +138,7 @@ function speak() {
       for (const w of chunk.words) {
         const span = document.createElement('span');
         span.textContent = w.text; // text, never HTML
-        spans.push(span);
+        spanOf.set(w, span);
         // No space before punctuation.
         if (words.childNodes.length && !PUNCTUATION.test(w.text)) words.append(' ');
         words.append(span);
@@ -145,9 +146,8 @@ function speak() {
       drawWaveform(chunks);
     },
     onWord: (word) => {
-      const i = spans.findIndex((s, k) => s.textContent === word.text && !s.dataset.said && k >= 0);
-      spans.forEach((s) => s.classList.remove('current'));
-      if (i >= 0) { spans[i].classList.add('current'); spans[i].dataset.said = '1'; }
+      words.querySelector('.current')?.classList.remove('current');
+      spanOf.get(word)?.classList.add('current');
     },
   });
   const current = player;
@@ -155,8 +155,7 @@ function speak() {
   current.done.then(
     (audio) => {
       lastAudio = audio;
-      window.lastSpeech = { audio: audio.samples, sampleRate: audio.sampleRate, words: audio.words };
-      spans.forEach((s) => s.classList.remove('current'));
+      words.querySelector('.current')?.classList.remove('current');
       $('download-wav').disabled = false;
       if (player === current) { setState('ready'); $('stop').disabled = true; }
     },

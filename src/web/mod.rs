@@ -277,12 +277,12 @@ impl Tts {
         let seed = checked_seed(options.seed.unwrap_or(0.0))?;
         let language = options.lang.as_deref().map(Language::from_code).transpose().map_err(js_error)?;
         let voice = options.voice.ok_or_else(|| js_error(Error::BadOption { option: "voice", reason: format!("is required; this model has {}", self.inner.voices().join(", ")) }))?;
+        let opts = SynthesisOptions { voice, speed: options.speed.unwrap_or(1.0), seed, language, by_sentence: options.by_sentence.unwrap_or(true) };
         let segments = if options.phonemes {
             vec![Segment { phonemes: input.to_owned(), words: Vec::new(), rate: 1.0, pause_ms: 0 }]
         } else {
-            phonemize_with(input, language.unwrap_or_else(|| Language::for_voice(&voice)), options.ssml)?.segments
+            phonemize_with(input, opts.language(), options.ssml)?.segments
         };
-        let opts = SynthesisOptions { voice, speed: options.speed.unwrap_or(1.0), seed, language, by_sentence: options.by_sentence.unwrap_or(true) };
         let state = self.inner.start(&segments, &opts).map_err(js_error)?;
         Ok(SpeechStream { engine: self.inner.clone(), state: Rc::new(RefCell::new(Some(state))) })
     }
