@@ -18,6 +18,8 @@
 mod bfloat16;
 mod fp16;
 mod fp32;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod gptq;
 mod kquant;
 mod q2_k;
 mod q4_0;
@@ -38,7 +40,7 @@ use crate::error::{Error, Result};
 use bfloat16::Bf16Bytes;
 use fp16::F16Bytes;
 use fp32::F32Bytes;
-use kquant::{fit_scale_min, nearest_level, quantize_scales};
+use kquant::{fit_scale_min, quantize_scales};
 use q2_k::BlockQ2_K;
 use q4_0::BlockQ4_0;
 use q4_k::BlockQ4_K;
@@ -207,6 +209,57 @@ trait Block<const N: usize>: Pod {
     fn value(&self, j: usize) -> f32;
     fn encode(x: &[f32; N]) -> Result<Self>;
 }
+
+/// The values one element of a block can take once the block's scales are set: `step·L + offset`
+/// for `L ∈ 0..=max`. Every ggml block type is such a grid; error-compensating rounding
+/// ([`gptq`]) picks each element's level itself.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Levels {
+    pub step: f32,
+    pub offset: f32,
+    pub max: u8,
+}
+
+impl Levels {
+    /// The level nearest to `x` (0 when the step is 0: every level is then the offset). The step
+    /// may be negative (Q4_0 and Q5_0 store a signed scale).
+    pub fn nearest(&self, x: f32) -> u8 {
+        if self.step != 0.0 {
+            ((x - self.offset) / self.step).round().clamp(0.0, f32::from(self.max)) as u8
+        } else {
+            0
+        }
+    }
+
+    pub fn value(&self, level: u8) -> f32 {
+        self.step * f32::from(level) + self.offset
+    }
+}
+
+/// A block type whose scales, once set by `encode`, fix each element's [`Levels`].
+trait GridBlock<const N: usize>: Block<N> {
+    /// The levels element `j < N` may take in this block.
+    fn levels(&self, j: usize) -> Levels;
+    /// This block's scales with element `j` at level `levels[j]` (each ≤ its `max`).
+    fn with_levels(&self, levels: &[u8; N]) -> Self;
+}
+
+/// [`with_block`] for the block types ([`GridBlock`]); `$other` for the float types.
+macro_rules! with_grid_block {
+    ($ty:expr, |$B:ident, $N:ident| $body:expr, $other:expr) => {
+        match $ty {
+            GgmlType::Q4_0 => { type $B = $crate::quant::BlockQ4_0; const $N: usize = 32; $body }
+            GgmlType::Q5_0 => { type $B = $crate::quant::BlockQ5_0; const $N: usize = 32; $body }
+            GgmlType::Q8_0 => { type $B = $crate::quant::BlockQ8_0; const $N: usize = 32; $body }
+            GgmlType::Q2_K => { type $B = $crate::quant::BlockQ2_K; const $N: usize = $crate::quant::QK_K; $body }
+            GgmlType::Q4_K => { type $B = $crate::quant::BlockQ4_K; const $N: usize = $crate::quant::QK_K; $body }
+            GgmlType::TQ1_0 => { type $B = $crate::quant::BlockTQ1_0; const $N: usize = $crate::quant::QK_K; $body }
+            GgmlType::TQ2_0 => { type $B = $crate::quant::BlockTQ2_0; const $N: usize = $crate::quant::QK_K; $body }
+            GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => $other,
+        }
+    };
+}
+pub(crate) use with_grid_block;
 
 /// Calls `$body` with `$B` bound to the block type of `$ty` and `$N` to its values per block.
 macro_rules! with_block {

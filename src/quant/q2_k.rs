@@ -49,17 +49,31 @@ impl Block<QK_K> for BlockQ2_K {
         }
         let (d, ls) = quantize_scales(fits.map(|f| f.0), 15.0);
         let (dmin, lm) = quantize_scales(fits.map(|f| f.1), 15.0);
-        let mut block = Self { d: f16_scale(d, Self::TYPE)?, dmin: f16_scale(dmin, Self::TYPE)?, ..Self::zeroed() };
-        let (d, dmin) = (half(block.d), half(block.dmin));
-        for (s, xs) in x.chunks_exact(16).enumerate() {
-            block.scales[s] = ls[s] | (lm[s] << 4);
-            let (dl, ml) = (d * f32::from(ls[s]), dmin * f32::from(lm[s]));
+        let block = Self {
+            d: f16_scale(d, Self::TYPE)?,
+            dmin: f16_scale(dmin, Self::TYPE)?,
+            scales: std::array::from_fn(|s| ls[s] | (lm[s] << 4)),
+            qs: [0; 64],
+        };
+        Ok(block.with_levels(&std::array::from_fn(|e| block.levels(e).nearest(x[e]))))
+    }
+}
+
+impl GridBlock<QK_K> for BlockQ2_K {
+    fn levels(&self, e: usize) -> Levels {
+        let s = self.scales[e / 16];
+        Levels { step: half(self.d) * f32::from(s & 0xF), offset: -half(self.dmin) * f32::from(s >> 4), max: 3 }
+    }
+
+    fn with_levels(&self, l: &[u8; QK_K]) -> Self {
+        let mut block = Self { qs: [0; 64], ..*self };
+        for (s, ls) in l.chunks_exact(16).enumerate() {
             let (base, shift) = q2k_place(s);
-            for (q, &v) in block.qs[base..base + 16].iter_mut().zip(xs) {
-                *q |= (nearest_level(v, dl, -ml, 3.0) as u8) << shift;
+            for (q, &v) in block.qs[base..base + 16].iter_mut().zip(ls) {
+                *q |= v << shift;
             }
         }
-        Ok(block)
+        block
     }
 }
 

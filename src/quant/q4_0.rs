@@ -33,13 +33,19 @@ impl Block<32> for BlockQ4_0 {
     fn encode(x: &[f32; 32]) -> Result<Self> {
         let d = signed_absmax(x) / -8.0;
         let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-        let mut qs = [0u8; 16];
-        for (j, q) in qs.iter_mut().enumerate() {
-            let lo = offset_trunc(x[j], id, 8.5).min(15);
-            let hi = offset_trunc(x[j + 16], id, 8.5).min(15);
-            *q = lo | (hi << 4);
-        }
-        Ok(Self { d: f16_scale(d, Self::TYPE)?, qs })
+        let block = Self { d: f16_scale(d, Self::TYPE)?, qs: [0; 16] };
+        Ok(block.with_levels(&x.map(|v| offset_trunc(v, id, 8.5).min(15))))
+    }
+}
+
+impl GridBlock<32> for BlockQ4_0 {
+    fn levels(&self, _j: usize) -> Levels {
+        let d = half(self.d);
+        Levels { step: d, offset: -8.0 * d, max: 15 }
+    }
+
+    fn with_levels(&self, l: &[u8; 32]) -> Self {
+        Self { d: self.d, qs: std::array::from_fn(|j| l[j] | (l[j + 16] << 4)) }
     }
 }
 

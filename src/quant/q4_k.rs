@@ -66,16 +66,25 @@ impl Block<QK_K> for BlockQ4_K {
                 block.scales[j] |= (m >> 4) << 6;
             }
         }
-        let (d, dmin) = (half(block.d), half(block.dmin));
-        for (j, xs) in x.chunks_exact(32).enumerate() {
-            let (sc, m) = scale_min_k4(j, &block.scales);
-            let (dl, ml) = (d * f32::from(sc), dmin * f32::from(m));
+        Ok(block.with_levels(&std::array::from_fn(|e| block.levels(e).nearest(x[e]))))
+    }
+}
+
+impl GridBlock<QK_K> for BlockQ4_K {
+    fn levels(&self, e: usize) -> Levels {
+        let (sc, m) = scale_min_k4(e / 32, &self.scales);
+        Levels { step: half(self.d) * f32::from(sc), offset: -half(self.dmin) * f32::from(m), max: 15 }
+    }
+
+    fn with_levels(&self, l: &[u8; QK_K]) -> Self {
+        let mut block = Self { qs: [0; 128], ..*self };
+        for (j, ls) in l.chunks_exact(32).enumerate() {
             let (base, shift) = (32 * (j / 2), 4 * (j % 2));
-            for (q, &v) in block.qs[base..base + 32].iter_mut().zip(xs) {
-                *q |= (nearest_level(v, dl, -ml, 15.0) as u8) << shift;
+            for (q, &v) in block.qs[base..base + 32].iter_mut().zip(ls) {
+                *q |= v << shift;
             }
         }
-        Ok(block)
+        block
     }
 }
 

@@ -36,15 +36,20 @@ impl Block<32> for BlockQ5_0 {
     fn encode(x: &[f32; 32]) -> Result<Self> {
         let d = signed_absmax(x) / -16.0;
         let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-        let mut qs = [0u8; 16];
-        let mut qh = 0u32;
-        for (j, q) in qs.iter_mut().enumerate() {
-            let lo = offset_trunc(x[j], id, 16.5).min(31);
-            let hi = offset_trunc(x[j + 16], id, 16.5).min(31);
-            *q = (lo & 0xF) | ((hi & 0xF) << 4);
-            qh |= u32::from(lo >> 4) << j | u32::from(hi >> 4) << (j + 16);
-        }
-        Ok(Self { d: f16_scale(d, Self::TYPE)?, qh: qh.to_le_bytes(), qs })
+        let block = Self { d: f16_scale(d, Self::TYPE)?, qh: [0; 4], qs: [0; 16] };
+        Ok(block.with_levels(&x.map(|v| offset_trunc(v, id, 16.5).min(31))))
+    }
+}
+
+impl GridBlock<32> for BlockQ5_0 {
+    fn levels(&self, _j: usize) -> Levels {
+        let d = half(self.d);
+        Levels { step: d, offset: -16.0 * d, max: 31 }
+    }
+
+    fn with_levels(&self, l: &[u8; 32]) -> Self {
+        let qh = (0..32).fold(0u32, |qh, j| qh | u32::from(l[j] >> 4) << j);
+        Self { d: self.d, qh: qh.to_le_bytes(), qs: std::array::from_fn(|j| (l[j] & 0xF) | ((l[j + 16] & 0xF) << 4)) }
     }
 }
 

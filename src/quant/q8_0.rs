@@ -33,4 +33,16 @@ impl Block<32> for BlockQ8_0 {
     }
 }
 
+impl GridBlock<32> for BlockQ8_0 {
+    /// `q = L − 128`: the whole i8 range (ggml's quantizer uses ±127 of it).
+    fn levels(&self, _j: usize) -> Levels {
+        let d = half(self.d);
+        Levels { step: d, offset: -128.0 * d, max: 255 }
+    }
+
+    fn with_levels(&self, l: &[u8; 32]) -> Self {
+        Self { d: self.d, qs: l.map(|l| (i16::from(l) - 128) as i8) }
+    }
+}
+
 const _: () = assert!(size_of::<BlockQ8_0>() == 34);

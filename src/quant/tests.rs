@@ -504,3 +504,40 @@ fn packed_weights_refuse_inconsistent_bytes() {
     assert!(Weight::quantize(&[2, 2], &[1.0, 2.0, 3.0], GgmlType::Q8_0).is_err());
     assert!(Weight::quantize(&[1, 32], &[f32::NAN; 32], GgmlType::Q8_0).is_err());
 }
+
+#[test]
+fn block_levels_are_what_blocks_decode() {
+    // Any levels written into a block decode to `step·L + offset` of that element's grid.
+    let mut rng = Rng(11);
+    for ty in GgmlType::ALL.into_iter().filter(|t| t.block_size() > 1) {
+        let n = ty.block_size();
+        let x: Vec<f32> = (0..n).map(|_| rng.normal()).collect();
+        let (decoded, expected) = with_grid_block!(
+            ty,
+            |B, N| {
+                let block = B::encode(x.as_slice().try_into().unwrap()).unwrap();
+                let levels: [u8; N] = std::array::from_fn(|j| (rng.next() % (u64::from(block.levels(j).max) + 1)) as u8);
+                let mut y = [0.0f32; N];
+                block.with_levels(&levels).decode(&mut y);
+                (y.to_vec(), (0..N).map(|j| block.levels(j).value(levels[j])).collect::<Vec<_>>())
+            },
+            unreachable!()
+        );
+        let scale = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (j, (a, b)) in decoded.iter().zip(&expected).enumerate() {
+            assert!((a - b).abs() <= 1e-5 * scale, "{}: element {j} decodes {a}, its levels say {b}", ty.name());
+        }
+        // The encoder's own choice is the nearest level for the K and ternary types.
+        if matches!(ty, GgmlType::Q2_K | GgmlType::Q4_K | GgmlType::TQ1_0 | GgmlType::TQ2_0) {
+            with_grid_block!(
+                ty,
+                |B, N| {
+                    let block = B::encode(x.as_slice().try_into().unwrap()).unwrap();
+                    let nearest: [u8; N] = std::array::from_fn(|j| block.levels(j).nearest(x[j]));
+                    assert_eq!(bytemuck::bytes_of(&block.with_levels(&nearest)), bytemuck::bytes_of(&block), "{}", ty.name());
+                },
+                unreachable!()
+            )
+        }
+    }
+}

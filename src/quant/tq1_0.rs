@@ -63,7 +63,18 @@ impl Block<QK_K> for BlockTQ1_0 {
 
     fn encode(x: &[f32; QK_K]) -> Result<Self> {
         let (d, u) = ternary_digits(x, Self::TYPE)?;
-        let mut block = Self { d, ..Self::zeroed() };
+        Ok(Self { d, ..Self::zeroed() }.with_levels(&u))
+    }
+}
+
+impl GridBlock<QK_K> for BlockTQ1_0 {
+    fn levels(&self, _j: usize) -> Levels {
+        let d = half(self.d);
+        Levels { step: d, offset: -d, max: 2 }
+    }
+
+    fn with_levels(&self, u: &[u8; QK_K]) -> Self {
+        let mut block = *self;
         for (m, q) in block.qs.iter_mut().enumerate() {
             *q = if m < 32 {
                 tq1_pack([0, 1, 2, 3, 4].map(|n| u[m + 32 * n]))
@@ -74,7 +85,7 @@ impl Block<QK_K> for BlockTQ1_0 {
         for (j, q) in block.qh.iter_mut().enumerate() {
             *q = tq1_pack([u[240 + j], u[244 + j], u[248 + j], u[252 + j], 0]);
         }
-        Ok(block)
+        block
     }
 }
 

@@ -32,14 +32,25 @@ impl Block<QK_K> for BlockTQ2_0 {
 
     fn encode(x: &[f32; QK_K]) -> Result<Self> {
         let (d, u) = ternary_digits(x, Self::TYPE)?;
-        let mut block = Self { d, ..Self::zeroed() };
+        Ok(Self { d, ..Self::zeroed() }.with_levels(&u))
+    }
+}
+
+impl GridBlock<QK_K> for BlockTQ2_0 {
+    fn levels(&self, _j: usize) -> Levels {
+        let d = half(self.d);
+        Levels { step: d, offset: -d, max: 2 }
+    }
+
+    fn with_levels(&self, u: &[u8; QK_K]) -> Self {
+        let mut block = Self { qs: [0; 64], d: self.d };
         for (i, digits) in u.chunks_exact(32).enumerate() {
             let (h, shift) = (i / 4, 2 * (i % 4));
             for (q, &t) in block.qs[32 * h..32 * h + 32].iter_mut().zip(digits) {
                 *q |= t << shift;
             }
         }
-        Ok(block)
+        block
     }
 }
 

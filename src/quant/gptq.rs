@@ -1,0 +1,358 @@
+//! Error-compensating rounding (GPTQ: Frantar et al., 2022, after Optimal Brain Quantization)
+//! for every block format.
+//!
+//! A weight row `w` meets inputs `x` whose second moment over calibration data is
+//! `H = Σ x xᵀ`; rounding it to `q` changes the layer's output by `(w − q)ᵀ H (w − q)` in sum
+//! of squares. GPTQ rounds the row's elements in order and, after each, moves the not yet rounded
+//! ones to cancel the error it just made, through the upper Cholesky factor `R` of `H⁻¹`
+//! (`err = (w_c − q_c) / R_cc`, `w_{c'} −= err · R_{cc'}` for `c' > c`). Rows are independent.
+//!
+//! Block formats: when a row reaches a block, the block's scales are fitted by the format's own
+//! encoder to the row as it stands then (already corrected), which fixes each element's levels
+//! ([`Levels`]); the elements are then rounded one by one onto those levels. Act-order (rounding
+//! columns by decreasing `H_cc`) is left out: ggml's blocks run along the stored column order,
+//! and a permuted order would fit each block's scales before its elements are final.
+
+use bytemuck::Pod;
+use rayon::prelude::*;
+
+use super::{padded_row_len, with_grid_block, GgmlType, GridBlock, Weight};
+use crate::error::{Error, Result};
+
+/// Rows handed to one task: each row of `R` read from memory serves all of them.
+const ROWS_PER_TASK: usize = 8;
+
+/// Second moments `Σ x xᵀ` of a layer's inputs, accumulated in f64 (lower triangle).
+#[derive(Clone, Debug)]
+pub struct Hessian {
+    d: usize,
+    lower: Vec<f64>,
+    samples: usize,
+}
+
+impl Hessian {
+    pub fn new(d: usize) -> Self {
+        Self { d, lower: vec![0.0; d * d], samples: 0 }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.d
+    }
+
+    /// Input vectors added so far.
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// Adds `n` input vectors stored feature-major: `features[i·n + s]` is feature `i` of vector `s`.
+    pub fn add(&mut self, features: &[f32], n: usize) {
+        assert_eq!(features.len(), self.d * n, "Hessian::add: {} values for {} × {n}", features.len(), self.d);
+        if n == 0 {
+            return;
+        }
+        let d = self.d;
+        self.lower.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
+            let xi = &features[i * n..(i + 1) * n];
+            for (j, h) in row[..=i].iter_mut().enumerate() {
+                *h += f64::from(dot32(xi, &features[j * n..(j + 1) * n]));
+            }
+        });
+        self.samples += n;
+    }
+
+    /// `H[i][j]` (symmetric).
+    fn at(&self, i: usize, j: usize) -> f64 {
+        if j <= i { self.lower[i * self.d + j] } else { self.lower[j * self.d + i] }
+    }
+
+    /// The upper Cholesky factor `R` of `(H + λ·mean(diag H)·I)⁻¹`. Inputs that never moved
+    /// (`H_cc = 0`) get `H_cc = 1`: their elements round to nearest, nothing flows through them.
+    pub fn inverse_factor(&self, damping: f64) -> Result<InverseFactor> {
+        let d = self.d;
+        let mean_diag = (0..d).map(|c| self.at(c, c)).sum::<f64>() / d.max(1) as f64;
+        let bump = damping * if mean_diag > 0.0 { mean_diag } else { 1.0 };
+        // R = J·L⁻¹·J with L the lower Cholesky factor of J·H·J (J reverses the order): then
+        // H = U·Uᵀ with U = J·L·J upper, and H⁻¹ = U⁻ᵀ·U⁻¹ = Rᵀ·R.
+        let rev = |i: usize| d - 1 - i;
+        let mut a = vec![0.0f64; d * d];
+        for i in 0..d {
+            for j in 0..=i {
+                let mut v = self.at(rev(i), rev(j));
+                if i == j {
+                    v = if v > 0.0 { v + bump } else { 1.0 + bump };
+                }
+                a[i * d + j] = v;
+            }
+        }
+        let l = cholesky(a, d)?;
+        let linv = lower_inverse(&l, d);
+        let mut r = vec![0.0f32; d * d];
+        for i in 0..d {
+            for j in i..d {
+                r[i * d + j] = linv[rev(i) * d + rev(j)] as f32;
+            }
+        }
+        Ok(InverseFactor { d, r })
+    }
+
+    /// `Σ_rows (w − q)ᵀ H (w − q) / Σ_rows wᵀ H w`: the share of the layer's output (over the
+    /// calibration inputs) that rounding `w` to `q` changes, in energy. Both `rows × d`.
+    pub fn relative_output_error(&self, w: &[f32], q: &[f32]) -> f64 {
+        let d = self.d;
+        let form = |v: &[f64]| -> f64 { (0..d).map(|i| v[i] * (0..d).map(|j| self.at(i, j) * v[j]).sum::<f64>()).sum() };
+        let (num, den) = w
+            .par_chunks(d)
+            .zip(q.par_chunks(d))
+            .map(|(w, q)| {
+                let delta: Vec<f64> = w.iter().zip(q).map(|(a, b)| f64::from(a - b)).collect();
+                let w: Vec<f64> = w.iter().map(|&a| f64::from(a)).collect();
+                (form(&delta), form(&w))
+            })
+            .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        if den > 0.0 { num / den } else { 0.0 }
+    }
+}
+
+/// `R`, upper triangular, row-major `d × d` (see [`Hessian::inverse_factor`]).
+pub struct InverseFactor {
+    d: usize,
+    r: Vec<f32>,
+}
+
+impl InverseFactor {
+    /// The identity: GPTQ with it is round-to-nearest (nothing is compensated).
+    pub fn identity(d: usize) -> Self {
+        let mut r = vec![0.0; d * d];
+        for c in 0..d {
+            r[c * d + c] = 1.0;
+        }
+        Self { d, r }
+    }
+}
+
+/// In-place lower Cholesky factor of the symmetric positive definite `a` (lower triangle read).
+fn cholesky(mut a: Vec<f64>, d: usize) -> Result<Vec<f64>> {
+    for i in 0..d {
+        for j in 0..=i {
+            let s = a[i * d + j] - dot64(&a[i * d..i * d + j], &a[j * d..j * d + j]);
+            a[i * d + j] = if i == j {
+                if s <= 0.0 || !s.is_finite() {
+                    return Err(Error::InvalidArgument { op: "gptq", reason: format!("the damped Hessian is not positive definite (pivot {i} of {d}: {s})") });
+                }
+                s.sqrt()
+            } else {
+                s / a[j * d + j]
+            };
+        }
+        a[i * d + i + 1..(i + 1) * d].fill(0.0);
+    }
+    Ok(a)
+}
+
+/// `L⁻¹` of a lower triangular `l`, row by row (rows are independent given `Lᵀ`).
+fn lower_inverse(l: &[f64], d: usize) -> Vec<f64> {
+    let mut lt = vec![0.0f64; d * d];
+    for i in 0..d {
+        for j in 0..=i {
+            lt[j * d + i] = l[i * d + j];
+        }
+    }
+    let mut inv = vec![0.0f64; d * d];
+    inv.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
+        // row·L = e_i, solved from column i down to 0: row_j = −(Σ_{k>j} row_k L_kj) / L_jj
+        row[i] = 1.0 / l[i * d + i];
+        for j in (0..i).rev() {
+            row[j] = -dot64(&row[j + 1..=i], &lt[j * d + j + 1..j * d + i + 1]) / l[j * d + j];
+        }
+    });
+    inv
+}
+
+/// Dot products with eight partial sums, so the loop vectorizes without reassociating floats.
+fn dot64(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
+fn dot32(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..16 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `values` (row-major `shape`, rows `shape[0]` of `∏ shape[1..]`) stored as `ty` with GPTQ's
+/// rounding through `factor` (of the rows' input Hessian; `factor.d` must be the row length).
+/// Float types have no levels to choose: they round as [`Weight::quantize`] does.
+pub fn quantize(shape: &[usize], values: &[f32], ty: GgmlType, factor: &InverseFactor) -> Result<Weight> {
+    let row_len: usize = shape.iter().skip(1).product();
+    if factor.d != row_len || shape.len() < 2 {
+        return Err(Error::InvalidArgument { op: "gptq", reason: format!("shape {shape:?} has rows of {row_len}, the Hessian is {0}×{0}", factor.d) });
+    }
+    crate::error::check_len("gptq", shape, values.len())?;
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(Error::InvalidArgument { op: "gptq", reason: format!("value {i} is {}; blocks need finite values", values[i]) });
+    }
+    with_grid_block!(ty, |B, N| quantize_rows::<B, N>(shape, values, factor), Weight::quantize(shape, values, ty))
+}
+
+fn quantize_rows<B: GridBlock<N>, const N: usize>(shape: &[usize], values: &[f32], factor: &InverseFactor) -> Result<Weight>
+where
+    [f32; N]: Pod,
+{
+    let (d, padded) = (factor.d, padded_row_len(factor.d, B::TYPE));
+    let row_bytes = padded / N * size_of::<B>();
+    let mut out = vec![0u8; values.len() / d.max(1) * row_bytes];
+    out.par_chunks_mut(row_bytes * ROWS_PER_TASK).zip(values.par_chunks(d * ROWS_PER_TASK)).try_for_each(|(out, rows)| {
+        let n = rows.len() / d;
+        // Working copies, padded with zeros to whole blocks.
+        let mut w: Vec<f32> = vec![0.0; n * padded];
+        for (dst, src) in w.chunks_exact_mut(padded).zip(rows.chunks_exact(d)) {
+            dst[..d].copy_from_slice(src);
+        }
+        let mut blocks = vec![B::zeroed(); n];
+        let mut levels = vec![[0u8; N]; n];
+        let mut errs = vec![0.0f32; n];
+        for b0 in (0..padded).step_by(N) {
+            for (r, blk) in blocks.iter_mut().enumerate() {
+                let x: &[f32; N] = w[r * padded + b0..r * padded + b0 + N].try_into().expect("block slice");
+                *blk = B::encode(x)?;
+            }
+            for j in 0..N {
+                let c = b0 + j;
+                for r in 0..n {
+                    let lv = blocks[r].levels(j);
+                    let v = w[r * padded + c];
+                    let l = lv.nearest(v);
+                    levels[r][j] = l;
+                    errs[r] = if c < d { (v - lv.value(l)) / factor.r[c * d + c] } else { 0.0 };
+                }
+                if c + 1 >= d {
+                    continue;
+                }
+                let rc = &factor.r[c * d + c + 1..(c + 1) * d];
+                for (r, &e) in errs.iter().enumerate() {
+                    if e != 0.0 {
+                        for (wv, &h) in w[r * padded + c + 1..r * padded + d].iter_mut().zip(rc) {
+                            *wv -= e * h;
+                        }
+                    }
+                }
+            }
+            for (r, (blk, lv)) in blocks.iter().zip(&levels).enumerate() {
+                let at = r * row_bytes + b0 / N * size_of::<B>();
+                out[at..at + size_of::<B>()].copy_from_slice(bytemuck::bytes_of(&blk.with_levels(lv)));
+            }
+        }
+        Ok::<_, Error>(())
+    })?;
+    Weight::from_bytes(shape, B::TYPE, out.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    fn normal(rng: &mut SplitMix64) -> f32 {
+        let (u1, u2) = ((rng.uniform() + 1.0) * 0.5, rng.uniform());
+        ((-2.0 * f64::from(u1.max(1e-7)).ln()).sqrt() * (std::f64::consts::PI * f64::from(u2)).cos()) as f32
+    }
+
+    /// `n` inputs of dimension `d` with correlated features (a random mix of `d / 4` sources plus
+    /// a little noise), as a layer sees after another layer; feature-major.
+    fn correlated_inputs(d: usize, n: usize, seed: u64) -> Vec<f32> {
+        let mut rng = SplitMix64(seed);
+        let k = d / 4;
+        let mix: Vec<f32> = (0..d * k).map(|_| normal(&mut rng)).collect();
+        let mut x = vec![0.0f32; d * n];
+        for s in 0..n {
+            let src: Vec<f32> = (0..k).map(|_| normal(&mut rng)).collect();
+            for i in 0..d {
+                x[i * n + s] = dot32(&mix[i * k..(i + 1) * k], &src) + 0.1 * normal(&mut rng);
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn the_inverse_factor_factors_the_damped_inverse() {
+        let d = 37;
+        let mut h = Hessian::new(d);
+        h.add(&correlated_inputs(d, 300, 1), 300);
+        let damping = 0.01;
+        let f = h.inverse_factor(damping).unwrap();
+        let mean_diag = (0..d).map(|c| h.at(c, c)).sum::<f64>() / d as f64;
+        // (Rᵀ R)(H + λ I) = I
+        for i in 0..d {
+            for j in 0..d {
+                let mut v = 0.0f64;
+                for m in 0..d {
+                    let rtr: f64 = (0..d).map(|k| f64::from(f.r[k * d + i]) * f64::from(f.r[k * d + m])).sum();
+                    v += rtr * (h.at(m, j) + if m == j { damping * mean_diag } else { 0.0 });
+                }
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((v - want).abs() < 1e-3, "({i}, {j}): {v}");
+            }
+            for j in 0..i {
+                assert_eq!(f.r[i * d + j], 0.0, "R is upper triangular");
+            }
+        }
+    }
+
+    #[test]
+    fn identity_factor_is_round_to_nearest() {
+        let mut rng = SplitMix64(5);
+        let shape = [6, 300];
+        let w: Vec<f32> = (0..1800).map(|_| normal(&mut rng)).collect();
+        for ty in [GgmlType::Q2_K, GgmlType::Q4_K, GgmlType::TQ1_0, GgmlType::TQ2_0, GgmlType::F16] {
+            let g = quantize(&shape, &w, ty, &InverseFactor::identity(300)).unwrap();
+            assert_eq!(g.bytes(), Weight::quantize(&shape, &w, ty).unwrap().bytes(), "{}", ty.name());
+        }
+    }
+
+    #[test]
+    fn gptq_beats_round_to_nearest_on_correlated_inputs() {
+        let (d, n, rows) = (320, 1200, 24);
+        let mut h = Hessian::new(d);
+        let x = correlated_inputs(d, n, 2);
+        // Added in two calls, as calibration does.
+        h.add(&x[..], n);
+        assert_eq!(h.samples(), n);
+        let f = h.inverse_factor(0.01).unwrap();
+        let mut rng = SplitMix64(3);
+        let w: Vec<f32> = (0..rows * d).map(|_| normal(&mut rng) * 0.05).collect();
+        let shape = [rows, 32, 10];
+        for ty in GgmlType::ALL.into_iter().filter(|t| t.block_size() > 1) {
+            let err = |q: &Weight| h.relative_output_error(&w, &q.to_f32());
+            let (gptq, rtn) = (err(&quantize(&shape, &w, ty, &f).unwrap()), err(&Weight::quantize(&shape, &w, ty).unwrap()));
+            println!("{}: output error GPTQ {gptq:.3e}, round to nearest {rtn:.3e}", ty.name());
+            assert!(gptq < 0.7 * rtn, "{}: GPTQ {gptq:.3e} vs round to nearest {rtn:.3e}", ty.name());
+        }
+    }
+
+    #[test]
+    fn bad_shapes_and_values_are_errors() {
+        let f = InverseFactor::identity(8);
+        assert!(quantize(&[2, 4], &[0.0; 8], GgmlType::Q4_0, &f).is_err(), "row length differs from the Hessian");
+        assert!(quantize(&[2, 8], &[0.0; 15], GgmlType::Q4_0, &f).is_err(), "value count");
+        let mut v = vec![0.5f32; 16];
+        v[3] = f32::NAN;
+        assert!(quantize(&[2, 8], &v, GgmlType::Q4_0, &f).is_err(), "non-finite");
+        let mut h = Hessian::new(3);
+        h.add(&[1.0, f32::NAN, 0.0], 1);
+        assert!(h.inverse_factor(0.01).is_err(), "a NaN Hessian");
+    }
+}
