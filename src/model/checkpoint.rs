@@ -61,6 +61,11 @@ impl MapSource {
         Ok((Self { tensors }, resolved.unused))
     }
 
+    /// Tensors already at hand (e.g. [`collect_weights`]'s list, some of them re-stored).
+    pub fn from_weights(weights: impl IntoIterator<Item = (String, Weight)>) -> Self {
+        Self { tensors: weights.into_iter().collect() }
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.tensors.keys().map(String::as_str)
     }
@@ -178,28 +183,46 @@ pub fn storage_type(shape: &[usize], dtype: GgmlType) -> GgmlType {
 /// and ggml tools can read the file.
 /// `on_tensor` is called after each weight (for progress bars).
 pub fn write_model(config: &KokoroConfig, tokens: &[String], weights: &[(String, Weight)], voices: &[(String, Vec<f32>)], dtype: GgmlType, on_tensor: &mut dyn FnMut()) -> Result<Vec<u8>> {
+    let mut packed = Vec::with_capacity(weights.len());
+    for (name, weight) in weights {
+        let ty = storage_type(weight.shape(), dtype);
+        let w = Weight::quantize(weight.shape(), &weight.to_f32(), ty).map_err(|e| Error::InvalidArgument { op: "convert", reason: format!("tensor {name:?}: {e}") })?;
+        packed.push((name.clone(), w));
+        on_tensor();
+    }
+    let voices = voices
+        .iter()
+        .map(|(name, pack)| {
+            if pack.len() != ROWS * STYLE {
+                return Err(Error::InvalidArgument { op: "voices", reason: format!("voice {name:?} has {} values, expected {ROWS}×{STYLE}", pack.len()) });
+            }
+            Ok((name.clone(), Weight::f32(&[ROWS, STYLE], pack.clone())?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    write_packed_model(config, tokens, &packed, &voices, &[])
+}
+
+/// [`write_model`] for weights already in their storage formats (voices `[510, 256]` in a float
+/// format), with extra metadata `meta`.
+pub fn write_packed_model<'m>(config: &KokoroConfig, tokens: &[String], weights: &[(String, Weight)], voices: &[(String, Weight)], meta: &[(String, MetaValue<'m>)]) -> Result<Vec<u8>> {
     let mut w = GgufWriter::new();
     w.set("general.architecture", MetaValue::string("kokoro"))?;
     w.set("general.name", MetaValue::string("Kokoro (tritone)"))?;
     config.write_gguf(&mut w)?;
     w.set("tokenizer.ggml.tokens", MetaValue::strings(tokens.iter().cloned()))?;
     w.set("kokoro.voices", MetaValue::strings(voices.iter().map(|(n, _)| n.clone())))?;
-    for (name, weight) in weights {
-        let ty = storage_type(weight.shape(), dtype);
-        let packed = Weight::quantize(weight.shape(), &weight.to_f32(), ty).map_err(|e| Error::InvalidArgument { op: "convert", reason: format!("tensor {name:?}: {e}") })?;
+    for (key, value) in meta {
+        w.set(key, value.clone())?;
+    }
+    let named_voices: Vec<(String, Weight)> = voices.iter().map(|(n, v)| (format!("voices.{n}"), v.clone())).collect();
+    for (name, packed) in weights.iter().chain(&named_voices) {
+        let ty = packed.ty();
         let ne: Vec<u64> = if ty.block_size() > 1 {
             vec![(packed.row_bytes() / ty.type_size() * ty.block_size()) as u64, packed.rows() as u64]
         } else {
-            weight.shape().iter().rev().map(|&d| d as u64).collect()
+            packed.shape().iter().rev().map(|&d| d as u64).collect()
         };
         w.add_tensor(name, &ne, ty, packed.bytes().to_vec())?;
-        on_tensor();
-    }
-    for (name, pack) in voices {
-        if pack.len() != ROWS * STYLE {
-            return Err(Error::InvalidArgument { op: "voices", reason: format!("voice {name:?} has {} values, expected {ROWS}×{STYLE}", pack.len()) });
-        }
-        w.add_tensor_f32(&format!("voices.{name}"), &[STYLE as u64, ROWS as u64], GgmlType::F32, pack)?;
     }
     w.to_bytes()
 }

@@ -60,6 +60,19 @@ impl Hessian {
         self.samples += n;
     }
 
+    /// Adds the Gram matrix `G = X Xᵀ` (`d × d`, row-major) of `n` input vectors, computed by
+    /// the caller (the calibration runs it through the CPU backend's matrix kernel).
+    pub fn add_gram(&mut self, gram: &[f32], n: usize) {
+        assert_eq!(gram.len(), self.d * self.d, "Hessian::add_gram: {} values for {0}×{0}", self.d);
+        let d = self.d;
+        self.lower.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
+            for (h, &g) in row[..=i].iter_mut().zip(&gram[i * d..]) {
+                *h += f64::from(g);
+            }
+        });
+        self.samples += n;
+    }
+
     /// `H[i][j]` (symmetric).
     fn at(&self, i: usize, j: usize) -> f64 {
         if j <= i { self.lower[i * self.d + j] } else { self.lower[j * self.d + i] }
@@ -95,21 +108,10 @@ impl Hessian {
         Ok(InverseFactor { d, r })
     }
 
-    /// `Σ_rows (w − q)ᵀ H (w − q) / Σ_rows wᵀ H w`: the share of the layer's output (over the
-    /// calibration inputs) that rounding `w` to `q` changes, in energy. Both `rows × d`.
-    pub fn relative_output_error(&self, w: &[f32], q: &[f32]) -> f64 {
+    /// The full symmetric matrix, row-major, in f32.
+    pub fn to_f32(&self) -> Vec<f32> {
         let d = self.d;
-        let form = |v: &[f64]| -> f64 { (0..d).map(|i| v[i] * (0..d).map(|j| self.at(i, j) * v[j]).sum::<f64>()).sum() };
-        let (num, den) = w
-            .par_chunks(d)
-            .zip(q.par_chunks(d))
-            .map(|(w, q)| {
-                let delta: Vec<f64> = w.iter().zip(q).map(|(a, b)| f64::from(a - b)).collect();
-                let w: Vec<f64> = w.iter().map(|&a| f64::from(a)).collect();
-                (form(&delta), form(&w))
-            })
-            .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
-        if den > 0.0 { num / den } else { 0.0 }
+        (0..d * d).map(|ij| self.at(ij / d, ij % d) as f32).collect()
     }
 }
 
@@ -130,27 +132,58 @@ impl InverseFactor {
     }
 }
 
-/// In-place lower Cholesky factor of the symmetric positive definite `a` (lower triangle read).
+/// Columns per panel of the blocked Cholesky factorization.
+const PANEL: usize = 64;
+
+/// In-place lower Cholesky factor of the symmetric positive definite `a` (lower triangle read),
+/// blocked: each panel of `PANEL` columns is factored, then the trailing rows are updated in
+/// parallel from a copy of the panel (which stays in cache).
 fn cholesky(mut a: Vec<f64>, d: usize) -> Result<Vec<f64>> {
-    for i in 0..d {
-        for j in 0..=i {
-            let s = a[i * d + j] - dot64(&a[i * d..i * d + j], &a[j * d..j * d + j]);
-            a[i * d + j] = if i == j {
-                if s <= 0.0 || !s.is_finite() {
-                    return Err(Error::InvalidArgument { op: "gptq", reason: format!("the damped Hessian is not positive definite (pivot {i} of {d}: {s})") });
-                }
-                s.sqrt()
-            } else {
-                s / a[j * d + j]
-            };
+    let mut panel = Vec::new();
+    for k0 in (0..d).step_by(PANEL) {
+        let k1 = (k0 + PANEL).min(d);
+        // The diagonal block, then the rows below it (earlier panels are already subtracted).
+        for i in k0..k1 {
+            for j in k0..=i {
+                let s = a[i * d + j] - dot64(&a[i * d + k0..i * d + j], &a[j * d + k0..j * d + j]);
+                a[i * d + j] = if i == j {
+                    if s <= 0.0 || !s.is_finite() {
+                        return Err(Error::InvalidArgument { op: "gptq", reason: format!("the damped Hessian is not positive definite (pivot {i} of {d}: {s})") });
+                    }
+                    s.sqrt()
+                } else {
+                    s / a[j * d + j]
+                };
+            }
         }
+        let (top, rest) = a.split_at_mut(k1 * d);
+        let top = &*top;
+        rest.par_chunks_mut(d).for_each(|row| {
+            for j in k0..k1 {
+                row[j] = (row[j] - dot64(&row[k0..j], &top[j * d + k0..j * d + j])) / top[j * d + j];
+            }
+        });
+        // Trailing update: row i −= panel_i · panel_jᵀ for k1 ≤ j ≤ i.
+        let width = k1 - k0;
+        panel.clear();
+        panel.extend(rest.chunks_exact(d).flat_map(|row| row[k0..k1].iter().copied()));
+        rest.par_chunks_mut(d).enumerate().for_each(|(r, row)| {
+            let pi = &panel[r * width..(r + 1) * width];
+            for (j, v) in row[k1..=k1 + r].iter_mut().enumerate() {
+                *v -= dot64(pi, &panel[j * width..(j + 1) * width]);
+            }
+        });
+    }
+    for i in 0..d {
         a[i * d + i + 1..(i + 1) * d].fill(0.0);
     }
     Ok(a)
 }
 
-/// `L⁻¹` of a lower triangular `l`, row by row (rows are independent given `Lᵀ`).
+/// `L⁻¹` of a lower triangular `l`, by rows (independent given `Lᵀ`), eight rows at a time so
+/// each row of `Lᵀ` read serves all eight.
 fn lower_inverse(l: &[f64], d: usize) -> Vec<f64> {
+    const ROWS: usize = 8;
     let mut lt = vec![0.0f64; d * d];
     for i in 0..d {
         for j in 0..=i {
@@ -158,11 +191,20 @@ fn lower_inverse(l: &[f64], d: usize) -> Vec<f64> {
         }
     }
     let mut inv = vec![0.0f64; d * d];
-    inv.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
+    inv.par_chunks_mut(d * ROWS).enumerate().for_each(|(g, rows)| {
+        let i0 = g * ROWS;
+        let n = rows.len() / d;
         // row·L = e_i, solved from column i down to 0: row_j = −(Σ_{k>j} row_k L_kj) / L_jj
-        row[i] = 1.0 / l[i * d + i];
-        for j in (0..i).rev() {
-            row[j] = -dot64(&row[j + 1..=i], &lt[j * d + j + 1..j * d + i + 1]) / l[j * d + j];
+        for j in (0..i0 + n).rev() {
+            let ltj = &lt[j * d..(j + 1) * d];
+            for (r, row) in rows.chunks_exact_mut(d).enumerate() {
+                let i = i0 + r;
+                if j == i {
+                    row[i] = 1.0 / l[i * d + i];
+                } else if j < i {
+                    row[j] = -dot64(&row[j + 1..=i], &ltj[j + 1..=i]) / l[j * d + j];
+                }
+            }
         }
     });
     inv
@@ -289,25 +331,25 @@ mod tests {
 
     #[test]
     fn the_inverse_factor_factors_the_damped_inverse() {
-        let d = 37;
-        let mut h = Hessian::new(d);
-        h.add(&correlated_inputs(d, 300, 1), 300);
-        let damping = 0.01;
-        let f = h.inverse_factor(damping).unwrap();
-        let mean_diag = (0..d).map(|c| h.at(c, c)).sum::<f64>() / d as f64;
-        // (Rᵀ R)(H + λ I) = I
-        for i in 0..d {
-            for j in 0..d {
-                let mut v = 0.0f64;
-                for m in 0..d {
-                    let rtr: f64 = (0..d).map(|k| f64::from(f.r[k * d + i]) * f64::from(f.r[k * d + m])).sum();
-                    v += rtr * (h.at(m, j) + if m == j { damping * mean_diag } else { 0.0 });
+        // One panel, and several with a partial last one.
+        for d in [37, 150] {
+            let mut h = Hessian::new(d);
+            h.add(&correlated_inputs(d, 2 * d, d as u64), 2 * d);
+            let damping = 0.01;
+            let f = h.inverse_factor(damping).unwrap();
+            let mean_diag = (0..d).map(|c| h.at(c, c)).sum::<f64>() / d as f64;
+            let r = |i: usize, j: usize| f64::from(f.r[i * d + j]);
+            // M = Rᵀ R, then M (H + λ I) = I
+            let m: Vec<f64> = (0..d * d).map(|ij| (0..d).map(|k| r(k, ij / d) * r(k, ij % d)).sum()).collect();
+            for i in 0..d {
+                for j in 0..d {
+                    let v: f64 = (0..d).map(|k| m[i * d + k] * (h.at(k, j) + if k == j { damping * mean_diag } else { 0.0 })).sum();
+                    let want = if i == j { 1.0 } else { 0.0 };
+                    assert!((v - want).abs() < 1e-3, "d {d}: ({i}, {j}): {v}");
                 }
-                let want = if i == j { 1.0 } else { 0.0 };
-                assert!((v - want).abs() < 1e-3, "({i}, {j}): {v}");
-            }
-            for j in 0..i {
-                assert_eq!(f.r[i * d + j], 0.0, "R is upper triangular");
+                for j in 0..i {
+                    assert_eq!(f.r[i * d + j], 0.0, "R is upper triangular");
+                }
             }
         }
     }
@@ -323,6 +365,14 @@ mod tests {
         }
     }
 
+    /// `Σ_rows δᵀ H δ / Σ_rows wᵀ H w` with `δ = w − q`.
+    fn output_error(h: &Hessian, w: &[f32], q: &Weight) -> f64 {
+        let (d, full, q) = (h.dim(), h.to_f32(), q.to_f32());
+        let form = |v: &[f32]| -> f64 { (0..d).map(|i| f64::from(v[i]) * f64::from(dot32(&full[i * d..(i + 1) * d], v))).sum() };
+        let delta: Vec<f32> = w.iter().zip(&q).map(|(a, b)| a - b).collect();
+        delta.chunks(d).map(form).sum::<f64>() / w.chunks(d).map(form).sum::<f64>()
+    }
+
     #[test]
     fn gptq_beats_round_to_nearest_on_correlated_inputs() {
         let (d, n, rows) = (320, 1200, 24);
@@ -336,8 +386,7 @@ mod tests {
         let w: Vec<f32> = (0..rows * d).map(|_| normal(&mut rng) * 0.05).collect();
         let shape = [rows, 32, 10];
         for ty in GgmlType::ALL.into_iter().filter(|t| t.block_size() > 1) {
-            let err = |q: &Weight| h.relative_output_error(&w, &q.to_f32());
-            let (gptq, rtn) = (err(&quantize(&shape, &w, ty, &f).unwrap()), err(&Weight::quantize(&shape, &w, ty).unwrap()));
+            let (gptq, rtn) = (output_error(&h, &w, &quantize(&shape, &w, ty, &f).unwrap()), output_error(&h, &w, &Weight::quantize(&shape, &w, ty).unwrap()));
             println!("{}: output error GPTQ {gptq:.3e}, round to nearest {rtn:.3e}", ty.name());
             assert!(gptq < 0.7 * rtn, "{}: GPTQ {gptq:.3e} vs round to nearest {rtn:.3e}", ty.name());
         }

@@ -2,7 +2,11 @@
 //! (CPU or GPU), holds the voices, validates [`SynthesisOptions`], splits long input
 //! ([`chunking`]) and joins the pieces. The CLI, the wasm API and the server all speak through it.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod calibrate;
 pub mod chunking;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod quantize;
 
 use std::collections::VecDeque;
 use std::str::FromStr;

@@ -5,6 +5,7 @@ use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod quantize;
 mod serve;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -215,6 +216,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Quantize a model with calibration: GPTQ rounding, one format for every matrix (--type) or
+    /// a format per part of the model chosen by measured sensitivity to fit a size (--budget).
+    Quantize {
+        /// A tritone GGUF (F32 or F16; its speech is the reference).
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// One format for every matrix (1-D tensors stay F32; voices are stored F16).
+        #[arg(long = "type", value_enum, required_unless_present = "budget", conflicts_with = "budget")]
+        ty: Option<Dtype>,
+        /// The largest file to write, e.g. 30MB, 28.5MiB or 30000000.
+        #[arg(long)]
+        budget: Option<String>,
+        /// With --budget: the formats to choose from, best first.
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "q8_0,q4_k,q2_k,tq1_0")]
+        ladder: Vec<Dtype>,
+        /// Calibration text, one sentence per line (default: the built-in English set of 320).
+        #[arg(long)]
+        calibration: Option<PathBuf>,
+        /// Sentences (from the start of the text) that calibrate.
+        #[arg(long, default_value_t = 64)]
+        sentences: usize,
+        /// Held-out sentences (from the end of the text) that judge each choice.
+        #[arg(long, default_value_t = 3)]
+        eval_sentences: usize,
+        /// The voices that speak them in turn, comma-separated (default: every voice of the model).
+        #[arg(long)]
+        voice: Option<String>,
+        /// Round to nearest instead of GPTQ (no calibration).
+        #[arg(long)]
+        nearest: bool,
+        /// Write a JSON report: sizes, distortion per rounding, per tensor or per group and format.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// CPU threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Write one tensor of a GGUF file, decoded to f32, as a NumPy .npy file.
     Tensor {
         file: PathBuf,
@@ -233,6 +273,9 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Selftest { json } => selftest(json),
+        Command::Quantize { input, out, ty, budget, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads } => {
+            quantize::quantize(quantize::QuantizeArgs { input, out, ty, budget, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads })
+        }
         Command::Inspect { file, json } => inspect(&file, json),
         Command::Tensor { file, name, out } => tensor(&file, &name, &out),
         Command::Convert { pth, gguf, onnx, config, voices, out, dtype } => match gguf {

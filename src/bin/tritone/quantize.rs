@@ -1,0 +1,205 @@
+//! `tritone quantize`: calibration, GPTQ rounding, and a per-group plan under a byte budget
+//! (the work is in `tritone::tts::quantize`; this file parses, shows progress and reports).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+use tritone::gguf::{GgmlType, MetaValue};
+use tritone::phonemize::{Language, Phonemizer};
+use tritone::tts::quantize::{group_of, Distortion, Method, Quantizer, CALIBRATION_EN};
+
+use super::{progress, Dtype};
+
+pub struct QuantizeArgs {
+    pub input: PathBuf,
+    pub out: PathBuf,
+    pub ty: Option<Dtype>,
+    pub budget: Option<String>,
+    pub ladder: Vec<Dtype>,
+    pub calibration: Option<PathBuf>,
+    pub sentences: usize,
+    pub eval_sentences: usize,
+    pub voice: Option<String>,
+    pub nearest: bool,
+    pub report: Option<PathBuf>,
+    pub threads: Option<usize>,
+}
+
+/// "30MB", "28.5 MiB", "30000000" → bytes.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = (&t[..split], t[split..].trim());
+    let value: f64 = num.parse().map_err(|_| format!("--budget {s:?}: expected a size such as 30MB, 28.5MiB or 30000000"))?;
+    let scale = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "kib" => 1024.0,
+        "mb" => 1e6,
+        "mib" => 1024.0 * 1024.0,
+        "gb" => 1e9,
+        other => return Err(format!("--budget {s:?}: unknown unit {other:?} (B, kB, KiB, MB, MiB, GB)")),
+    };
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("--budget {s:?}: must be positive"));
+    }
+    Ok((value * scale) as usize)
+}
+
+fn distortion_json(d: &Distortion) -> Value {
+    json!({ "mel_db": d.mel_db, "durations_moved": d.durations_moved })
+}
+
+fn mb(bytes: usize) -> f64 {
+    bytes as f64 / 1e6
+}
+
+pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
+    if let Some(n) = a.threads {
+        rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().map_err(|e| format!("--threads: {e}"))?;
+    }
+    let budget = a.budget.as_deref().map(parse_size).transpose()?;
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", a.input.display());
+    let bytes = Bytes::from(std::fs::read(&a.input).map_err(|e| fail(&e))?);
+    let mut q = Quantizer::open(&bytes).map_err(|e| fail(&e))?;
+    let voices: Vec<String> = match &a.voice {
+        Some(v) => v.split(',').map(|v| v.trim().to_owned()).collect(),
+        None => q.voice_names(),
+    };
+    let Some(first) = voices.first() else { return Err(fail(&"the model has no voices")) };
+
+    // Calibration and evaluation sentences, phonemized.
+    let text = match &a.calibration {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        None => CALIBRATION_EN.to_owned(),
+    };
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if a.sentences == 0 || a.eval_sentences == 0 || lines.len() < a.sentences + a.eval_sentences {
+        return Err(format!("calibration text: {} sentences, --sentences {} + --eval-sentences {} needed (each at least 1)", lines.len(), a.sentences, a.eval_sentences));
+    }
+    let phonemizer = Phonemizer::new(Language::for_voice(first)).map_err(|e| e.to_string())?;
+    let phonemize = |l: &&str| phonemizer.phonemize(l).phonemes();
+    let calibration: Vec<String> = lines[..a.sentences].iter().map(phonemize).collect();
+    let evaluation: Vec<String> = lines[lines.len() - a.eval_sentences..].iter().map(phonemize).collect();
+
+    let method = if a.nearest { Method::Nearest } else { Method::Gptq };
+    let started = Instant::now();
+    if method == Method::Gptq {
+        let bar = progress(calibration.len() as u64, "calibrate");
+        q.calibrate(&calibration, &voices, &mut || bar.inc(1)).map_err(|e| fail(&e))?;
+        bar.finish();
+    }
+    let calibrate_s = started.elapsed().as_secs_f64();
+    q.set_evaluation(&evaluation, &voices).map_err(|e| fail(&e))?;
+
+    let mut report = json!({
+        "input": a.input.display().to_string(), "input_bytes": bytes.len(), "method": method.name(), "voices": voices,
+        "calibration_sentences": calibration.len(), "evaluation_sentences": evaluation.len(), "calibrate_s": calibrate_s,
+    });
+    let matrices: Vec<(usize, String)> = q.matrices().map(|(i, n)| (i, n.to_owned())).collect();
+    let (plan, extra): (HashMap<usize, GgmlType>, Vec<(String, MetaValue<'static>)>) = match (a.ty, budget) {
+        (Some(ty), _) => {
+            let ty = ty.ggml();
+            let plan: HashMap<usize, GgmlType> = matrices.iter().map(|&(i, _)| (i, ty)).collect();
+            // Both roundings, so the report says what calibration bought.
+            let bar = progress(2 * matrices.len() as u64, "round");
+            let mut tensors = Vec::new();
+            for (i, name) in &matrices {
+                let near = q.quantized(*i, ty, Method::Nearest).map_err(|e| fail(&e))?;
+                bar.inc(1);
+                let chosen = q.quantized(*i, ty, method).map_err(|e| fail(&e))?;
+                bar.inc(1);
+                let errors = q.output_errors(*i, &[&chosen, &near]).map_err(|e| fail(&e))?;
+                tensors.push(json!({
+                    "name": name, "group": group_of(name), "type": chosen.format_name(), "bytes": chosen.bytes().len(),
+                    "output_error": errors.as_ref().map(|e| e[0]), "output_error_nearest": errors.as_ref().map(|e| e[1]),
+                }));
+            }
+            bar.finish();
+            let mut distortion = serde_json::Map::new();
+            for m in if method == Method::Gptq { vec![Method::Gptq, Method::Nearest] } else { vec![Method::Nearest] } {
+                let weights = q.assemble(&plan, m).map_err(|e| fail(&e))?;
+                let d = q.evaluate(&weights).map_err(|e| fail(&e))?;
+                println!("{:>18}: log-mel distance {:.2} dB, durations moved {:.1} %", m.name(), d.mel_db, 100.0 * d.durations_moved);
+                distortion.insert(m.name().to_owned(), distortion_json(&d));
+            }
+            report["type"] = json!(ty.name());
+            report["distortion"] = Value::Object(distortion);
+            report["tensors"] = json!(tensors);
+            (plan, vec![("tritone.quantization.type".to_owned(), MetaValue::string(ty.name()))])
+        }
+        (None, Some(budget)) => {
+            let ladder: Vec<GgmlType> = a.ladder.iter().map(|d| d.ggml()).collect();
+            let groups = matrices.iter().map(|(_, n)| group_of(n)).collect::<std::collections::BTreeSet<_>>().len();
+            let bar = progress((groups * ladder.len()) as u64, "sensitivity");
+            let costs = q
+                .sensitivity(&ladder, method, &mut |group, ty, d| {
+                    bar.println(format!("{group:>20} {:>6}: {:.2} dB, durations moved {:.1} %", ty.name(), d.mel_db, 100.0 * d.durations_moved));
+                    bar.inc(1);
+                })
+                .map_err(|e| fail(&e))?;
+            bar.finish();
+            let plan = q.plan_budget(&costs, budget).map_err(|e| fail(&e))?;
+            let weights = q.assemble(&plan.tensors, method).map_err(|e| fail(&e))?;
+            let measured = q.evaluate(&weights).map_err(|e| fail(&e))?;
+            for (group, ty) in &plan.groups {
+                println!("{group:>20}: {}", ty.name());
+            }
+            println!("plan: predicted {:.2} dB (sum of the groups alone), measured {:.2} dB, durations moved {:.1} %", plan.predicted_mel_db, measured.mel_db, 100.0 * measured.durations_moved);
+            report["budget_bytes"] = json!(budget);
+            report["ladder"] = json!(ladder.iter().map(|t| t.name()).collect::<Vec<_>>());
+            report["sensitivity"] = json!(costs
+                .iter()
+                .map(|c| json!({
+                    "group": c.group, "tensors": c.members.len(),
+                    "rungs": c.rungs.iter().map(|(t, b, d)| json!({ "type": t.name(), "bytes": b, "mel_db": d.mel_db, "durations_moved": d.durations_moved })).collect::<Vec<_>>(),
+                }))
+                .collect::<Vec<_>>());
+            report["plan"] = json!(plan.groups.iter().map(|(g, t)| json!({ "group": g, "type": t.name() })).collect::<Vec<_>>());
+            report["predicted_mel_db"] = json!(plan.predicted_mel_db);
+            report["distortion"] = json!({ method.name(): distortion_json(&measured) });
+            let groups_meta: Vec<String> = plan.groups.iter().map(|(g, t)| format!("{g}={}", t.name())).collect();
+            let extra = vec![
+                ("tritone.quantization.budget_bytes".to_owned(), MetaValue::U64(budget as u64)),
+                ("tritone.quantization.groups".to_owned(), MetaValue::strings(groups_meta)),
+            ];
+            (plan.tensors, extra)
+        }
+        (None, None) => return Err("give --type or --budget".into()),
+    };
+    let weights = q.assemble(&plan, method).map_err(|e| fail(&e))?;
+    let gguf = q.write(&weights, method, &extra).map_err(|e| fail(&e))?;
+    std::fs::write(&a.out, &gguf).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    if let Some(budget) = budget {
+        if gguf.len() > budget {
+            return Err(format!("{}: {:.2} MB, over the budget of {:.2} MB (the estimate of the metadata was short)", a.out.display(), mb(gguf.len()), mb(budget)));
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{}: {:.2} MB ({} matrices quantized, {}), {seconds:.0} s", a.out.display(), mb(gguf.len()), plan.len(), method.name());
+    report["output"] = json!(a.out.display().to_string());
+    report["output_bytes"] = json!(gguf.len());
+    report["seconds"] = json!(seconds);
+    if let Some(path) = &a.report {
+        std::fs::write(path, serde_json::to_string_pretty(&report).unwrap_or_default()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("30MB"), Ok(30_000_000));
+        assert_eq!(parse_size("1.5 MiB"), Ok(1_572_864));
+        assert_eq!(parse_size("1234"), Ok(1234));
+        assert!(parse_size("30 parsecs").is_err());
+        assert!(parse_size("MB").is_err());
+        assert!(parse_size("0MB").is_err());
+    }
+}

@@ -1,0 +1,410 @@
+//! `tritone quantize`: calibrated, mixed-precision quantization of a Kokoro model.
+//!
+//! 1. **Calibration**: the model speaks phonemized calibration sentences (a built-in English set,
+//!    [`CALIBRATION_EN`], or the user's) through [`Calibrator`], which gathers each layer's input
+//!    Hessian.
+//! 2. **Rounding**: every matrix is rounded by GPTQ through its Hessian ([`crate::quant::gptq`]),
+//!    or to nearest where no Hessian exists (embeddings, transposed convolutions) or when asked.
+//! 3. **Evaluation**: held-out sentences spoken by a quantized model against the input model:
+//!    log-mel distance ([`crate::audio::mel`]) and the share of tokens whose duration moved.
+//! 4. **Budget**: each group of tensors ([`group_of`]) is quantized alone at each format of the
+//!    ladder and evaluated (its sensitivity); then, from the ladder's top for every group, the
+//!    step down that costs the least distortion per byte saved is taken until the file fits; the
+//!    budget left over buys steps back up in the same order. The plan is verified end to end.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bytes::Bytes;
+
+use super::calibrate::Calibrator;
+use super::chunking::split_phonemes;
+use crate::audio::mel::log_mel_distance;
+use crate::backend::cpu::CpuTensor;
+use crate::backend::{Backend, CpuBackend, Weight};
+use crate::config::KokoroConfig;
+use crate::error::{Error, Result};
+use crate::gguf::{GgmlType, GgufFile, MetaValue};
+use crate::model::checkpoint::{collect_weights, storage_type, write_packed_model, MapSource};
+use crate::model::kokoro::{Kokoro, Synthesis};
+use crate::model::voices::{style_row, ROWS, STYLE};
+use crate::model::weights::{GgufWeights, WeightSource};
+use crate::quant::gptq::{self, Hessian, InverseFactor};
+use crate::tts::SAMPLE_RATE;
+
+/// Several hundred English sentences written for calibration (one per line).
+pub const CALIBRATION_EN: &str = include_str!("calibration_en.txt");
+
+/// GPTQ's damping: `λ · mean(diag H)` added to the diagonal before inverting.
+const DAMPING: f64 = 0.01;
+
+/// How a matrix is rounded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// Error-compensating (GPTQ) where calibration gave the layer's inputs, else to nearest.
+    Gptq,
+    /// Round to nearest everywhere.
+    Nearest,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Gptq => "gptq",
+            Method::Nearest => "round-to-nearest",
+        }
+    }
+}
+
+/// What quantization did to the speech of the evaluation sentences.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Distortion {
+    /// Mean log-mel distance to the input model, dB.
+    pub mel_db: f64,
+    /// Share of tokens whose duration changed.
+    pub durations_moved: f64,
+}
+
+/// The part of Kokoro a tensor belongs to; sensitivity is measured and formats are chosen per group.
+pub fn group_of(name: &str) -> &'static str {
+    let starts = |p: &str| name.starts_with(p);
+    if starts("bert.") {
+        "albert"
+    } else if starts("bert_encoder") {
+        "bert_encoder"
+    } else if name.contains(".fc.") {
+        "style_fc" // the AdaIN / AdaLayerNorm projections of the style vector
+    } else if starts("predictor.text_encoder") {
+        "duration_encoder"
+    } else if starts("predictor.lstm") || starts("predictor.shared") || starts("predictor.duration_proj") {
+        "duration_lstm"
+    } else if starts("predictor.") {
+        "f0_energy"
+    } else if starts("text_encoder.") {
+        "text_encoder"
+    } else if starts("decoder.generator.ups") {
+        "generator_upsample"
+    } else if starts("decoder.generator.resblocks") {
+        "generator_resblocks"
+    } else if starts("decoder.generator.noise") {
+        "generator_noise"
+    } else if starts("decoder.generator.conv_post") {
+        "conv_post"
+    } else if starts("decoder.generator") {
+        "generator_other"
+    } else {
+        "decoder"
+    }
+}
+
+/// The model being quantized, its calibration, and the sentences that judge the result.
+pub struct Quantizer {
+    config: KokoroConfig,
+    tokens: Vec<String>,
+    voices: Vec<(String, Weight)>,
+    weights: Vec<(String, Weight)>,
+    hessians: HashMap<usize, Hessian>,
+    factors: HashMap<usize, InverseFactor>,
+    cache: HashMap<(usize, GgmlType, Method), Weight>,
+    /// Held-out sentences: token ids, style row, and the input model's speech.
+    eval: Vec<(Vec<u32>, Vec<f32>, Synthesis)>,
+    calibration: String,
+}
+
+impl Quantizer {
+    /// A tritone GGUF (any storage; its values are the reference).
+    pub fn open(bytes: &Bytes) -> Result<Self> {
+        let file = GgufFile::parse(bytes)?;
+        let config = KokoroConfig::from_gguf(&file)?;
+        let tokens: Vec<String> = file.get_str_array("tokenizer.ggml.tokens")?.into_iter().map(str::to_owned).collect();
+        let source = GgufWeights::new(&file, bytes);
+        let weights = collect_weights(&source, &config, &tokens)?;
+        let voices = file
+            .get_str_array("kokoro.voices")?
+            .into_iter()
+            .map(|name| Ok((name.to_owned(), source.tensor(&format!("voices.{name}"), &[ROWS, STYLE])?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { config, tokens, voices, weights, hessians: HashMap::new(), factors: HashMap::new(), cache: HashMap::new(), eval: Vec::new(), calibration: String::new() })
+    }
+
+    pub fn voice_names(&self) -> Vec<String> {
+        self.voices.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// Names of the tensors quantization stores in block formats (matrices), in load order.
+    pub fn matrices(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.weights.iter().enumerate().filter(|(_, (_, w))| is_matrix(w.shape())).map(|(i, (n, _))| (i, n.as_str()))
+    }
+
+    fn model<B: crate::backend::Backend>(&self, b: &B, weights: &[(String, Weight)]) -> Result<Kokoro<B>> {
+        Kokoro::load(b, &MapSource::from_weights(weights.iter().cloned()), self.config.clone(), &self.tokens)
+    }
+
+    fn style(&self, voice: &str, phonemes: usize) -> Result<Vec<f32>> {
+        let (_, pack) = self.voices.iter().find(|(n, _)| n == voice).ok_or_else(|| Error::UnknownVoice { name: voice.into(), available: self.voice_names() })?;
+        Ok(style_row(&pack.to_f32(), phonemes).to_vec())
+    }
+
+    /// `phonemes` in pieces the model takes at once (as the engine splits long input).
+    fn pieces(&self, phonemes: &[String]) -> Vec<String> {
+        let limit = self.config.plbert.max_position_embeddings - 2;
+        phonemes.iter().flat_map(|p| split_phonemes(p, limit)).filter(|p| !p.trim().is_empty()).map(str::to_owned).collect()
+    }
+
+    /// Speaks `sentences` (phonemes) through the calibrating backend, sentence `i` with voice
+    /// `i mod voices.len()` (the style projections see every voice), gathering each matrix's input
+    /// Hessian; `progress` is called after each sentence.
+    pub fn calibrate(&mut self, sentences: &[String], voices: &[String], progress: &mut dyn FnMut()) -> Result<()> {
+        let calibrator = Calibrator::new(&self.weights);
+        let model = self.model(&calibrator, &self.weights)?;
+        let mut hash = Fnv::default();
+        for (i, sentence) in sentences.iter().enumerate() {
+            let voice = voices.get(i % voices.len().max(1)).ok_or_else(|| Error::BadOption { option: "voice", reason: "no voices to calibrate with".into() })?;
+            for phonemes in self.pieces(std::slice::from_ref(sentence)) {
+                let ids = model.tokenize(&phonemes)?;
+                let style = self.style(voice, phonemes.chars().count())?;
+                pollster::block_on(model.synthesize(&calibrator, &ids, &style, 1.0, 0))?;
+            }
+            calibrator.flush()?;
+            hash.write(voice.as_bytes());
+            hash.write(sentence.as_bytes());
+            hash.write(b"\n");
+            progress();
+        }
+        self.hessians = calibrator.into_hessians()?;
+        self.factors.clear();
+        self.cache.clear();
+        self.calibration = format!("{} sentences, voices {}, phonemes fnv1a64 {:016x}", sentences.len(), voices.join(" "), hash.0);
+        Ok(())
+    }
+
+    /// Sets the held-out sentences that [`Quantizer::evaluate`] speaks (piece `i` with voice
+    /// `i mod voices.len()`), and speaks them with the input model.
+    pub fn set_evaluation(&mut self, sentences: &[String], voices: &[String]) -> Result<()> {
+        let model = self.model(&CpuBackend, &self.weights)?;
+        self.eval = self
+            .pieces(sentences)
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let voice = voices.get(i % voices.len().max(1)).ok_or_else(|| Error::BadOption { option: "voice", reason: "no voices to evaluate with".into() })?;
+                let ids = model.tokenize(p)?;
+                let style = self.style(voice, p.chars().count())?;
+                let out = pollster::block_on(model.synthesize(&CpuBackend, &ids, &style, 1.0, 0))?;
+                Ok((ids, style, out))
+            })
+            .collect::<Result<_>>()?;
+        Ok(())
+    }
+
+    /// The distortion of a model with `weights` (a full list, as [`Quantizer::assemble`] gives).
+    pub fn evaluate(&self, weights: &[(String, Weight)]) -> Result<Distortion> {
+        if self.eval.is_empty() {
+            return Err(Error::InvalidArgument { op: "quantize", reason: "no evaluation sentences".into() });
+        }
+        let model = self.model(&CpuBackend, weights)?;
+        let (mut mel, mut moved, mut tokens) = (0.0, 0usize, 0usize);
+        for (ids, style, reference) in &self.eval {
+            let out = pollster::block_on(model.synthesize(&CpuBackend, ids, style, 1.0, 0))?;
+            mel += log_mel_distance(&reference.audio, &out.audio, SAMPLE_RATE);
+            moved += reference.durations.iter().zip(&out.durations).filter(|(a, b)| a != b).count();
+            tokens += reference.durations.len();
+        }
+        Ok(Distortion { mel_db: mel / self.eval.len() as f64, durations_moved: moved as f64 / tokens.max(1) as f64 })
+    }
+
+    /// Tensor `index` stored as `ty` (or the F16 fallback [`storage_type`] picks for rows that
+    /// padding would make larger), rounded by `method`. Cached.
+    pub fn quantized(&mut self, index: usize, ty: GgmlType, method: Method) -> Result<Weight> {
+        let (name, w) = &self.weights[index];
+        let ty = storage_type(w.shape(), ty);
+        if let Some(q) = self.cache.get(&(index, ty, method)) {
+            return Ok(q.clone());
+        }
+        let values = w.to_f32();
+        let fail = |e: Error| Error::InvalidArgument { op: "quantize", reason: format!("tensor {name:?}: {e}") };
+        let q = match (method, self.hessians.get(&index)) {
+            (Method::Gptq, Some(h)) if ty.block_size() > 1 => {
+                if !self.factors.contains_key(&index) {
+                    self.factors.insert(index, h.inverse_factor(DAMPING).map_err(fail)?);
+                }
+                gptq::quantize(w.shape(), &values, ty, &self.factors[&index]).map_err(fail)?
+            }
+            _ => Weight::quantize(w.shape(), &values, ty).map_err(fail)?,
+        };
+        self.cache.insert((index, ty, method), q.clone());
+        Ok(q)
+    }
+
+    /// For each of `qs`, `Σ_rows (w − q)ᵀ H (w − q) / Σ_rows wᵀ H w` of tensor `index` stored as
+    /// `q`: the share of the layer's output over the calibration inputs that rounding changed,
+    /// in energy (None without a Hessian). The products run on the CPU backend's matrix kernel.
+    pub fn output_errors(&self, index: usize, qs: &[&Weight]) -> Result<Option<Vec<f64>>> {
+        let Some(h) = self.hessians.get(&index) else { return Ok(None) };
+        let d = h.dim();
+        let hx = CpuTensor::new(&[d, d], h.to_f32())?;
+        let w = self.weights[index].1.to_f32();
+        let rows = w.len() / d;
+        // Σ (M H) ∘ M for M = rows × d
+        let energy = |m: Vec<f32>| -> Result<f64> {
+            let mh = CpuBackend.linear(&hx, &Weight::f32(&[rows, d], m.clone())?, None)?;
+            Ok(mh.data().iter().zip(&m).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum())
+        };
+        let total = energy(w.clone())?;
+        let errors = qs
+            .iter()
+            .map(|q| {
+                let delta: Vec<f32> = w.iter().zip(q.to_f32()).map(|(a, b)| a - b).collect();
+                Ok(if total > 0.0 { energy(delta)? / total } else { 0.0 })
+            })
+            .collect::<Result<_>>()?;
+        Ok(Some(errors))
+    }
+
+    /// Every weight: matrices as `plan` says (unlisted ones as in the input), the rest as stored.
+    pub fn assemble(&mut self, plan: &HashMap<usize, GgmlType>, method: Method) -> Result<Vec<(String, Weight)>> {
+        (0..self.weights.len())
+            .map(|i| {
+                let w = match plan.get(&i) {
+                    Some(&ty) => self.quantized(i, ty, method)?,
+                    None => self.weights[i].1.clone(),
+                };
+                Ok((self.weights[i].0.clone(), w))
+            })
+            .collect()
+    }
+
+    /// Stored bytes of tensor `index` as `ty`.
+    fn bytes_as(&self, index: usize, ty: GgmlType) -> usize {
+        let w = &self.weights[index].1;
+        let ty = storage_type(w.shape(), ty);
+        w.rows() * ty.bytes_for(crate::quant::padded_row_len(w.row_len(), ty)).unwrap_or(usize::MAX / 4)
+    }
+
+    /// The GGUF of `weights` with F16 voices and the quantization metadata.
+    pub fn write(&self, weights: &[(String, Weight)], method: Method, extra: &[(String, MetaValue<'static>)]) -> Result<Vec<u8>> {
+        let voices = self.voices.iter().map(|(n, v)| Ok((n.clone(), Weight::quantize(&[ROWS, STYLE], &v.to_f32(), GgmlType::F16)?))).collect::<Result<Vec<_>>>()?;
+        let types: Vec<String> = weights.iter().filter(|(_, w)| is_matrix(w.shape())).map(|(n, w)| format!("{n}={}", w.format_name())).collect();
+        let mut meta = vec![
+            ("tritone.quantization.method".to_owned(), MetaValue::string(if self.calibration.is_empty() { Method::Nearest.name() } else { method.name() })),
+            ("tritone.quantization.tensor_types".to_owned(), MetaValue::strings(types)),
+        ];
+        if !self.calibration.is_empty() {
+            meta.push(("tritone.quantization.calibration".to_owned(), MetaValue::string(self.calibration.clone())));
+        }
+        meta.extend(extra.iter().cloned());
+        write_packed_model(&self.config, &self.tokens, weights, &voices, &meta)
+    }
+
+    /// Everything but the matrices, as [`Quantizer::write`] stores it (F16 voices, the rest as is).
+    fn fixed_bytes(&self) -> usize {
+        let voices = self.voices.len() * ROWS * STYLE * 2;
+        let others: usize = self.weights.iter().filter(|(_, w)| !is_matrix(w.shape())).map(|(_, w)| w.bytes().len()).sum();
+        // metadata (the vocabulary, the tensor table) and alignment
+        voices + others + 64 * 1024 + self.weights.len() * 160
+    }
+
+    /// Per group and format of `ladder`: its bytes, and its distortion when only it is
+    /// quantized. `progress` after each evaluation.
+    pub fn sensitivity(&mut self, ladder: &[GgmlType], method: Method, progress: &mut dyn FnMut(&str, GgmlType, &Distortion)) -> Result<Vec<GroupCost>> {
+        let mut groups: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+        for (i, name) in self.matrices() {
+            groups.entry(group_of(name)).or_default().push(i);
+        }
+        let mut out = Vec::new();
+        for (group, members) in groups {
+            let mut rungs = Vec::new();
+            for &ty in ladder {
+                let plan: HashMap<usize, GgmlType> = members.iter().map(|&i| (i, ty)).collect();
+                let weights = self.assemble(&plan, method)?;
+                let d = self.evaluate(&weights)?;
+                progress(group, ty, &d);
+                rungs.push((ty, members.iter().map(|&i| self.bytes_as(i, ty)).sum(), d));
+            }
+            out.push(GroupCost { group, members, rungs });
+        }
+        Ok(out)
+    }
+
+    /// Chooses a format per group so the file fits `budget` bytes (see the module docs).
+    pub fn plan_budget(&self, costs: &[GroupCost], budget: usize) -> Result<Plan> {
+        let fixed = self.fixed_bytes();
+        let size = |rung: &[usize]| fixed + costs.iter().zip(rung).map(|(c, &r)| c.rungs[r].1).sum::<usize>();
+        let cost = |c: &GroupCost, r: usize| c.rungs[r].2.mel_db + 10.0 * c.rungs[r].2.durations_moved;
+        let mut rung = vec![0usize; costs.len()];
+        // Down: the cheapest distortion per byte saved, until it fits.
+        while size(&rung) > budget {
+            let best = (0..costs.len())
+                .filter(|&g| rung[g] + 1 < costs[g].rungs.len())
+                .map(|g| {
+                    let saved = costs[g].rungs[rung[g]].1.saturating_sub(costs[g].rungs[rung[g] + 1].1).max(1);
+                    ((cost(&costs[g], rung[g] + 1) - cost(&costs[g], rung[g])).max(0.0) / saved as f64, g)
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            let Some((_, g)) = best else {
+                let smallest = size(&costs.iter().map(|c| c.rungs.len() - 1).collect::<Vec<_>>());
+                return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes is below the smallest plan of this ladder ({smallest} bytes)") });
+            };
+            rung[g] += 1;
+        }
+        // Up: spend what is left where it buys the most distortion per byte.
+        loop {
+            let room = budget - size(&rung);
+            let best = (0..costs.len())
+                .filter(|&g| rung[g] > 0 && costs[g].rungs[rung[g] - 1].1 - costs[g].rungs[rung[g]].1 <= room)
+                .map(|g| {
+                    let extra = (costs[g].rungs[rung[g] - 1].1 - costs[g].rungs[rung[g]].1).max(1);
+                    ((cost(&costs[g], rung[g]) - cost(&costs[g], rung[g] - 1)) / extra as f64, g)
+                })
+                .filter(|(gain, _)| *gain > 0.0)
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            match best {
+                Some((_, g)) => rung[g] -= 1,
+                None => break,
+            }
+        }
+        let groups: Vec<(&'static str, GgmlType)> = costs.iter().zip(&rung).map(|(c, &r)| (c.group, c.rungs[r].0)).collect();
+        let tensors = costs.iter().zip(&rung).flat_map(|(c, &r)| c.members.iter().map(move |&i| (i, c.rungs[r].0))).collect();
+        let predicted = costs.iter().zip(&rung).map(|(c, &r)| c.rungs[r].2.mel_db).sum();
+        Ok(Plan { groups, tensors, predicted_mel_db: predicted, estimated_bytes: size(&rung) })
+    }
+}
+
+/// A group's bytes and distortion at each rung of the ladder.
+#[derive(Clone, Debug)]
+pub struct GroupCost {
+    pub group: &'static str,
+    pub members: Vec<usize>,
+    /// (format, bytes, distortion when only this group is quantized)
+    pub rungs: Vec<(GgmlType, usize, Distortion)>,
+}
+
+/// The formats [`Quantizer::plan_budget`] chose.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub groups: Vec<(&'static str, GgmlType)>,
+    pub tensors: HashMap<usize, GgmlType>,
+    /// Sum of the chosen rungs' distortions measured alone (the additive prediction).
+    pub predicted_mel_db: f64,
+    pub estimated_bytes: usize,
+}
+
+fn is_matrix(shape: &[usize]) -> bool {
+    storage_type(shape, GgmlType::Q8_0) != GgmlType::F32
+}
+
+/// FNV-1a, 64 bits: names the calibration text in the file's metadata.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
