@@ -8,9 +8,10 @@
 //! 3. **Evaluation**: held-out sentences spoken by a quantized model against the input model:
 //!    log-mel distance ([`crate::audio::mel`]) and the share of tokens whose duration moved.
 //! 4. **Budget**: each group of tensors ([`group_of`]) is quantized alone at each format of the
-//!    ladder and evaluated (its sensitivity); then, from the ladder's top for every group, the
-//!    step down that costs the least distortion per byte saved is taken until the file fits; the
-//!    budget left over buys steps back up in the same order. The plan is verified end to end.
+//!    ladder and evaluated (its sensitivity); then, from each group's largest format, the step
+//!    down that costs the least distortion (log-mel dB + 10 × the share of moved durations) per
+//!    byte saved is taken until the file fits; the budget left over buys steps back up in the
+//!    same order. The plan is verified end to end.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -64,6 +65,14 @@ pub struct Distortion {
     pub durations_moved: f64,
 }
 
+/// What rounding one tensor did to its layer's output over the calibration inputs:
+/// `Σ_rows (w − q)ᵀ H (w − q) / Σ_rows wᵀ H w` for GPTQ's rows and for round-to-nearest's.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rounding {
+    pub gptq: f64,
+    pub nearest: f64,
+}
+
 /// The part of Kokoro a tensor belongs to; sensitivity is measured and formats are chosen per group.
 pub fn group_of(name: &str) -> &'static str {
     let starts = |p: &str| name.starts_with(p);
@@ -105,6 +114,7 @@ pub struct Quantizer {
     hessians: HashMap<usize, Hessian>,
     factors: HashMap<usize, InverseFactor>,
     cache: HashMap<(usize, GgmlType, Method), Weight>,
+    errors: HashMap<(usize, GgmlType), Rounding>,
     /// Held-out sentences: token ids, style row, and the input model's speech.
     eval: Vec<(Vec<u32>, Vec<f32>, Synthesis)>,
     calibration: String,
@@ -123,7 +133,7 @@ impl Quantizer {
             .into_iter()
             .map(|name| Ok((name.to_owned(), source.tensor(&format!("voices.{name}"), &[ROWS, STYLE])?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { config, tokens, voices, weights, hessians: HashMap::new(), factors: HashMap::new(), cache: HashMap::new(), eval: Vec::new(), calibration: String::new() })
+        Ok(Self { config, tokens, voices, weights, hessians: HashMap::new(), factors: HashMap::new(), cache: HashMap::new(), errors: HashMap::new(), eval: Vec::new(), calibration: String::new() })
     }
 
     pub fn voice_names(&self) -> Vec<String> {
@@ -173,6 +183,7 @@ impl Quantizer {
         self.hessians = calibrator.into_hessians()?;
         self.factors.clear();
         self.cache.clear();
+        self.errors.clear();
         self.calibration = format!("{} sentences, voices {}, phonemes fnv1a64 {:016x}", sentences.len(), voices.join(" "), hash.0);
         Ok(())
     }
@@ -213,7 +224,9 @@ impl Quantizer {
     }
 
     /// Tensor `index` stored as `ty` (or the F16 fallback [`storage_type`] picks for rows that
-    /// padding would make larger), rounded by `method`. Cached.
+    /// padding would make larger), rounded by `method`. Cached. GPTQ's result is kept only where
+    /// its output error (on the calibration inputs) is below round-to-nearest's: refitting block
+    /// scales to corrected rows can lose, most often with ternary blocks.
     pub fn quantized(&mut self, index: usize, ty: GgmlType, method: Method) -> Result<Weight> {
         let (name, w) = &self.weights[index];
         let ty = storage_type(w.shape(), ty);
@@ -221,24 +234,37 @@ impl Quantizer {
             return Ok(q.clone());
         }
         let values = w.to_f32();
-        let fail = |e: Error| Error::InvalidArgument { op: "quantize", reason: format!("tensor {name:?}: {e}") };
+        let name = name.clone();
+        let fail = move |e: Error| Error::InvalidArgument { op: "quantize", reason: format!("tensor {name:?}: {e}") };
+        let nearest = Weight::quantize(w.shape(), &values, ty).map_err(&fail)?;
         let q = match (method, self.hessians.get(&index)) {
             (Method::Gptq, Some(h)) if ty.block_size() > 1 => {
                 if !self.factors.contains_key(&index) {
-                    self.factors.insert(index, h.inverse_factor(DAMPING).map_err(fail)?);
+                    self.factors.insert(index, h.inverse_factor(DAMPING).map_err(&fail)?);
                 }
-                gptq::quantize(w.shape(), &values, ty, &self.factors[&index]).map_err(fail)?
+                let corrected = gptq::quantize(w.shape(), &values, ty, &self.factors[&index]).map_err(&fail)?;
+                let errors = self.output_errors(index, &[&corrected, &nearest])?.unwrap_or_default();
+                let (g, n) = (errors[0], errors[1]);
+                self.errors.insert((index, ty), Rounding { gptq: g, nearest: n });
+                if g <= n { corrected } else { nearest.clone() }
             }
-            _ => Weight::quantize(w.shape(), &values, ty).map_err(fail)?,
+            _ => nearest.clone(),
         };
+        self.cache.insert((index, ty, Method::Nearest), nearest);
         self.cache.insert((index, ty, method), q.clone());
         Ok(q)
+    }
+
+    /// The output errors of GPTQ and of round-to-nearest for tensor `index` as `ty`, once
+    /// [`Quantizer::quantized`] has rounded it with GPTQ.
+    pub fn rounding(&self, index: usize, ty: GgmlType) -> Option<Rounding> {
+        self.errors.get(&(index, storage_type(self.weights[index].1.shape(), ty))).copied()
     }
 
     /// For each of `qs`, `Σ_rows (w − q)ᵀ H (w − q) / Σ_rows wᵀ H w` of tensor `index` stored as
     /// `q`: the share of the layer's output over the calibration inputs that rounding changed,
     /// in energy (None without a Hessian). The products run on the CPU backend's matrix kernel.
-    pub fn output_errors(&self, index: usize, qs: &[&Weight]) -> Result<Option<Vec<f64>>> {
+    fn output_errors(&self, index: usize, qs: &[&Weight]) -> Result<Option<Vec<f64>>> {
         let Some(h) = self.hessians.get(&index) else { return Ok(None) };
         let d = h.dim();
         let hx = CpuTensor::new(&[d, d], h.to_f32())?;
@@ -325,35 +351,55 @@ impl Quantizer {
         Ok(out)
     }
 
-    /// Chooses a format per group so the file fits `budget` bytes (see the module docs).
+    /// Chooses a format per group so the file fits `budget` bytes (see the module docs). Each
+    /// group's choices are the rungs no other rung beats in both size and distortion, largest
+    /// first (a K format padding short rows can be larger than a 32-block one).
     pub fn plan_budget(&self, costs: &[GroupCost], budget: usize) -> Result<Plan> {
         let fixed = self.fixed_bytes();
-        let size = |rung: &[usize]| fixed + costs.iter().zip(rung).map(|(c, &r)| c.rungs[r].1).sum::<usize>();
-        let cost = |c: &GroupCost, r: usize| c.rungs[r].2.mel_db + 10.0 * c.rungs[r].2.durations_moved;
+        let score = |d: &Distortion| d.mel_db + 10.0 * d.durations_moved;
+        let fronts: Vec<Vec<(GgmlType, usize, f64)>> = costs
+            .iter()
+            .map(|c| {
+                let mut rungs: Vec<(GgmlType, usize, f64)> = c.rungs.iter().map(|(t, b, d)| (*t, *b, score(d))).collect();
+                rungs.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.total_cmp(&b.2)));
+                let mut front: Vec<(GgmlType, usize, f64)> = Vec::new();
+                for r in rungs {
+                    // a smaller rung stays only if nothing smaller or equal is at least as good
+                    while front.last().is_some_and(|l| l.2 >= r.2) {
+                        front.pop();
+                    }
+                    if front.last().is_none_or(|l| l.1 > r.1) {
+                        front.push(r);
+                    }
+                }
+                front
+            })
+            .collect();
+        let size = |rung: &[usize]| fixed + fronts.iter().zip(rung).map(|(f, &r)| f[r].1).sum::<usize>();
         let mut rung = vec![0usize; costs.len()];
         // Down: the cheapest distortion per byte saved, until it fits.
         while size(&rung) > budget {
-            let best = (0..costs.len())
-                .filter(|&g| rung[g] + 1 < costs[g].rungs.len())
+            let best = (0..fronts.len())
+                .filter(|&g| rung[g] + 1 < fronts[g].len())
                 .map(|g| {
-                    let saved = costs[g].rungs[rung[g]].1.saturating_sub(costs[g].rungs[rung[g] + 1].1).max(1);
-                    ((cost(&costs[g], rung[g] + 1) - cost(&costs[g], rung[g])).max(0.0) / saved as f64, g)
+                    let (now, next) = (fronts[g][rung[g]], fronts[g][rung[g] + 1]);
+                    ((next.2 - now.2).max(0.0) / (now.1 - next.1) as f64, g)
                 })
                 .min_by(|a, b| a.0.total_cmp(&b.0));
             let Some((_, g)) = best else {
-                let smallest = size(&costs.iter().map(|c| c.rungs.len() - 1).collect::<Vec<_>>());
-                return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes is below the smallest plan of this ladder ({smallest} bytes)") });
+                let smallest = size(&fronts.iter().map(|f| f.len() - 1).collect::<Vec<_>>());
+                return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes is below the smallest plan this ladder allows ({smallest} bytes)") });
             };
             rung[g] += 1;
         }
         // Up: spend what is left where it buys the most distortion per byte.
         loop {
             let room = budget - size(&rung);
-            let best = (0..costs.len())
-                .filter(|&g| rung[g] > 0 && costs[g].rungs[rung[g] - 1].1 - costs[g].rungs[rung[g]].1 <= room)
+            let best = (0..fronts.len())
+                .filter(|&g| rung[g] > 0 && fronts[g][rung[g] - 1].1 - fronts[g][rung[g]].1 <= room)
                 .map(|g| {
-                    let extra = (costs[g].rungs[rung[g] - 1].1 - costs[g].rungs[rung[g]].1).max(1);
-                    ((cost(&costs[g], rung[g]) - cost(&costs[g], rung[g] - 1)) / extra as f64, g)
+                    let (now, up) = (fronts[g][rung[g]], fronts[g][rung[g] - 1]);
+                    ((now.2 - up.2) / (up.1 - now.1) as f64, g)
                 })
                 .filter(|(gain, _)| *gain > 0.0)
                 .max_by(|a, b| a.0.total_cmp(&b.0));
@@ -362,9 +408,10 @@ impl Quantizer {
                 None => break,
             }
         }
-        let groups: Vec<(&'static str, GgmlType)> = costs.iter().zip(&rung).map(|(c, &r)| (c.group, c.rungs[r].0)).collect();
-        let tensors = costs.iter().zip(&rung).flat_map(|(c, &r)| c.members.iter().map(move |&i| (i, c.rungs[r].0))).collect();
-        let predicted = costs.iter().zip(&rung).map(|(c, &r)| c.rungs[r].2.mel_db).sum();
+        let chosen: Vec<GgmlType> = fronts.iter().zip(&rung).map(|(f, &r)| f[r].0).collect();
+        let groups = costs.iter().zip(&chosen).map(|(c, &t)| (c.group, t)).collect();
+        let tensors = costs.iter().zip(&chosen).flat_map(|(c, &t)| c.members.iter().map(move |&i| (i, t))).collect();
+        let predicted = costs.iter().zip(&chosen).map(|(c, &t)| c.rungs.iter().find(|r| r.0 == t).map_or(0.0, |r| r.2.mel_db)).sum();
         Ok(Plan { groups, tensors, predicted_mel_db: predicted, estimated_bytes: size(&rung) })
     }
 }

@@ -231,7 +231,7 @@ enum Command {
         #[arg(long)]
         budget: Option<String>,
         /// With --budget: the formats to choose from, best first.
-        #[arg(long, value_enum, value_delimiter = ',', default_value = "q8_0,q4_k,q2_k,tq1_0")]
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "q8_0,q4_k,q4_0,q2_k,tq1_0")]
         ladder: Vec<Dtype>,
         /// Calibration text, one sentence per line (default: the built-in English set of 320).
         #[arg(long)]
@@ -436,6 +436,22 @@ fn inspect(path: &Path, as_json: bool) -> Result<(), String> {
     println!("\ntotals:");
     for (ty, (n, el, by)) in &totals {
         println!("  {ty:6} {n:5} tensors {el:>12} elements {by:>12} bytes ({:.2} bits/element)", *by as f64 * 8.0 / (*el).max(1) as f64);
+    }
+    if let Some(method) = file.get("tritone.quantization.method") {
+        // Per part of the model: the formats its tensors are stored in (what the plan chose).
+        println!("\nquantization ({}):", meta_text(method));
+        if let Some(c) = file.get("tritone.quantization.calibration") {
+            println!("  calibration: {}", meta_text(c));
+        }
+        let mut groups: BTreeMap<&str, BTreeMap<&str, (u64, u64)>> = BTreeMap::new();
+        for t in file.tensors().iter().filter(|t| !t.name.starts_with("voices.")) {
+            let e = groups.entry(quantize::group_of(&t.name)).or_default().entry(t.ggml_type.name()).or_default();
+            *e = (e.0 + 1, e.1 + t.size);
+        }
+        for (group, types) in &groups {
+            let parts: Vec<String> = types.iter().map(|(ty, (n, by))| format!("{n} {ty} ({:.2} MB)", *by as f64 / 1e6)).collect();
+            println!("  {group:22} {}", parts.join(", "));
+        }
     }
     Ok(())
 }

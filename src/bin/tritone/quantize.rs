@@ -9,7 +9,8 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use tritone::gguf::{GgmlType, MetaValue};
 use tritone::phonemize::{Language, Phonemizer};
-use tritone::tts::quantize::{group_of, Distortion, Method, Quantizer, CALIBRATION_EN};
+pub use tritone::tts::quantize::group_of;
+use tritone::tts::quantize::{Distortion, Method, Quantizer, CALIBRATION_EN};
 
 use super::{progress, Dtype};
 
@@ -105,17 +106,15 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
             let ty = ty.ggml();
             let plan: HashMap<usize, GgmlType> = matrices.iter().map(|&(i, _)| (i, ty)).collect();
             // Both roundings, so the report says what calibration bought.
-            let bar = progress(2 * matrices.len() as u64, "round");
+            let bar = progress(matrices.len() as u64, "round");
             let mut tensors = Vec::new();
             for (i, name) in &matrices {
-                let near = q.quantized(*i, ty, Method::Nearest).map_err(|e| fail(&e))?;
-                bar.inc(1);
                 let chosen = q.quantized(*i, ty, method).map_err(|e| fail(&e))?;
                 bar.inc(1);
-                let errors = q.output_errors(*i, &[&chosen, &near]).map_err(|e| fail(&e))?;
+                let r = q.rounding(*i, ty);
                 tensors.push(json!({
                     "name": name, "group": group_of(name), "type": chosen.format_name(), "bytes": chosen.bytes().len(),
-                    "output_error": errors.as_ref().map(|e| e[0]), "output_error_nearest": errors.as_ref().map(|e| e[1]),
+                    "output_error_gptq": r.map(|r| r.gptq), "output_error_nearest": r.map(|r| r.nearest),
                 }));
             }
             bar.finish();
@@ -128,6 +127,9 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
             }
             report["type"] = json!(ty.name());
             report["distortion"] = Value::Object(distortion);
+            let kept = tensors.iter().filter(|t| t["output_error_gptq"].as_f64().zip(t["output_error_nearest"].as_f64()).is_some_and(|(g, n)| g <= n)).count();
+            let calibrated = tensors.iter().filter(|t| t["output_error_gptq"].is_number()).count();
+            println!("GPTQ kept for {kept} of {calibrated} calibrated matrices (the rest round to nearest: lower output error)");
             report["tensors"] = json!(tensors);
             (plan, vec![("tritone.quantization.type".to_owned(), MetaValue::string(ty.name()))])
         }

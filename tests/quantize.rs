@@ -1,0 +1,149 @@
+//! `tritone quantize` on the small config (seeded weights): GPTQ lowers every calibrated layer's
+//! output error below round-to-nearest's, a budget plan fits its budget, mixes formats, records
+//! itself in the file and speaks; bad requests are clear errors.
+#![cfg(feature = "cli")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bytes::Bytes;
+use tritone::config::KokoroConfig;
+use tritone::gguf::{GgmlType, GgufFile};
+use tritone::model::checkpoint::{collect_weights, write_model};
+use tritone::model::weights::{portable_param, RandomWeights};
+use tritone::tts::quantize::{Method, Quantizer};
+use tritone::tts::{Engine, SynthesisOptions};
+use tritone::vocab;
+
+fn tritone(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tritone")).args(args).output().unwrap()
+}
+
+fn config() -> KokoroConfig {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/reference/small/config.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The small config with seeded weights, F32, two voices; written once per test binary.
+fn model_path() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quantize-small-f32.gguf");
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let cfg = config();
+        let tokens = vocab::tokens(cfg.n_token);
+        let weights = collect_weights(&RandomWeights { seed: 0 }, &cfg, &tokens).unwrap();
+        let voices = vec![
+            ("af_test".to_string(), portable_param("voicepack", 510 * 256, 0, 0.3, 0.0)),
+            ("am_test".to_string(), portable_param("voicepack", 510 * 256, 1, 0.3, 0.0)),
+        ];
+        std::fs::write(&path, write_model(&cfg, &tokens, &weights, &voices, GgmlType::F32, &mut || {}).unwrap()).unwrap();
+    });
+    path
+}
+
+fn phonemes(n: usize) -> Vec<String> {
+    ["hˈɛlO wˈɜɹld.", "ðɪs ɪz ə tˈɛst ʌv kwˈɑntˌIzd wˈAts.", "wˈʌn, tˈu, θɹˈi, fˈɔɹ.", "ʃˈi sˈɛd, nˈɑt jˈɛt!", "hˌaʊ ˈɑɹ ju tədˈA?"]
+        .iter()
+        .cycle()
+        .take(n)
+        .map(|s| s.to_string())
+        .collect()
+}
+
+#[test]
+fn gptq_lowers_the_calibrated_layers_output_error() {
+    let bytes = Bytes::from(std::fs::read(model_path()).unwrap());
+    let mut q = Quantizer::open(&bytes).unwrap();
+    let voices = q.voice_names();
+    q.calibrate(&phonemes(4), &voices, &mut || {}).unwrap();
+    let matrices: Vec<(usize, String)> = q.matrices().map(|(i, n)| (i, n.to_owned())).collect();
+    for ty in [GgmlType::Q4_K, GgmlType::TQ1_0] {
+        let (mut ratios, mut lost) = (Vec::new(), Vec::new());
+        for (i, name) in &matrices {
+            let chosen = q.quantized(*i, ty, Method::Gptq).unwrap();
+            let Some(r) = q.rounding(*i, ty) else { continue };
+            ratios.push(r.gptq / r.nearest.max(1e-30));
+            if r.gptq > r.nearest {
+                lost.push(name.clone());
+                // where GPTQ loses, the file gets the rounding to nearest
+                assert_eq!(chosen.bytes(), q.quantized(*i, ty, Method::Nearest).unwrap().bytes(), "{name}");
+            }
+        }
+        ratios.sort_by(f64::total_cmp);
+        let median = ratios[ratios.len() / 2];
+        println!("{}: {} calibrated layers, GPTQ / nearest output error median {median:.3}, GPTQ lost on {lost:?}", ty.name(), ratios.len());
+        assert!(ratios.len() > 70, "{}: only {} layers calibrated", ty.name(), ratios.len());
+        assert!(median < 0.6, "{}: median GPTQ / nearest output error {median}", ty.name());
+        assert!(lost.len() * 10 <= ratios.len(), "{}: GPTQ lost on {} of {}", ty.name(), lost.len(), ratios.len());
+    }
+}
+
+#[test]
+fn a_budget_plan_fits_mixes_formats_records_itself_and_speaks() {
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quantize-budget.gguf");
+    let report = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quantize-budget.json");
+    let model = model_path();
+    // Between the all-Q4_K and all-TQ1_0 sizes, so the plan must mix them.
+    let run = |budget: &str| {
+        tritone(&[
+            "quantize", "--in", model.to_str().unwrap(), "--out", out.to_str().unwrap(), "--budget", budget, "--ladder", "q4_k,tq1_0", "--nearest",
+            "--eval-sentences", "1", "--report", report.to_str().unwrap(),
+        ])
+    };
+    let done = run("30MB");
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let size = std::fs::metadata(&out).unwrap().len();
+    assert!(size <= 30_000_000, "{size} bytes");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let plan: Vec<&str> = doc["plan"].as_array().unwrap().iter().map(|p| p["type"].as_str().unwrap()).collect();
+    assert!(plan.contains(&"Q4_K") && plan.contains(&"TQ1_0"), "{plan:?}");
+    for group in doc["sensitivity"].as_array().unwrap() {
+        let rungs = group["rungs"].as_array().unwrap();
+        assert_eq!(rungs.len(), 2, "{group}");
+        assert!(rungs.iter().all(|r| r["mel_db"].as_f64().unwrap().is_finite()), "{group}");
+    }
+    assert!(doc["distortion"]["round-to-nearest"]["mel_db"].as_f64().unwrap() > 0.0);
+
+    // The file says what was done, inspect shows it, and it speaks.
+    let bytes = Bytes::from(std::fs::read(&out).unwrap());
+    let file = GgufFile::parse(&bytes).unwrap();
+    assert_eq!(file.get_str("tritone.quantization.method").unwrap(), "round-to-nearest");
+    assert_eq!(file.get_u64("tritone.quantization.budget_bytes").unwrap(), 30_000_000);
+    let groups = file.get_str_array("tritone.quantization.groups").unwrap();
+    assert_eq!(groups.len(), plan.len());
+    assert!(file.tensors().iter().filter(|t| t.name.starts_with("voices.")).all(|t| t.ggml_type == GgmlType::F16));
+    let shown = tritone(&["inspect", out.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("quantization (\"round-to-nearest\")") && text.contains("style_fc"), "{text}");
+    let engine = Engine::cpu(&bytes, "test").unwrap();
+    let speech = pollster::block_on(engine.speak("hˈɛlO wˈɜɹld.", &SynthesisOptions::new("am_test"))).unwrap();
+    assert!(speech.audio.len() > 1000 && speech.audio.iter().all(|v| v.is_finite()));
+
+    // Too small for the ladder: a clear error, no file.
+    std::fs::remove_file(&out).unwrap();
+    let refused = run("1MB");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("below the smallest plan"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn bad_requests_are_clear_errors() {
+    let model = model_path();
+    let m = model.to_str().unwrap();
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quantize-bad.gguf");
+    let o = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["quantize", "--in", m, "--out", o, "--type", "q4_k", "--budget", "30MB"], "cannot be used with"),
+        (&["quantize", "--in", m, "--out", o, "--budget", "thirty"], "expected a size"),
+        (&["quantize", "--in", "/nonexistent.gguf", "--out", o, "--type", "q4_k"], "/nonexistent.gguf"),
+        (&["quantize", "--in", m, "--out", o, "--type", "q4_k", "--voice", "nobody", "--sentences", "1", "--eval-sentences", "1"], "nobody"),
+        (&["quantize", "--in", m, "--out", o, "--type", "q4_k", "--sentences", "400"], "sentences"),
+    ];
+    for (args, expected) in cases {
+        let run = tritone(args);
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success() && err.contains(expected), "{args:?}: {err}");
+    }
+    assert!(!out.exists());
+}
