@@ -38,6 +38,13 @@ impl StageTimes {
     }
 }
 
+/// Where the frames per token come from.
+#[derive(Clone, Copy)]
+enum Timing<'f> {
+    Predicted { speed: f32 },
+    Given(&'f [usize]),
+}
+
 /// One synthesized utterance.
 #[derive(Clone, Debug)]
 pub struct Synthesis {
@@ -129,15 +136,61 @@ impl<B: Backend> Kokoro<B> {
     /// Synthesizes `ids` (from [`Kokoro::tokenize`]) with a 256-value style row, at `speed`
     /// (> 0; 1 is normal), with the source noise drawn from `seed`.
     pub async fn synthesize(&self, b: &B, ids: &[u32], style: &[f32], speed: f32, seed: u64) -> Result<Synthesis> {
+        self.run(b, ids, style, Timing::Predicted { speed }, seed).await
+    }
+
+    /// [`Kokoro::synthesize`] with the frames per token given (boundary tokens included; e.g.
+    /// another model's durations), so two models' audio align frame for frame.
+    pub async fn synthesize_with_durations(&self, b: &B, ids: &[u32], style: &[f32], frames: &[usize], seed: u64) -> Result<Synthesis> {
+        if frames.len() != ids.len() || frames.iter().all(|&f| f == 0) {
+            return Err(Error::InvalidArgument { op: "synthesize", reason: format!("{} durations for {} tokens (and not all zero)", frames.len(), ids.len()) });
+        }
+        self.run(b, ids, style, Timing::Given(frames), seed).await
+    }
+
+    /// The frames per token [`Kokoro::synthesize`] would use, without the audio.
+    pub async fn predict_durations(&self, b: &B, ids: &[u32], style: &[f32], speed: f32) -> Result<Vec<usize>> {
+        let s_p = self.prosody_style(b, style, speed)?;
+        let (_, frames) = self.encode_durations(b, ids, &s_p, Timing::Predicted { speed }, &mut || {}).await?;
+        Ok(frames)
+    }
+
+    /// The prosody half of a style row on the device, after checking the row and the speed.
+    fn prosody_style(&self, b: &B, style: &[f32], speed: f32) -> Result<B::Tensor> {
         if style.len() != STYLE {
             return Err(Error::InvalidArgument { op: "synthesize", reason: format!("style has {} values, expected {STYLE}", style.len()) });
         }
         if !(speed.is_finite() && speed > 0.0) {
             return Err(Error::BadOption { option: "speed", reason: format!("must be a positive number, got {speed}") });
         }
+        b.upload(&[STYLE / 2, 1], &style[STYLE / 2..])
+    }
+
+    /// ALBERT, the duration encoder and (unless given) the durations: `([hidden + style, t],
+    /// frames)`; `after_albert` is called between the two (stage times).
+    async fn encode_durations(&self, b: &B, ids: &[u32], s_p: &B::Tensor, timing: Timing<'_>, after_albert: &mut dyn FnMut()) -> Result<(B::Tensor, Vec<usize>)> {
+        let bert = self.albert.forward(b, ids)?; // [plbert, t]
+        let d_en = self.bert_encoder.forward(b, &bert)?; // [hidden, t]
+        after_albert();
+        let d = self.duration_encoder.forward(b, &d_en, s_p)?; // [hidden + style, t]
+        let frames = match timing {
+            Timing::Given(frames) => frames.to_vec(),
+            Timing::Predicted { speed } => {
+                let logits = b.read(&self.duration_head.forward(b, &d)?).await?; // the one mid-forward readback
+                durations(&logits, self.config.max_dur, ids.len(), speed).1
+            }
+        };
+        Ok((d, frames))
+    }
+
+    async fn run(&self, b: &B, ids: &[u32], style: &[f32], timing: Timing<'_>, seed: u64) -> Result<Synthesis> {
+        let speed = match timing {
+            Timing::Predicted { speed } => speed,
+            Timing::Given(_) => 1.0,
+        };
+        let s_p = self.prosody_style(b, style, speed)?; // predictor: prosody
         let half = STYLE / 2;
         let s_d = b.upload(&[half, 1], &style[..half])?; // decoder: timbre
-        let s_p = b.upload(&[half, 1], &style[half..])?; // predictor: prosody
         let mut times = StageTimes::default();
         let mut clock = now_ms();
         let mut lap = |slot: &mut f64| {
@@ -146,12 +199,7 @@ impl<B: Backend> Kokoro<B> {
             clock = now;
         };
 
-        let bert = self.albert.forward(b, ids)?; // [plbert, t]
-        let d_en = self.bert_encoder.forward(b, &bert)?; // [hidden, t]
-        lap(&mut times.albert);
-        let d = self.duration_encoder.forward(b, &d_en, &s_p)?; // [hidden + style, t]
-        let logits = b.read(&self.duration_head.forward(b, &d)?).await?; // the one mid-forward readback
-        let (_, frames) = durations(&logits, self.config.max_dur, ids.len(), speed);
+        let (d, frames) = self.encode_durations(b, ids, &s_p, timing, &mut || lap(&mut times.albert)).await?;
         let en = b.repeat_interleave(&d, &frames)?; // [hidden + style, frames]
         let (f0, n) = self.f0n.forward(b, &en, &s_p)?; // [1, 2·frames] each
         lap(&mut times.predictor);

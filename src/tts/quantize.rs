@@ -6,7 +6,8 @@
 //! 2. **Rounding**: every matrix is rounded by GPTQ through its Hessian ([`crate::quant::gptq`]),
 //!    or to nearest where no Hessian exists (embeddings, transposed convolutions) or when asked.
 //! 3. **Evaluation**: held-out sentences spoken by a quantized model against the input model:
-//!    log-mel distance ([`crate::audio::mel`]) and the share of tokens whose duration moved.
+//!    the log-mel distance ([`crate::audio::mel`]) with the input model's durations forced (the
+//!    frames align), and the share of tokens whose predicted duration moved.
 //! 4. **Budget**: each group of tensors ([`group_of`]) is quantized alone at each format of the
 //!    ladder and evaluated (its sensitivity); then, from each group's largest format, the step
 //!    down that costs the least distortion (log-mel dB + 10 × the share of moved durations) per
@@ -59,7 +60,8 @@ impl Method {
 /// What quantization did to the speech of the evaluation sentences.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Distortion {
-    /// Mean log-mel distance to the input model, dB.
+    /// Mean log-mel distance to the input model, dB, both speaking on the input model's
+    /// durations (so the frames align without DTW).
     pub mel_db: f64,
     /// Share of tokens whose duration changed.
     pub durations_moved: f64,
@@ -215,10 +217,12 @@ impl Quantizer {
         let model = self.model(&CpuBackend, weights)?;
         let (mut mel, mut moved, mut tokens) = (0.0, 0usize, 0usize);
         for (ids, style, reference) in &self.eval {
-            let out = pollster::block_on(model.synthesize(&CpuBackend, ids, style, 1.0, 0))?;
-            mel += log_mel_distance(&reference.audio, &out.audio, SAMPLE_RATE);
-            moved += reference.durations.iter().zip(&out.durations).filter(|(a, b)| a != b).count();
+            let frames = pollster::block_on(model.predict_durations(&CpuBackend, ids, style, 1.0))?;
+            moved += reference.durations.iter().zip(&frames).filter(|(a, b)| a != b).count();
             tokens += reference.durations.len();
+            // The sound on the reference's durations: frames align, timing is counted apart.
+            let out = pollster::block_on(model.synthesize_with_durations(&CpuBackend, ids, style, &reference.durations, 0))?;
+            mel += log_mel_distance(&reference.audio, &out.audio, SAMPLE_RATE);
         }
         Ok(Distortion { mel_db: mel / self.eval.len() as f64, durations_moved: moved as f64 / tokens.max(1) as f64 })
     }

@@ -139,7 +139,7 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
             let bar = progress((groups * ladder.len()) as u64, "sensitivity");
             let costs = q
                 .sensitivity(&ladder, method, &mut |group, ty, d| {
-                    bar.println(format!("{group:>20} {:>6}: {:.2} dB, durations moved {:.1} %", ty.name(), d.mel_db, 100.0 * d.durations_moved));
+                    bar.suspend(|| println!("{group:>20} {:>6}: {:.2} dB, durations moved {:.1} %", ty.name(), d.mel_db, 100.0 * d.durations_moved));
                     bar.inc(1);
                 })
                 .map_err(|e| fail(&e))?;
