@@ -274,12 +274,11 @@ where
             }
             for j in 0..N {
                 let c = b0 + j;
-                for r in 0..n {
-                    let lv = blocks[r].levels(j);
+                for (r, ((blk, lr), err)) in blocks.iter().zip(levels.iter_mut()).zip(errs.iter_mut()).enumerate() {
+                    let lv = blk.levels(j);
                     let v = w[r * padded + c];
-                    let l = lv.nearest(v);
-                    levels[r][j] = l;
-                    errs[r] = if c < d { (v - lv.value(l)) / factor.r[c * d + c] } else { 0.0 };
+                    lr[j] = lv.nearest(v);
+                    *err = if c < d { (v - lv.value(lr[j])) / factor.r[c * d + c] } else { 0.0 };
                 }
                 if c + 1 >= d {
                     continue;

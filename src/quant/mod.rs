@@ -231,6 +231,7 @@ impl Levels {
         }
     }
 
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub fn value(&self, level: u8) -> f32 {
         self.step * f32::from(level) + self.offset
     }
@@ -245,6 +246,7 @@ trait GridBlock<const N: usize>: Block<N> {
 }
 
 /// [`with_block`] for the block types ([`GridBlock`]); `$other` for the float types.
+#[cfg_attr(target_arch = "wasm32", allow(unused_macros))] // GPTQ is native-only
 macro_rules! with_grid_block {
     ($ty:expr, |$B:ident, $N:ident| $body:expr, $other:expr) => {
         match $ty {
@@ -259,6 +261,7 @@ macro_rules! with_grid_block {
         }
     };
 }
+#[cfg_attr(target_arch = "wasm32", allow(unused_imports))]
 pub(crate) use with_grid_block;
 
 /// Calls `$body` with `$B` bound to the block type of `$ty` and `$N` to its values per block.

@@ -14,6 +14,7 @@
 //!    byte saved is taken until the file fits; the budget left over buys steps back up in the
 //!    same order. The plan is verified end to end.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
@@ -243,10 +244,11 @@ impl Quantizer {
         let nearest = Weight::quantize(w.shape(), &values, ty).map_err(&fail)?;
         let q = match (method, self.hessians.get(&index)) {
             (Method::Gptq, Some(h)) if ty.block_size() > 1 => {
-                if !self.factors.contains_key(&index) {
-                    self.factors.insert(index, h.inverse_factor(DAMPING).map_err(&fail)?);
-                }
-                let corrected = gptq::quantize(w.shape(), &values, ty, &self.factors[&index]).map_err(&fail)?;
+                let factor = match self.factors.entry(index) {
+                    Entry::Occupied(f) => f.into_mut(),
+                    Entry::Vacant(slot) => slot.insert(h.inverse_factor(DAMPING).map_err(&fail)?),
+                };
+                let corrected = gptq::quantize(w.shape(), &values, ty, factor).map_err(&fail)?;
                 let errors = self.output_errors(index, &[&corrected, &nearest])?.unwrap_or_default();
                 let (g, n) = (errors[0], errors[1]);
                 self.errors.insert((index, ty), Rounding { gptq: g, nearest: n });

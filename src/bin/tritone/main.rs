@@ -445,7 +445,7 @@ fn inspect(path: &Path, as_json: bool) -> Result<(), String> {
         }
         let mut groups: BTreeMap<&str, BTreeMap<&str, (u64, u64)>> = BTreeMap::new();
         for t in file.tensors().iter().filter(|t| !t.name.starts_with("voices.")) {
-            let e = groups.entry(quantize::group_of(&t.name)).or_default().entry(t.ggml_type.name()).or_default();
+            let e = groups.entry(quantize::group_of(t.name)).or_default().entry(t.ggml_type.name()).or_default();
             *e = (e.0 + 1, e.1 + t.size);
         }
         for (group, types) in &groups {
