@@ -35,7 +35,7 @@ step "clippy (wasm32)"
 step "wasm build"
 scripts/build-wasm.sh
 
-step "test models for the browser tier (small config, seeded weights: F16, Q4_K, TQ1_0 and F32 twins)"
+step "test models for the browser tier (small config, seeded weights: F16, Q4_K, TQ1_0, a quantize --budget plan, and F32 twins)"
 # The CLI first: the F32 twins come from `tritone convert`, and synthesis.test.mjs runs it.
 cargo build --quiet --features cli
 SMALL=tests/fixtures/reference/small/config.json
@@ -45,6 +45,10 @@ for q in q4_k tq1_0; do
   cargo run --quiet --example random_model -- "$SMALL" "target/web-fixtures/small-$q.gguf" "$q"
   target/debug/tritone convert --gguf "target/web-fixtures/small-$q.gguf" --dtype f32 --out "target/web-fixtures/small-$q-f32.gguf"
 done
+# A `tritone quantize --budget` plan: Q4_K and TQ1_0 parts, F16 voices.
+target/debug/tritone quantize --in target/web-fixtures/small.gguf --out target/web-fixtures/small-mixed.gguf \
+  --budget 30MB --ladder q4_k,tq1_0 --nearest --eval-sentences 1
+target/debug/tritone convert --gguf target/web-fixtures/small-mixed.gguf --dtype f32 --out target/web-fixtures/small-mixed-f32.gguf
 
 step "browser tier (headless Chromium, WebGPU + simd128; the demo with the real model)"
 node --test --test-concurrency=1 tests/web/

@@ -417,7 +417,8 @@ impl Quantizer {
         let chosen: Vec<GgmlType> = fronts.iter().zip(&rung).map(|(f, &r)| f[r].0).collect();
         let groups = costs.iter().zip(&chosen).map(|(c, &t)| (c.group, t)).collect();
         let tensors = costs.iter().zip(&chosen).flat_map(|(c, &t)| c.members.iter().map(move |&i| (i, t))).collect();
-        let predicted = costs.iter().zip(&chosen).map(|(c, &t)| c.rungs.iter().find(|r| r.0 == t).map_or(0.0, |r| r.2.mel_db)).sum();
+        // Independent perturbations: their distances add roughly in quadrature.
+        let predicted = costs.iter().zip(&chosen).map(|(c, &t)| c.rungs.iter().find(|r| r.0 == t).map_or(0.0, |r| r.2.mel_db.powi(2))).sum::<f64>().sqrt();
         Ok(Plan { groups, tensors, predicted_mel_db: predicted, estimated_bytes: size(&rung) })
     }
 }
@@ -436,7 +437,7 @@ pub struct GroupCost {
 pub struct Plan {
     pub groups: Vec<(&'static str, GgmlType)>,
     pub tensors: HashMap<usize, GgmlType>,
-    /// Sum of the chosen rungs' distortions measured alone (the additive prediction).
+    /// The chosen rungs' distances measured alone, added in quadrature (the prediction).
     pub predicted_mel_db: f64,
     pub estimated_bytes: usize,
 }

@@ -1,5 +1,6 @@
 // Quantized models in the page: the small random model stored as Q4_K and as TQ1_0 (written by
-// `cargo run --example random_model … q4_k|tq1_0`) speaks exactly like its twin decoded to F32
+// `cargo run --example random_model … q4_k|tq1_0`), and as a `tritone quantize --budget` plan
+// (Q4_K and TQ1_0 parts, F16 voices), speaks exactly like its twin decoded to F32
 // (`tritone convert --gguf … --dtype f32`), and the weights stay packed in the wasm heap: after
 // loading, the heap of a page with the quantized model is smaller than one with the F32 twin.
 // scripts/test.sh ("test model for the browser tier") writes the four files.
@@ -9,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { launchBrowser, root, serve } from './harness.mjs';
 
 const models = `${root}target/web-fixtures/`;
-const formats = ['q4_k', 'tq1_0'];
+const formats = ['q4_k', 'tq1_0', 'mixed'];
 const PHONEMES = 'hˈɛlO wˈɜɹld. ðɪs ɪz ə tˈɛst.';
 const MB = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 let site, files, browser;

@@ -150,7 +150,7 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
             for (group, ty) in &plan.groups {
                 println!("{group:>20}: {}", ty.name());
             }
-            println!("plan: predicted {:.2} dB (sum of the groups alone), measured {:.2} dB, durations moved {:.1} %", plan.predicted_mel_db, measured.mel_db, 100.0 * measured.durations_moved);
+            println!("plan: predicted {:.2} dB (the parts alone, in quadrature), measured {:.2} dB, durations moved {:.1} %", plan.predicted_mel_db, measured.mel_db, 100.0 * measured.durations_moved);
             report["budget_bytes"] = json!(budget);
             report["ladder"] = json!(ladder.iter().map(|t| t.name()).collect::<Vec<_>>());
             report["sensitivity"] = json!(costs
