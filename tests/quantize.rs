@@ -95,14 +95,16 @@ fn a_budget_plan_fits_mixes_formats_records_itself_and_speaks() {
     let size = std::fs::metadata(&out).unwrap().len();
     assert!(size <= 30_000_000, "{size} bytes");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    let plan: Vec<&str> = doc["plan"].as_array().unwrap().iter().map(|p| p["type"].as_str().unwrap()).collect();
+    let result = &doc["budgets"][0];
+    assert_eq!(result["output_bytes"].as_u64(), Some(size));
+    let plan: Vec<&str> = result["plan"].as_array().unwrap().iter().map(|p| p["type"].as_str().unwrap()).collect();
     assert!(plan.contains(&"Q4_K") && plan.contains(&"TQ1_0"), "{plan:?}");
     for group in doc["sensitivity"].as_array().unwrap() {
         let rungs = group["rungs"].as_array().unwrap();
         assert_eq!(rungs.len(), 2, "{group}");
         assert!(rungs.iter().all(|r| r["mel_db"].as_f64().unwrap().is_finite()), "{group}");
     }
-    assert!(doc["distortion"]["round-to-nearest"]["mel_db"].as_f64().unwrap() > 0.0);
+    assert!(result["distortion"]["round-to-nearest"]["mel_db"].as_f64().unwrap() > 0.0);
 
     // The file says what was done, inspect shows it, and it speaks.
     let bytes = Bytes::from(std::fs::read(&out).unwrap());

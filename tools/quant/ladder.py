@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCORE = os.path.join(HERE, "..", "asr", "score.py")
 TYPES = ["f16", "q8_0", "q4_k", "q2_k", "tq2_0", "tq1_0"]
 BUDGETS = ["40MB", "30MB", "25MB"]
+# quantize_s in the table: the whole `tritone quantize` run that wrote the rung (shared by its kind)
 
 
 def run(cmd):
@@ -70,28 +71,30 @@ def main():
 
     rows = [{"rung": "F32 (input)", "bytes": os.path.getsize(a.model), "mel_db": 0.0, "moved": 0.0,
              "wer": wer(a, a.model, "f32"), "rtf": rtf(a, a.model)}]
-    rungs = [("type", t) for t in a.types.split(",") if t] + [("budget", b) for b in a.budgets.split(",") if b]
-    for kind, value in rungs:
-        name = f"{kind}-{value.lower()}"
-        path = os.path.join(a.out, f"{name}.gguf")
-        report = os.path.join(a.out, f"{name}.json")
+    # One calibration for all the fixed formats, one calibration and sensitivity sweep for all budgets.
+    for kind, values in (("type", a.types), ("budget", a.budgets)):
+        if not values:
+            continue
+        report = os.path.join(a.out, f"{kind}s.json")
         t0 = time.perf_counter()
-        run([a.tritone, "quantize", "--in", a.model, "--out", path, f"--{kind}", value,
-             "--sentences", str(a.sentences), "--report", report])
+        run([a.tritone, "quantize", "--in", a.model, "--out", os.path.join(a.out, f"{kind}-{{{kind}}}.gguf"),
+             f"--{kind}", values, "--sentences", str(a.sentences), "--report", report])
         seconds = time.perf_counter() - t0
         with open(report) as f:
             doc = json.load(f)
-        d = doc["distortion"]
-        row = {"rung": value.upper() if kind == "type" else f"budget {value}", "bytes": os.path.getsize(path),
-               "mel_db": d["gptq"]["mel_db"], "moved": d["gptq"]["durations_moved"],
-               "mel_db_nearest": d.get("round-to-nearest", {}).get("mel_db"),
-               "moved_nearest": d.get("round-to-nearest", {}).get("durations_moved"),
-               "quantize_s": seconds, "plan": doc.get("plan"),
-               "wer": wer(a, path, name), "rtf": rtf(a, path)}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-        with open(os.path.join(a.out, "ladder.json"), "w") as f:
-            json.dump(rows, f, indent=1)
+        for part in doc[f"{kind}s"]:
+            d = part["distortion"]
+            gptq = d.get("gptq") or d["round-to-nearest"]
+            near = d.get("round-to-nearest") if "gptq" in d else None
+            row = {"rung": part["type"] if kind == "type" else f"budget {part['budget']}", "bytes": part["output_bytes"],
+                   "mel_db": gptq["mel_db"], "moved": gptq["durations_moved"],
+                   "mel_db_nearest": near and near["mel_db"], "moved_nearest": near and near["durations_moved"],
+                   "quantize_s": seconds, "plan": part.get("plan"),
+                   "wer": wer(a, part["output"], os.path.basename(part["output"])[:-5]), "rtf": rtf(a, part["output"])}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            with open(os.path.join(a.out, "ladder.json"), "w") as f:
+                json.dump(rows, f, indent=1)
 
     print("\n| rung | MB | log-mel dB (GPTQ / nearest) | durations moved (GPTQ / nearest) | WER | RTF | quantize s |")
     print("|---|---|---|---|---|---|---|")

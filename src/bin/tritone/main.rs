@@ -224,12 +224,14 @@ enum Command {
         input: PathBuf,
         #[arg(long)]
         out: PathBuf,
-        /// One format for every matrix (1-D tensors stay F32; voices are stored F16).
-        #[arg(long = "type", value_enum, required_unless_present = "budget", conflicts_with = "budget")]
-        ty: Option<Dtype>,
-        /// The largest file to write, e.g. 30MB, 28.5MiB or 30000000.
-        #[arg(long)]
-        budget: Option<String>,
+        /// One format for every matrix (1-D tensors stay F32; voices are stored F16). Several,
+        /// comma-separated, share one calibration: --out then names them with {type}.
+        #[arg(long = "type", value_enum, value_delimiter = ',', required_unless_present = "budget", conflicts_with = "budget")]
+        ty: Vec<Dtype>,
+        /// The largest file to write, e.g. 30MB, 28.5MiB or 30000000. Several, comma-separated,
+        /// share one calibration and one sensitivity sweep: --out then names them with {budget}.
+        #[arg(long, value_delimiter = ',')]
+        budget: Vec<String>,
         /// With --budget: the formats to choose from, best first.
         #[arg(long, value_enum, value_delimiter = ',', default_value = "q8_0,q4_k,q4_0,q2_k,tq1_0")]
         ladder: Vec<Dtype>,

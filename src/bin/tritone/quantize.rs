@@ -14,11 +14,33 @@ use tritone::tts::quantize::{Distortion, Method, Quantizer, CALIBRATION_EN};
 
 use super::{progress, Dtype};
 
+/// A file to write.
+struct Output {
+    path: PathBuf,
+    formats: HashMap<usize, GgmlType>,
+    meta: Vec<(String, MetaValue<'static>)>,
+    /// The size it must not exceed (--budget).
+    budget: Option<usize>,
+    /// What the report says of it.
+    report: Value,
+}
+
+/// `--out` for one of several outputs: `{key}` replaced by `value`; one output may use `--out` as is.
+fn out_path(out: &std::path::Path, key: &str, value: &str, several: bool) -> Result<PathBuf, String> {
+    let pattern = out.to_string_lossy();
+    let slot = format!("{{{key}}}");
+    match (several, pattern.contains(&slot)) {
+        (_, true) => Ok(PathBuf::from(pattern.replace(&slot, &value.to_ascii_lowercase()))),
+        (false, false) => Ok(out.to_owned()),
+        (true, false) => Err(format!("several --{key} values need an --out with {slot} in it (e.g. kokoro-{slot}.gguf)")),
+    }
+}
+
 pub struct QuantizeArgs {
     pub input: PathBuf,
     pub out: PathBuf,
-    pub ty: Option<Dtype>,
-    pub budget: Option<String>,
+    pub ty: Vec<Dtype>,
+    pub budget: Vec<String>,
     pub ladder: Vec<Dtype>,
     pub calibration: Option<PathBuf>,
     pub sentences: usize,
@@ -62,7 +84,7 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
     if let Some(n) = a.threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().map_err(|e| format!("--threads: {e}"))?;
     }
-    let budget = a.budget.as_deref().map(parse_size).transpose()?;
+    let budgets: Vec<(String, usize)> = a.budget.iter().map(|b| Ok((b.trim().to_owned(), parse_size(b)?))).collect::<Result<_, String>>()?;
     let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", a.input.display());
     let bytes = Bytes::from(std::fs::read(&a.input).map_err(|e| fail(&e))?);
     let mut q = Quantizer::open(&bytes).map_err(|e| fail(&e))?;
@@ -101,39 +123,43 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
         "calibration_sentences": calibration.len(), "evaluation_sentences": evaluation.len(), "calibrate_s": calibrate_s,
     });
     let matrices: Vec<(usize, String)> = q.matrices().map(|(i, n)| (i, n.to_owned())).collect();
-    let (plan, extra): (HashMap<usize, GgmlType>, Vec<(String, MetaValue<'static>)>) = match (a.ty, budget) {
-        (Some(ty), _) => {
-            let ty = ty.ggml();
-            let plan: HashMap<usize, GgmlType> = matrices.iter().map(|&(i, _)| (i, ty)).collect();
-            // Both roundings, so the report says what calibration bought.
-            let bar = progress(matrices.len() as u64, "round");
-            let mut tensors = Vec::new();
-            for (i, name) in &matrices {
-                let chosen = q.quantized(*i, ty, method).map_err(|e| fail(&e))?;
-                bar.inc(1);
-                let r = q.rounding(*i, ty);
-                tensors.push(json!({
-                    "name": name, "group": group_of(name), "type": chosen.format_name(), "bytes": chosen.bytes().len(),
-                    "output_error_gptq": r.map(|r| r.gptq), "output_error_nearest": r.map(|r| r.nearest),
-                }));
+    let mut outputs: Vec<Output> = Vec::new();
+    match (a.ty.is_empty(), budgets.is_empty()) {
+        (false, _) => {
+            for ty in a.ty.iter().map(|t| t.ggml()) {
+                let out = out_path(&a.out, "type", ty.name(), a.ty.len() > 1)?;
+                let plan: HashMap<usize, GgmlType> = matrices.iter().map(|&(i, _)| (i, ty)).collect();
+                // Both roundings, so the report says what calibration bought.
+                let bar = progress(matrices.len() as u64, ty.name());
+                let mut tensors = Vec::new();
+                for (i, name) in &matrices {
+                    let chosen = q.quantized(*i, ty, method).map_err(|e| fail(&e))?;
+                    bar.inc(1);
+                    let r = q.rounding(*i, ty);
+                    tensors.push(json!({
+                        "name": name, "group": group_of(name), "type": chosen.format_name(), "bytes": chosen.bytes().len(),
+                        "output_error_gptq": r.map(|r| r.gptq), "output_error_nearest": r.map(|r| r.nearest),
+                    }));
+                }
+                bar.finish();
+                let mut distortion = serde_json::Map::new();
+                for m in if method == Method::Gptq { vec![Method::Gptq, Method::Nearest] } else { vec![Method::Nearest] } {
+                    let weights = q.assemble(&plan, m).map_err(|e| fail(&e))?;
+                    let d = q.evaluate(&weights).map_err(|e| fail(&e))?;
+                    println!("{:>6} {:>18}: log-mel distance {:.2} dB, durations moved {:.1} %", ty.name(), m.name(), d.mel_db, 100.0 * d.durations_moved);
+                    distortion.insert(m.name().to_owned(), distortion_json(&d));
+                }
+                let kept = tensors.iter().filter(|t| t["output_error_gptq"].as_f64().zip(t["output_error_nearest"].as_f64()).is_some_and(|(g, n)| g <= n)).count();
+                let calibrated = tensors.iter().filter(|t| t["output_error_gptq"].is_number()).count();
+                if method == Method::Gptq {
+                    println!("{:>6}: GPTQ kept for {kept} of {calibrated} calibrated matrices (the rest round to nearest: lower output error)", ty.name());
+                }
+                let part = json!({ "type": ty.name(), "distortion": distortion, "gptq_kept": kept, "calibrated": calibrated, "tensors": tensors });
+                outputs.push(Output { path: out, formats: plan, meta: vec![("tritone.quantization.type".to_owned(), MetaValue::string(ty.name()))], budget: None, report: part });
             }
-            bar.finish();
-            let mut distortion = serde_json::Map::new();
-            for m in if method == Method::Gptq { vec![Method::Gptq, Method::Nearest] } else { vec![Method::Nearest] } {
-                let weights = q.assemble(&plan, m).map_err(|e| fail(&e))?;
-                let d = q.evaluate(&weights).map_err(|e| fail(&e))?;
-                println!("{:>18}: log-mel distance {:.2} dB, durations moved {:.1} %", m.name(), d.mel_db, 100.0 * d.durations_moved);
-                distortion.insert(m.name().to_owned(), distortion_json(&d));
-            }
-            report["type"] = json!(ty.name());
-            report["distortion"] = Value::Object(distortion);
-            let kept = tensors.iter().filter(|t| t["output_error_gptq"].as_f64().zip(t["output_error_nearest"].as_f64()).is_some_and(|(g, n)| g <= n)).count();
-            let calibrated = tensors.iter().filter(|t| t["output_error_gptq"].is_number()).count();
-            println!("GPTQ kept for {kept} of {calibrated} calibrated matrices (the rest round to nearest: lower output error)");
-            report["tensors"] = json!(tensors);
-            (plan, vec![("tritone.quantization.type".to_owned(), MetaValue::string(ty.name()))])
         }
-        (None, Some(budget)) => {
+        (true, false) => {
+            // The sensitivity once; a plan per budget.
             let ladder: Vec<GgmlType> = a.ladder.iter().map(|d| d.ggml()).collect();
             let groups = matrices.iter().map(|(_, n)| group_of(n)).collect::<std::collections::BTreeSet<_>>().len();
             let bar = progress((groups * ladder.len()) as u64, "sensitivity");
@@ -144,14 +170,6 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
                 })
                 .map_err(|e| fail(&e))?;
             bar.finish();
-            let plan = q.plan_budget(&costs, budget).map_err(|e| fail(&e))?;
-            let weights = q.assemble(&plan.tensors, method).map_err(|e| fail(&e))?;
-            let measured = q.evaluate(&weights).map_err(|e| fail(&e))?;
-            for (group, ty) in &plan.groups {
-                println!("{group:>20}: {}", ty.name());
-            }
-            println!("plan: predicted {:.2} dB (the parts alone, in quadrature), measured {:.2} dB, durations moved {:.1} %", plan.predicted_mel_db, measured.mel_db, 100.0 * measured.durations_moved);
-            report["budget_bytes"] = json!(budget);
             report["ladder"] = json!(ladder.iter().map(|t| t.name()).collect::<Vec<_>>());
             report["sensitivity"] = json!(costs
                 .iter()
@@ -160,30 +178,51 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
                     "rungs": c.rungs.iter().map(|(t, b, d)| json!({ "type": t.name(), "bytes": b, "mel_db": d.mel_db, "durations_moved": d.durations_moved })).collect::<Vec<_>>(),
                 }))
                 .collect::<Vec<_>>());
-            report["plan"] = json!(plan.groups.iter().map(|(g, t)| json!({ "group": g, "type": t.name() })).collect::<Vec<_>>());
-            report["predicted_mel_db"] = json!(plan.predicted_mel_db);
-            report["distortion"] = json!({ method.name(): distortion_json(&measured) });
-            let groups_meta: Vec<String> = plan.groups.iter().map(|(g, t)| format!("{g}={}", t.name())).collect();
-            let extra = vec![
-                ("tritone.quantization.budget_bytes".to_owned(), MetaValue::U64(budget as u64)),
-                ("tritone.quantization.groups".to_owned(), MetaValue::strings(groups_meta)),
-            ];
-            (plan.tensors, extra)
+            for (name, budget) in &budgets {
+                let out = out_path(&a.out, "budget", name, budgets.len() > 1)?;
+                let plan = q.plan_budget(&costs, *budget).map_err(|e| fail(&e))?;
+                let weights = q.assemble(&plan.tensors, method).map_err(|e| fail(&e))?;
+                let measured = q.evaluate(&weights).map_err(|e| fail(&e))?;
+                println!("budget {name}:");
+                for (group, ty) in &plan.groups {
+                    println!("{group:>20}: {}", ty.name());
+                }
+                println!("plan: predicted {:.2} dB (the parts alone, in quadrature), measured {:.2} dB, durations moved {:.1} %", plan.predicted_mel_db, measured.mel_db, 100.0 * measured.durations_moved);
+                let part = json!({
+                    "budget": name, "budget_bytes": budget,
+                    "plan": plan.groups.iter().map(|(g, t)| json!({ "group": g, "type": t.name() })).collect::<Vec<_>>(),
+                    "predicted_mel_db": plan.predicted_mel_db,
+                    "distortion": { method.name(): distortion_json(&measured) },
+                });
+                let groups_meta: Vec<String> = plan.groups.iter().map(|(g, t)| format!("{g}={}", t.name())).collect();
+                let meta = vec![
+                    ("tritone.quantization.budget_bytes".to_owned(), MetaValue::U64(*budget as u64)),
+                    ("tritone.quantization.groups".to_owned(), MetaValue::strings(groups_meta)),
+                ];
+                outputs.push(Output { path: out, formats: plan.tensors, meta, budget: Some(*budget), report: part });
+            }
         }
-        (None, None) => return Err("give --type or --budget".into()),
-    };
-    let weights = q.assemble(&plan, method).map_err(|e| fail(&e))?;
-    let gguf = q.write(&weights, method, &extra).map_err(|e| fail(&e))?;
-    std::fs::write(&a.out, &gguf).map_err(|e| format!("{}: {e}", a.out.display()))?;
-    if let Some(budget) = budget {
-        if gguf.len() > budget {
-            return Err(format!("{}: {:.2} MB, over the budget of {:.2} MB (the estimate of the metadata was short)", a.out.display(), mb(gguf.len()), mb(budget)));
-        }
+        (true, true) => return Err("give --type or --budget".into()),
     }
+    // Every plan first (a budget too small fails before any file is written), then the files.
+    let mut parts = Vec::new();
+    for Output { path: out, formats: plan, meta: extra, budget, report: mut part } in outputs {
+        let weights = q.assemble(&plan, method).map_err(|e| fail(&e))?;
+        let gguf = q.write(&weights, method, &extra).map_err(|e| fail(&e))?;
+        if let Some(budget) = budget {
+            if gguf.len() > budget {
+                return Err(format!("{}: {:.2} MB, over the budget of {:.2} MB (the estimate of the metadata was short)", out.display(), mb(gguf.len()), mb(budget)));
+            }
+        }
+        std::fs::write(&out, &gguf).map_err(|e| format!("{}: {e}", out.display()))?;
+        println!("{}: {:.2} MB ({} matrices quantized, {})", out.display(), mb(gguf.len()), plan.len(), method.name());
+        part["output"] = json!(out.display().to_string());
+        part["output_bytes"] = json!(gguf.len());
+        parts.push(part);
+    }
+    report[if budgets.is_empty() { "types" } else { "budgets" }] = json!(parts);
     let seconds = started.elapsed().as_secs_f64();
-    println!("{}: {:.2} MB ({} matrices quantized, {}), {seconds:.0} s", a.out.display(), mb(gguf.len()), plan.len(), method.name());
-    report["output"] = json!(a.out.display().to_string());
-    report["output_bytes"] = json!(gguf.len());
+    println!("{seconds:.0} s in all");
     report["seconds"] = json!(seconds);
     if let Some(path) = &a.report {
         std::fs::write(path, serde_json::to_string_pretty(&report).unwrap_or_default()).map_err(|e| format!("{}: {e}", path.display()))?;
