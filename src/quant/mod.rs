@@ -245,43 +245,47 @@ trait GridBlock<const N: usize>: Block<N> {
     fn with_levels(&self, levels: &[u8; N]) -> Self;
 }
 
+/// Dispatches on `$ty`: `$blocks` with `$B` bound to the block type and `$N` to its values per
+/// block for the block types, `$floats` with `$F` bound to the element type for F32, F16, BF16.
+macro_rules! match_type {
+    ($ty:expr, |$B:ident, $N:ident| $blocks:expr, |$F:ident| $floats:expr) => {
+        match $ty {
+            GgmlType::F32 => { type $F = $crate::quant::F32Bytes; $floats }
+            GgmlType::F16 => { type $F = $crate::quant::F16Bytes; $floats }
+            GgmlType::BF16 => { type $F = $crate::quant::Bf16Bytes; $floats }
+            GgmlType::Q4_0 => { type $B = $crate::quant::BlockQ4_0; const $N: usize = 32; $blocks }
+            GgmlType::Q5_0 => { type $B = $crate::quant::BlockQ5_0; const $N: usize = 32; $blocks }
+            GgmlType::Q8_0 => { type $B = $crate::quant::BlockQ8_0; const $N: usize = 32; $blocks }
+            GgmlType::Q2_K => { type $B = $crate::quant::BlockQ2_K; const $N: usize = $crate::quant::QK_K; $blocks }
+            GgmlType::Q4_K => { type $B = $crate::quant::BlockQ4_K; const $N: usize = $crate::quant::QK_K; $blocks }
+            GgmlType::TQ1_0 => { type $B = $crate::quant::BlockTQ1_0; const $N: usize = $crate::quant::QK_K; $blocks }
+            GgmlType::TQ2_0 => { type $B = $crate::quant::BlockTQ2_0; const $N: usize = $crate::quant::QK_K; $blocks }
+        }
+    };
+}
+pub(crate) use match_type;
+
+/// Calls `$body` with `$B` bound to the block type of `$ty` and `$N` to its values per block
+/// (a float type is a block of one).
+macro_rules! with_block {
+    ($ty:expr, |$B:ident, $N:ident| $body:expr) => {
+        $crate::quant::match_type!($ty, |$B, $N| $body, |$B| {
+            const $N: usize = 1;
+            $body
+        })
+    };
+}
+pub(crate) use with_block;
+
 /// [`with_block`] for the block types ([`GridBlock`]); `$other` for the float types.
 #[cfg_attr(target_arch = "wasm32", allow(unused_macros))] // GPTQ is native-only
 macro_rules! with_grid_block {
     ($ty:expr, |$B:ident, $N:ident| $body:expr, $other:expr) => {
-        match $ty {
-            GgmlType::Q4_0 => { type $B = $crate::quant::BlockQ4_0; const $N: usize = 32; $body }
-            GgmlType::Q5_0 => { type $B = $crate::quant::BlockQ5_0; const $N: usize = 32; $body }
-            GgmlType::Q8_0 => { type $B = $crate::quant::BlockQ8_0; const $N: usize = 32; $body }
-            GgmlType::Q2_K => { type $B = $crate::quant::BlockQ2_K; const $N: usize = $crate::quant::QK_K; $body }
-            GgmlType::Q4_K => { type $B = $crate::quant::BlockQ4_K; const $N: usize = $crate::quant::QK_K; $body }
-            GgmlType::TQ1_0 => { type $B = $crate::quant::BlockTQ1_0; const $N: usize = $crate::quant::QK_K; $body }
-            GgmlType::TQ2_0 => { type $B = $crate::quant::BlockTQ2_0; const $N: usize = $crate::quant::QK_K; $body }
-            GgmlType::F32 | GgmlType::F16 | GgmlType::BF16 => $other,
-        }
+        $crate::quant::match_type!($ty, |$B, $N| $body, |_Float| $other)
     };
 }
 #[cfg_attr(target_arch = "wasm32", allow(unused_imports))]
 pub(crate) use with_grid_block;
-
-/// Calls `$body` with `$B` bound to the block type of `$ty` and `$N` to its values per block.
-macro_rules! with_block {
-    ($ty:expr, |$B:ident, $N:ident| $body:expr) => {
-        match $ty {
-            GgmlType::F32 => { type $B = $crate::quant::F32Bytes; const $N: usize = 1; $body }
-            GgmlType::F16 => { type $B = $crate::quant::F16Bytes; const $N: usize = 1; $body }
-            GgmlType::BF16 => { type $B = $crate::quant::Bf16Bytes; const $N: usize = 1; $body }
-            GgmlType::Q4_0 => { type $B = $crate::quant::BlockQ4_0; const $N: usize = 32; $body }
-            GgmlType::Q5_0 => { type $B = $crate::quant::BlockQ5_0; const $N: usize = 32; $body }
-            GgmlType::Q8_0 => { type $B = $crate::quant::BlockQ8_0; const $N: usize = 32; $body }
-            GgmlType::Q2_K => { type $B = $crate::quant::BlockQ2_K; const $N: usize = $crate::quant::QK_K; $body }
-            GgmlType::Q4_K => { type $B = $crate::quant::BlockQ4_K; const $N: usize = $crate::quant::QK_K; $body }
-            GgmlType::TQ1_0 => { type $B = $crate::quant::BlockTQ1_0; const $N: usize = $crate::quant::QK_K; $body }
-            GgmlType::TQ2_0 => { type $B = $crate::quant::BlockTQ2_0; const $N: usize = $crate::quant::QK_K; $body }
-        }
-    };
-}
-pub(crate) use with_block;
 
 fn invalid(op: &'static str, reason: String) -> Error {
     Error::InvalidArgument { op, reason }
