@@ -44,22 +44,6 @@ impl Hessian {
         self.samples
     }
 
-    /// Adds `n` input vectors stored feature-major: `features[i·n + s]` is feature `i` of vector `s`.
-    pub fn add(&mut self, features: &[f32], n: usize) {
-        assert_eq!(features.len(), self.d * n, "Hessian::add: {} values for {} × {n}", features.len(), self.d);
-        if n == 0 {
-            return;
-        }
-        let d = self.d;
-        self.lower.par_chunks_mut(d).enumerate().for_each(|(i, row)| {
-            let xi = &features[i * n..(i + 1) * n];
-            for (j, h) in row[..=i].iter_mut().enumerate() {
-                *h += f64::from(dot32(xi, &features[j * n..(j + 1) * n]));
-            }
-        });
-        self.samples += n;
-    }
-
     /// Adds the Gram matrix `G = X Xᵀ` (`d × d`, row-major) of `n` input vectors, computed by
     /// the caller (the calibration runs it through the CPU backend's matrix kernel).
     pub fn add_gram(&mut self, gram: &[f32], n: usize) {
@@ -223,17 +207,6 @@ fn dot64(a: &[f64], b: &[f64]) -> f64 {
     acc.iter().sum::<f64>() + tail
 }
 
-fn dot32(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for k in 0..16 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
 
 /// `values` (row-major `shape`, rows `shape[0]` of `∏ shape[1..]`) stored as `ty` with GPTQ's
 /// rounding through `factor` (of the rows' input Hessian; `factor.d` must be the row length).
@@ -307,9 +280,29 @@ mod tests {
     use super::*;
     use crate::rng::SplitMix64;
 
+    fn dot32(a: &[f32], b: &[f32]) -> f32 {
+        let mut acc = [0.0f32; 16];
+        let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+        let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+        for (x, y) in ca.zip(cb) {
+            for k in 0..16 {
+                acc[k] += x[k] * y[k];
+            }
+        }
+        acc.iter().sum::<f32>() + tail
+    }
+
     fn normal(rng: &mut SplitMix64) -> f32 {
         let (u1, u2) = ((rng.uniform() + 1.0) * 0.5, rng.uniform());
         ((-2.0 * f64::from(u1.max(1e-7)).ln()).sqrt() * (std::f64::consts::PI * f64::from(u2)).cos()) as f32
+    }
+
+    /// Adds `n` input vectors stored feature-major (`features[i·n + s]`) to `h` through its
+    /// one accumulation path, [`Hessian::add_gram`].
+    fn add_vectors(h: &mut Hessian, features: &[f32], n: usize) {
+        let d = h.dim();
+        let gram: Vec<f32> = (0..d * d).map(|ij| dot32(&features[ij / d * n..(ij / d + 1) * n], &features[ij % d * n..(ij % d + 1) * n])).collect();
+        h.add_gram(&gram, n);
     }
 
     /// `n` inputs of dimension `d` with correlated features (a random mix of `d / 4` sources plus
@@ -333,7 +326,7 @@ mod tests {
         // One panel, and several with a partial last one.
         for d in [37, 150] {
             let mut h = Hessian::new(d);
-            h.add(&correlated_inputs(d, 2 * d, d as u64), 2 * d);
+            add_vectors(&mut h, &correlated_inputs(d, 2 * d, d as u64), 2 * d);
             let damping = 0.01;
             let f = h.inverse_factor(damping).unwrap();
             let mean_diag = (0..d).map(|c| h.at(c, c)).sum::<f64>() / d as f64;
@@ -377,8 +370,7 @@ mod tests {
         let (d, n, rows) = (320, 1200, 24);
         let mut h = Hessian::new(d);
         let x = correlated_inputs(d, n, 2);
-        // Added in two calls, as calibration does.
-        h.add(&x[..], n);
+        add_vectors(&mut h, &x, n);
         assert_eq!(h.samples(), n);
         let f = h.inverse_factor(0.01).unwrap();
         let mut rng = SplitMix64(3);
@@ -400,7 +392,7 @@ mod tests {
         v[3] = f32::NAN;
         assert!(quantize(&[2, 8], &v, GgmlType::Q4_0, &f).is_err(), "non-finite");
         let mut h = Hessian::new(3);
-        h.add(&[1.0, f32::NAN, 0.0], 1);
+        add_vectors(&mut h, &[1.0, f32::NAN, 0.0], 1);
         assert!(h.inverse_factor(0.01).is_err(), "a NaN Hessian");
     }
 }
