@@ -9,7 +9,9 @@
 //!
 //! Block formats: when a row reaches a block, the block's scales are fitted by the format's own
 //! encoder to the row as it stands then (already corrected), which fixes each element's levels
-//! ([`Levels`]); the elements are then rounded one by one onto those levels. Act-order (rounding
+//! ([`Levels`]); the elements are then rounded one by one onto those levels. Afterwards
+//! [`refit_scales`] moves each row's block super-scales to the output's least-squares optimum
+//! with the levels kept (the encoder fitted them to values, block by block). Act-order (rounding
 //! columns by decreasing `H_cc`) is left out: ggml's blocks run along the stored column order,
 //! and a permuted order would fit each block's scales before its elements are final.
 
@@ -275,6 +277,142 @@ where
     Weight::from_bytes(shape, B::TYPE, out.into())
 }
 
+/// Rows refitted together: each row of `H` read from memory serves all of them.
+const REFIT_ROWS: usize = 16;
+
+/// `weight` (blocks whose levels are set, from `values` by [`quantize`] or rounding to nearest)
+/// with each row's block super-scales (`d`, and `dmin` where the format has one) refitted to
+/// the least output error `(w − q)ᵀ H (w − q)` with the levels and sub-scales kept: `q` is
+/// linear in the row's scales, so they solve one small least-squares system per row (the
+/// blocks couple through `H`). A row keeps its old scales when the refit, once rounded to f16,
+/// is not better. `h` is the full `d × d` Hessian of the rows' inputs. Float types are returned
+/// as they are.
+pub fn refit_scales(weight: &Weight, values: &[f32], h: &[f32]) -> Result<Weight> {
+    let ty = weight.ty();
+    let d = weight.row_len();
+    if h.len() != d * d || values.len() != weight.rows() * d {
+        return Err(Error::InvalidArgument { op: "gptq", reason: format!("refit: rows of {d}, {} values, a Hessian of {} values", values.len(), h.len()) });
+    }
+    with_grid_block!(ty, |B, N| refit_rows::<B, N>(weight, values, h), Ok(weight.clone()))
+}
+
+fn refit_rows<B: GridBlock<N> + Send + Sync, const N: usize>(weight: &Weight, values: &[f32], h: &[f32]) -> Result<Weight>
+where
+    [f32; N]: Pod,
+{
+    let d = weight.row_len();
+    let nb = padded_row_len(d, B::TYPE) / N;
+    let mut blocks: Vec<B> = bytemuck::try_cast_slice(weight.bytes()).map_err(|e| Error::InvalidArgument { op: "gptq", reason: format!("refit: {e:?}") })?.to_vec();
+    if blocks.len() != weight.rows() * nb {
+        return Err(Error::InvalidArgument { op: "gptq", reason: "refit: block count".into() });
+    }
+    blocks.par_chunks_mut(nb * REFIT_ROWS).zip(values.par_chunks(d * REFIT_ROWS)).for_each(|(blocks, rows)| {
+        // Per row, the unknowns (block, scale) whose basis is not zero, and the basis: the
+        // block's values with that scale 1 and the other 0.
+        let rows_basis: Vec<Vec<(usize, usize, [f32; N])>> = blocks
+            .chunks_exact(nb)
+            .map(|row| {
+                let mut unknowns = Vec::new();
+                for (b, blk) in row.iter().enumerate() {
+                    for k in 0..2 {
+                        let mut unit = [0.0f32; 2];
+                        unit[k] = 1.0;
+                        let mut phi = [0.0f32; N];
+                        if let Some(u) = blk.with_scales(unit) {
+                            u.decode(&mut phi);
+                        }
+                        if phi.iter().any(|&v| v != 0.0) {
+                            unknowns.push((b, k, phi));
+                        }
+                    }
+                }
+                unknowns
+            })
+            .collect();
+        // z_u = H φ_u, one pass over H's rows for all the rows of this task.
+        let mut z: Vec<Vec<Vec<f32>>> = rows_basis.iter().map(|u| vec![vec![0.0f32; d]; u.len()]).collect();
+        for c in 0..d {
+            let (b, j) = (c / N, c % N);
+            let hc = &h[c * d..(c + 1) * d];
+            for (unknowns, zr) in rows_basis.iter().zip(z.iter_mut()) {
+                for ((ub, _, phi), zu) in unknowns.iter().zip(zr.iter_mut()) {
+                    if *ub == b && phi[j] != 0.0 {
+                        let a = phi[j];
+                        for (zv, &hv) in zu.iter_mut().zip(hc) {
+                            *zv += a * hv;
+                        }
+                    }
+                }
+            }
+        }
+        for (r, ((row, unknowns), zr)) in blocks.chunks_exact_mut(nb).zip(&rows_basis).zip(&z).enumerate() {
+            let w = &rows[r * d..(r + 1) * d];
+            let m = unknowns.len();
+            let mut g = vec![0.0f64; m * m];
+            let mut rhs = vec![0.0f64; m];
+            for (u, (ub, _, phi)) in unknowns.iter().enumerate() {
+                let c0 = ub * N;
+                for (v, zv) in zr.iter().enumerate() {
+                    g[u * m + v] = (c0..(c0 + N).min(d)).map(|c| f64::from(phi[c - c0]) * f64::from(zv[c])).sum();
+                }
+                rhs[u] = zr[u].iter().zip(w).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+            }
+            let scales_of = |row: &[B]| unknowns.iter().map(|&(b, k, _)| f64::from(row[b].scales()[k])).collect::<Vec<f64>>();
+            // (w − q)ᵀ H (w − q) − wᵀ H w for q = Σ θ_u φ_u
+            let objective = |theta: &[f64]| -> f64 {
+                (0..m).map(|u| theta[u] * ((0..m).map(|v| g[u * m + v] * theta[v]).sum::<f64>() - 2.0 * rhs[u])).sum()
+            };
+            let Some(theta) = solve_spd(&g, &rhs, m) else { continue };
+            let mut refit: Vec<B> = row.to_vec();
+            let mut representable = true;
+            for (b, blk) in refit.iter_mut().enumerate() {
+                let mut s = blk.scales();
+                for (u, &(ub, k, _)) in unknowns.iter().enumerate() {
+                    if ub == b {
+                        s[k] = theta[u] as f32;
+                    }
+                }
+                match blk.with_scales(s) {
+                    Some(new) => *blk = new,
+                    None => representable = false,
+                }
+            }
+            if representable && objective(&scales_of(&refit)) < objective(&scales_of(row)) {
+                row.copy_from_slice(&refit);
+            }
+        }
+    });
+    Weight::from_bytes(weight.shape(), B::TYPE, bytemuck::cast_slice(&blocks).to_vec().into())
+}
+
+/// Solves `G θ = rhs` for a small symmetric positive semi-definite `G` (`m × m`) by Cholesky,
+/// with a ridge of 1e-9 · mean diagonal; None when it fails.
+fn solve_spd(g: &[f64], rhs: &[f64], m: usize) -> Option<Vec<f64>> {
+    let ridge = 1e-9 * (0..m).map(|i| g[i * m + i]).sum::<f64>() / m.max(1) as f64;
+    let mut l = vec![0.0f64; m * m];
+    for i in 0..m {
+        for j in 0..=i {
+            let s = g[i * m + j] + if i == j { ridge } else { 0.0 } - (0..j).map(|k| l[i * m + k] * l[j * m + k]).sum::<f64>();
+            l[i * m + j] = if i == j {
+                if s <= 0.0 || !s.is_finite() {
+                    return None;
+                }
+                s.sqrt()
+            } else {
+                s / l[j * m + j]
+            };
+        }
+    }
+    let mut y = vec![0.0f64; m];
+    for i in 0..m {
+        y[i] = (rhs[i] - (0..i).map(|k| l[i * m + k] * y[k]).sum::<f64>()) / l[i * m + i];
+    }
+    for i in (0..m).rev() {
+        y[i] = (y[i] - (i + 1..m).map(|k| l[k * m + i] * y[k]).sum::<f64>()) / l[i * m + i];
+    }
+    y.iter().all(|v| v.is_finite()).then_some(y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +519,33 @@ mod tests {
             println!("{}: output error GPTQ {gptq:.3e}, round to nearest {rtn:.3e}", ty.name());
             assert!(gptq < 0.7 * rtn, "{}: GPTQ {gptq:.3e} vs round to nearest {rtn:.3e}", ty.name());
         }
+    }
+
+    #[test]
+    fn refitting_scales_lowers_the_output_error_and_keeps_levels() {
+        let (d, n, rows) = (300, 900, 16);
+        let mut h = Hessian::new(d);
+        add_vectors(&mut h, &correlated_inputs(d, n, 7), n);
+        let f = h.inverse_factor(0.01).unwrap();
+        let full = h.to_f32();
+        let mut rng = SplitMix64(8);
+        let w: Vec<f32> = (0..rows * d).map(|_| normal(&mut rng) * 0.05).collect();
+        let shape = [rows, d];
+        for ty in GgmlType::ALL.into_iter().filter(|t| t.block_size() > 1) {
+            for (how, q) in [("gptq", quantize(&shape, &w, ty, &f).unwrap()), ("nearest", Weight::quantize(&shape, &w, ty).unwrap())] {
+                let refit = refit_scales(&q, &w, &full).unwrap();
+                let (before, after) = (output_error(&h, &w, &q), output_error(&h, &w, &refit));
+                println!("{} {how}: output error {before:.3e} → {after:.3e} refitted", ty.name());
+                // Only scales move: with one scale per block, every zero and sign stays.
+                let (qv, rv) = (q.to_f32(), refit.to_f32());
+                let single_scale = !matches!(ty, GgmlType::Q2_K | GgmlType::Q4_K);
+                let pattern = |v: &[f32]| v.iter().map(|x| if *x == 0.0 { 0 } else { x.signum() as i8 }).collect::<Vec<_>>();
+                assert!(!single_scale || pattern(&qv) == pattern(&rv), "{} {how}: signs and zeros kept", ty.name());
+                // Scales fitted block by block (or to the corrected row) are not the output's best.
+                assert!(after < 0.99 * before, "{} {how}: the refit gained nothing, {before:.3e} → {after:.3e}", ty.name());
+            }
+        }
+        assert!(refit_scales(&Weight::quantize(&shape, &w, GgmlType::Q4_0).unwrap(), &w[..10], &full).is_err(), "wrong value count");
     }
 
     #[test]

@@ -243,6 +243,12 @@ trait GridBlock<const N: usize>: Block<N> {
     fn levels(&self, j: usize) -> Levels;
     /// This block's scales with element `j` at level `levels[j]` (each ≤ its `max`).
     fn with_levels(&self, levels: &[u8; N]) -> Self;
+    /// The block's f16 super-scales: `d`, and `dmin` where the format has one (else 0). With the
+    /// levels and sub-scales set, every value is linear in them.
+    fn scales(&self) -> [f32; 2];
+    /// This block with super-scales `s` (rounded to f16; those the format lacks are ignored);
+    /// None when one overflows f16.
+    fn with_scales(&self, s: [f32; 2]) -> Option<Self>;
 }
 
 /// Dispatches on `$ty`: `$blocks` with `$B` bound to the block type and `$N` to its values per
@@ -327,12 +333,13 @@ fn half(bytes: [u8; 2]) -> f32 {
 
 /// An f16 block scale. One beyond f16's range would decode its block to infinities and NaNs.
 fn f16_scale(d: f32, ty: GgmlType) -> Result<[u8; 2]> {
-    let h = f16::from_f32(d);
-    if h.is_finite() {
-        Ok(h.to_le_bytes())
-    } else {
-        Err(invalid("quantize", format!("{}: block scale {d} overflows f16", ty.name())))
-    }
+    f16_bytes(d).ok_or_else(|| invalid("quantize", format!("{}: block scale {d} overflows f16", ty.name())))
+}
+
+/// `v` as f16 bytes, if finite there.
+fn f16_bytes(v: f32) -> Option<[u8; 2]> {
+    let h = f16::from_f32(v);
+    h.is_finite().then(|| h.to_le_bytes())
 }
 
 /// The first value of largest magnitude, sign kept (Q4_0 and Q5_0 map it to the level -8 / -16,

@@ -75,6 +75,14 @@ impl GridBlock<QK_K> for BlockQ2_K {
         }
         block
     }
+
+    fn scales(&self) -> [f32; 2] {
+        [half(self.d), half(self.dmin)]
+    }
+
+    fn with_scales(&self, s: [f32; 2]) -> Option<Self> {
+        Some(Self { d: f16_bytes(s[0])?, dmin: f16_bytes(s[1])?, ..*self })
+    }
 }
 
 const _: () = assert!(size_of::<BlockQ2_K>() == 84);

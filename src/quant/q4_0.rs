@@ -47,6 +47,14 @@ impl GridBlock<32> for BlockQ4_0 {
     fn with_levels(&self, l: &[u8; 32]) -> Self {
         Self { d: self.d, qs: std::array::from_fn(|j| l[j] | (l[j + 16] << 4)) }
     }
+
+    fn scales(&self) -> [f32; 2] {
+        [half(self.d), 0.0]
+    }
+
+    fn with_scales(&self, s: [f32; 2]) -> Option<Self> {
+        Some(Self { d: f16_bytes(s[0])?, ..*self })
+    }
 }
 
 const _: () = assert!(size_of::<BlockQ4_0>() == 18);

@@ -51,6 +51,14 @@ impl GridBlock<32> for BlockQ5_0 {
         let qh = (0..32).fold(0u32, |qh, j| qh | u32::from(l[j] >> 4) << j);
         Self { d: self.d, qh: qh.to_le_bytes(), qs: std::array::from_fn(|j| (l[j] & 0xF) | ((l[j + 16] & 0xF) << 4)) }
     }
+
+    fn scales(&self) -> [f32; 2] {
+        [half(self.d), 0.0]
+    }
+
+    fn with_scales(&self, s: [f32; 2]) -> Option<Self> {
+        Some(Self { d: f16_bytes(s[0])?, ..*self })
+    }
 }
 
 const _: () = assert!(size_of::<BlockQ5_0>() == 22);

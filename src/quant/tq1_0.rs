@@ -87,6 +87,14 @@ impl GridBlock<QK_K> for BlockTQ1_0 {
         }
         block
     }
+
+    fn scales(&self) -> [f32; 2] {
+        [half(self.d), 0.0]
+    }
+
+    fn with_scales(&self, s: [f32; 2]) -> Option<Self> {
+        Some(Self { d: f16_bytes(s[0])?, ..*self })
+    }
 }
 
 const _: () = assert!(size_of::<BlockTQ1_0>() == 54);

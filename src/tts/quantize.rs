@@ -10,8 +10,9 @@
 //!    frames align), and the share of tokens whose predicted duration moved.
 //! 4. **Budget**: each group of tensors ([`group_of`]) is quantized alone at each format of the
 //!    ladder and evaluated (its sensitivity); then, from each group's largest format, the step
-//!    down that costs the least distortion (log-mel dB + 10 × the share of moved durations) per
-//!    byte saved is taken until the file fits; the budget left over buys steps back up in the
+//!    down that costs the least distortion per byte saved is taken until the file fits (a
+//!    group's score is log-mel dB + 10 × the share of moved durations; scores add in
+//!    quadrature, so a step costs the growth of its square); the budget left over buys steps back up in the
 //!    same order. The plan is verified end to end.
 
 use std::collections::hash_map::Entry;
@@ -69,10 +70,12 @@ pub struct Distortion {
 }
 
 /// What rounding one tensor did to its layer's output over the calibration inputs:
-/// `Σ_rows (w − q)ᵀ H (w − q) / Σ_rows wᵀ H w` for GPTQ's rows and for round-to-nearest's.
+/// `Σ_rows (w − q)ᵀ H (w − q) / Σ_rows wᵀ H w` for GPTQ's rows (with the block scales refitted
+/// to the output, and before that refit) and for round-to-nearest's.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rounding {
     pub gptq: f64,
+    pub before_refit: f64,
     pub nearest: f64,
 }
 
@@ -96,16 +99,29 @@ pub fn group_of(name: &str) -> &'static str {
     } else if starts("decoder.generator.ups") {
         "generator_upsample"
     } else if starts("decoder.generator.resblocks") {
-        "generator_resblocks"
+        // the first three run at 256 channels, the last three at 128 over 10× the frames
+        if index_after(name, "decoder.generator.resblocks.").is_some_and(|i| i < 3) {
+            "generator_resblocks_256"
+        } else {
+            "generator_resblocks_128"
+        }
     } else if starts("decoder.generator.noise") {
         "generator_noise"
     } else if starts("decoder.generator.conv_post") {
         "conv_post"
     } else if starts("decoder.generator") {
         "generator_other"
+    } else if starts("decoder.decode.") {
+        // the decoder's four blocks (a third of the model) are judged apart
+        index_after(name, "decoder.decode.").and_then(|i| ["decoder_decode0", "decoder_decode1", "decoder_decode2", "decoder_decode3"].get(i)).copied().unwrap_or("decoder")
     } else {
-        "decoder"
+        "decoder" // its encode block and the F0, energy and ASR input convolutions
     }
+}
+
+/// The single digit after `prefix` in `name` ("decoder.decode.2.conv1" → 2).
+fn index_after(name: &str, prefix: &str) -> Option<usize> {
+    name.strip_prefix(prefix)?.chars().next()?.to_digit(10).map(|d| d as usize)
 }
 
 /// The model being quantized, its calibration, and the sentences that judge the result.
@@ -248,10 +264,11 @@ impl Quantizer {
                     Entry::Occupied(f) => f.into_mut(),
                     Entry::Vacant(slot) => slot.insert(h.inverse_factor(DAMPING).map_err(&fail)?),
                 };
-                let corrected = gptq::quantize(w.shape(), &values, ty, factor).map_err(&fail)?;
-                let errors = self.output_errors(index, &[&corrected, &nearest])?.unwrap_or_default();
+                let rounded = gptq::quantize(w.shape(), &values, ty, factor).map_err(&fail)?;
+                let corrected = gptq::refit_scales(&rounded, &values, &h.to_f32()).map_err(&fail)?;
+                let errors = self.output_errors(index, &[&corrected, &nearest, &rounded])?.unwrap_or_default();
                 let (g, n) = (errors[0], errors[1]);
-                self.errors.insert((index, ty), Rounding { gptq: g, nearest: n });
+                self.errors.insert((index, ty), Rounding { gptq: g, nearest: n, before_refit: errors[2] });
                 if g <= n { corrected } else { nearest.clone() }
             }
             _ => nearest.clone(),
@@ -335,22 +352,42 @@ impl Quantizer {
         voices + others + 64 * 1024 + self.weights.len() * 160
     }
 
-    /// Per group and format of `ladder`: its bytes, and its distortion when only it is
-    /// quantized. `progress` after each evaluation.
-    pub fn sensitivity(&mut self, ladder: &[GgmlType], method: Method, progress: &mut dyn FnMut(&str, GgmlType, &Distortion)) -> Result<Vec<GroupCost>> {
+    /// The evaluations [`Quantizer::sensitivity`] makes: per group, its tensors and the formats
+    /// of `ladder` it is judged at, with their bytes. A format within 5 % of an earlier one's
+    /// size (Q4_0 and Q4_K unless K's padding of short rows tells them apart) is skipped: the
+    /// earlier one stands for it.
+    pub fn sensitivity_plan(&self, ladder: &[GgmlType]) -> Vec<(&'static str, Vec<usize>, Vec<(GgmlType, usize)>)> {
         let mut groups: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
         for (i, name) in self.matrices() {
             groups.entry(group_of(name)).or_default().push(i);
         }
+        groups
+            .into_iter()
+            .map(|(group, members)| {
+                let mut rungs: Vec<(GgmlType, usize)> = Vec::new();
+                for &ty in ladder {
+                    let bytes = members.iter().map(|&i| self.bytes_as(i, ty)).sum();
+                    if rungs.iter().all(|&(_, b)| b.abs_diff(bytes) * 20 > bytes) {
+                        rungs.push((ty, bytes));
+                    }
+                }
+                (group, members, rungs)
+            })
+            .collect()
+    }
+
+    /// Per group and format of [`Quantizer::sensitivity_plan`]: its bytes, and its distortion
+    /// when only it is quantized. `progress` after each evaluation.
+    pub fn sensitivity(&mut self, ladder: &[GgmlType], method: Method, progress: &mut dyn FnMut(&str, GgmlType, &Distortion)) -> Result<Vec<GroupCost>> {
         let mut out = Vec::new();
-        for (group, members) in groups {
+        for (group, members, formats) in self.sensitivity_plan(ladder) {
             let mut rungs = Vec::new();
-            for &ty in ladder {
+            for (ty, bytes) in formats {
                 let plan: HashMap<usize, GgmlType> = members.iter().map(|&i| (i, ty)).collect();
                 let weights = self.assemble(&plan, method)?;
                 let d = self.evaluate(&weights)?;
                 progress(group, ty, &d);
-                rungs.push((ty, members.iter().map(|&i| self.bytes_as(i, ty)).sum(), d));
+                rungs.push((ty, bytes, d));
             }
             out.push(GroupCost { group, members, rungs });
         }
@@ -362,7 +399,9 @@ impl Quantizer {
     /// first (a K format padding short rows can be larger than a 32-block one).
     pub fn plan_budget(&self, costs: &[GroupCost], budget: usize) -> Result<Plan> {
         let fixed = self.fixed_bytes();
-        let score = |d: &Distortion| d.mel_db + 10.0 * d.durations_moved;
+        // Distortions of independent parts add in quadrature, so the plan minimizes the sum of
+        // squared scores: a step's cost is the growth of its part's square.
+        let score = |d: &Distortion| (d.mel_db + 10.0 * d.durations_moved).powi(2);
         let fronts: Vec<Vec<(GgmlType, usize, f64)>> = costs
             .iter()
             .map(|c| {
@@ -459,6 +498,31 @@ impl Fnv {
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_of;
+
+    #[test]
+    fn tensors_fall_into_their_parts() {
+        for (name, group) in [
+            ("bert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight", "albert"),
+            ("predictor.F0.1.conv1.weight", "f0_energy"),
+            ("predictor.F0.1.norm1.fc.weight", "style_fc"),
+            ("decoder.encode.conv1.weight", "decoder"),
+            ("decoder.F0_conv.weight", "decoder"),
+            ("decoder.decode.0.conv1.weight", "decoder_decode0"),
+            ("decoder.decode.3.conv2.weight", "decoder_decode3"),
+            ("decoder.decode.3.norm1.fc.weight", "style_fc"),
+            ("decoder.generator.resblocks.2.convs1.0.weight", "generator_resblocks_256"),
+            ("decoder.generator.resblocks.5.convs2.2.weight", "generator_resblocks_128"),
+            ("decoder.generator.ups.1.weight", "generator_upsample"),
+            ("decoder.generator.noise_res.0.convs1.0.weight", "generator_noise"),
+        ] {
+            assert_eq!(group_of(name), group, "{name}");
         }
     }
 }

@@ -138,7 +138,7 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
                     let r = q.rounding(*i, ty);
                     tensors.push(json!({
                         "name": name, "group": group_of(name), "type": chosen.format_name(), "bytes": chosen.bytes().len(),
-                        "output_error_gptq": r.map(|r| r.gptq), "output_error_nearest": r.map(|r| r.nearest),
+                        "output_error_gptq": r.map(|r| r.gptq), "output_error_before_refit": r.map(|r| r.before_refit), "output_error_nearest": r.map(|r| r.nearest),
                     }));
                 }
                 bar.finish();
@@ -161,8 +161,8 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
         (true, false) => {
             // The sensitivity once; a plan per budget.
             let ladder: Vec<GgmlType> = a.ladder.iter().map(|d| d.ggml()).collect();
-            let groups = matrices.iter().map(|(_, n)| group_of(n)).collect::<std::collections::BTreeSet<_>>().len();
-            let bar = progress((groups * ladder.len()) as u64, "sensitivity");
+            let evaluations: usize = q.sensitivity_plan(&ladder).iter().map(|(_, _, rungs)| rungs.len()).sum();
+            let bar = progress(evaluations as u64, "sensitivity");
             let costs = q
                 .sensitivity(&ladder, method, &mut |group, ty, d| {
                     bar.suspend(|| println!("{group:>20} {:>6}: {:.2} dB, durations moved {:.1} %", ty.name(), d.mel_db, 100.0 * d.durations_moved));
