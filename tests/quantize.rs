@@ -106,6 +106,14 @@ fn a_budget_plan_fits_mixes_formats_records_itself_and_speaks() {
     }
     assert!(result["distortion"]["round-to-nearest"]["mel_db"].as_f64().unwrap() > 0.0);
 
+    // --check judges the written file as the plan was judged.
+    let check_report = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quantize-check.json");
+    let checked = tritone(&["quantize", "--in", model.to_str().unwrap(), "--check", out.to_str().unwrap(), "--eval-sentences", "1", "--report", check_report.to_str().unwrap()]);
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    let check: serde_json::Value = serde_json::from_slice(&std::fs::read(&check_report).unwrap()).unwrap();
+    assert_eq!(check["distortion"], result["distortion"]["round-to-nearest"], "the file speaks as its plan did");
+    assert_eq!(check["bytes"].as_u64(), Some(size));
+
     // The file says what was done, inspect shows it, and it speaks.
     let bytes = Bytes::from(std::fs::read(&out).unwrap());
     let file = GgufFile::parse(&bytes).unwrap();
@@ -135,7 +143,9 @@ fn bad_requests_are_clear_errors() {
     let m = model.to_str().unwrap();
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quantize-bad.gguf");
     let o = out.to_str().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
+        (&["quantize", "--in", m, "--check", "/nonexistent.gguf"], "/nonexistent.gguf"),
+        (&["quantize", "--in", m, "--check", m, "--out", o], "cannot be used with"),
         (&["quantize", "--in", m, "--out", o, "--type", "q4_k", "--budget", "30MB"], "cannot be used with"),
         (&["quantize", "--in", m, "--out", o, "--budget", "thirty"], "expected a size"),
         (&["quantize", "--in", "/nonexistent.gguf", "--out", o, "--type", "q4_k"], "/nonexistent.gguf"),

@@ -245,9 +245,11 @@ trait GridBlock<const N: usize>: Block<N> {
     fn with_levels(&self, levels: &[u8; N]) -> Self;
     /// The block's f16 super-scales: `d`, and `dmin` where the format has one (else 0). With the
     /// levels and sub-scales set, every value is linear in them.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // the refit is native-only, as GPTQ
     fn scales(&self) -> [f32; 2];
     /// This block with super-scales `s` (rounded to f16; those the format lacks are ignored);
     /// None when one overflows f16.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     fn with_scales(&self, s: [f32; 2]) -> Option<Self>;
 }
 

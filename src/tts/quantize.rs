@@ -244,6 +244,14 @@ impl Quantizer {
         Ok(Distortion { mel_db: mel / self.eval.len() as f64, durations_moved: moved as f64 / tokens.max(1) as f64 })
     }
 
+    /// The distortion of another file of the same model (a quantized one): its tensors, read
+    /// by the input model's names and shapes, judged as [`Quantizer::evaluate`] judges a plan.
+    pub fn evaluate_file(&self, bytes: &Bytes) -> Result<Distortion> {
+        let file = GgufFile::parse(bytes)?;
+        let weights = collect_weights(&GgufWeights::new(&file, bytes), &self.config, &self.tokens)?;
+        self.evaluate(&weights)
+    }
+
     /// Tensor `index` stored as `ty` (or the F16 fallback [`storage_type`] picks for rows that
     /// padding would make larger), rounded by `method`. Cached. GPTQ's result is kept only where
     /// its output error (on the calibration inputs) is below round-to-nearest's: refitting block
@@ -356,7 +364,7 @@ impl Quantizer {
     /// of `ladder` it is judged at, with their bytes. A format within 5 % of an earlier one's
     /// size (Q4_0 and Q4_K unless K's padding of short rows tells them apart) is skipped: the
     /// earlier one stands for it.
-    pub fn sensitivity_plan(&self, ladder: &[GgmlType]) -> Vec<(&'static str, Vec<usize>, Vec<(GgmlType, usize)>)> {
+    pub fn sensitivity_plan(&self, ladder: &[GgmlType]) -> Vec<GroupFormats> {
         let mut groups: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
         for (i, name) in self.matrices() {
             groups.entry(group_of(name)).or_default().push(i);
@@ -371,7 +379,7 @@ impl Quantizer {
                         rungs.push((ty, bytes));
                     }
                 }
-                (group, members, rungs)
+                GroupFormats { group, members, formats: rungs }
             })
             .collect()
     }
@@ -380,7 +388,7 @@ impl Quantizer {
     /// when only it is quantized. `progress` after each evaluation.
     pub fn sensitivity(&mut self, ladder: &[GgmlType], method: Method, progress: &mut dyn FnMut(&str, GgmlType, &Distortion)) -> Result<Vec<GroupCost>> {
         let mut out = Vec::new();
-        for (group, members, formats) in self.sensitivity_plan(ladder) {
+        for GroupFormats { group, members, formats } in self.sensitivity_plan(ladder) {
             let mut rungs = Vec::new();
             for (ty, bytes) in formats {
                 let plan: HashMap<usize, GgmlType> = members.iter().map(|&i| (i, ty)).collect();
@@ -460,6 +468,14 @@ impl Quantizer {
         let predicted = costs.iter().zip(&chosen).map(|(c, &t)| c.rungs.iter().find(|r| r.0 == t).map_or(0.0, |r| r.2.mel_db.powi(2))).sum::<f64>().sqrt();
         Ok(Plan { groups, tensors, predicted_mel_db: predicted, estimated_bytes: size(&rung) })
     }
+}
+
+/// A group's tensors and the formats it is judged at, with their bytes.
+#[derive(Clone, Debug)]
+pub struct GroupFormats {
+    pub group: &'static str,
+    pub members: Vec<usize>,
+    pub formats: Vec<(GgmlType, usize)>,
 }
 
 /// A group's bytes and distortion at each rung of the ladder.

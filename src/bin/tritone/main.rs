@@ -222,16 +222,20 @@ enum Command {
         /// A tritone GGUF (F32 or F16; its speech is the reference).
         #[arg(long = "in")]
         input: PathBuf,
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "check")]
+        out: Option<PathBuf>,
         /// One format for every matrix (1-D tensors stay F32; voices are stored F16). Several,
         /// comma-separated, share one calibration: --out then names them with {type}.
-        #[arg(long = "type", value_enum, value_delimiter = ',', required_unless_present = "budget", conflicts_with = "budget")]
+        #[arg(long = "type", value_enum, value_delimiter = ',', required_unless_present_any = ["budget", "check"], conflicts_with_all = ["budget", "check"])]
         ty: Vec<Dtype>,
         /// The largest file to write, e.g. 30MB, 28.5MiB or 30000000. Several, comma-separated,
         /// share one calibration and one sensitivity sweep: --out then names them with {budget}.
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', conflicts_with = "check")]
         budget: Vec<String>,
+        /// Judge this file (a quantized copy of --in) on the held-out sentences instead of
+        /// writing one: log-mel distance on --in's durations and the share of moved durations.
+        #[arg(long, conflicts_with = "out")]
+        check: Option<PathBuf>,
         /// With --budget: the formats to choose from, best first.
         #[arg(long, value_enum, value_delimiter = ',', default_value = "q8_0,q4_k,q4_0,q2_k,tq1_0")]
         ladder: Vec<Dtype>,
@@ -275,8 +279,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Selftest { json } => selftest(json),
-        Command::Quantize { input, out, ty, budget, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads } => {
-            quantize::quantize(quantize::QuantizeArgs { input, out, ty, budget, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads })
+        Command::Quantize { input, out, ty, budget, check, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads } => {
+            quantize::quantize(quantize::QuantizeArgs { input, out, ty, budget, check, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads })
         }
         Command::Inspect { file, json } => inspect(&file, json),
         Command::Tensor { file, name, out } => tensor(&file, &name, &out),

@@ -38,9 +38,10 @@ fn out_path(out: &std::path::Path, key: &str, value: &str, several: bool) -> Res
 
 pub struct QuantizeArgs {
     pub input: PathBuf,
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     pub ty: Vec<Dtype>,
     pub budget: Vec<String>,
+    pub check: Option<PathBuf>,
     pub ladder: Vec<Dtype>,
     pub calibration: Option<PathBuf>,
     pub sentences: usize,
@@ -108,6 +109,22 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
     let calibration: Vec<String> = lines[..a.sentences].iter().map(phonemize).collect();
     let evaluation: Vec<String> = lines[lines.len() - a.eval_sentences..].iter().map(phonemize).collect();
 
+    if let Some(path) = &a.check {
+        let started = Instant::now();
+        q.set_evaluation(&evaluation, &voices).map_err(|e| fail(&e))?;
+        let candidate = Bytes::from(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?);
+        let d = q.evaluate_file(&candidate).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("{}: {:.2} MB, log-mel distance {:.2} dB, durations moved {:.1} % ({} held-out sentences)", path.display(), mb(candidate.len()), d.mel_db, 100.0 * d.durations_moved, evaluation.len());
+        let report = json!({
+            "input": a.input.display().to_string(), "check": path.display().to_string(), "bytes": candidate.len(), "voices": voices,
+            "evaluation_sentences": evaluation.len(), "distortion": distortion_json(&d), "seconds": started.elapsed().as_secs_f64(),
+        });
+        if let Some(path) = &a.report {
+            std::fs::write(path, serde_json::to_string_pretty(&report).unwrap_or_default()).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        return Ok(());
+    }
+    let out_pattern = a.out.clone().ok_or("--out is required")?;
     let method = if a.nearest { Method::Nearest } else { Method::Gptq };
     let started = Instant::now();
     if method == Method::Gptq {
@@ -127,7 +144,7 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
     match (a.ty.is_empty(), budgets.is_empty()) {
         (false, _) => {
             for ty in a.ty.iter().map(|t| t.ggml()) {
-                let out = out_path(&a.out, "type", ty.name(), a.ty.len() > 1)?;
+                let out = out_path(&out_pattern, "type", ty.name(), a.ty.len() > 1)?;
                 let plan: HashMap<usize, GgmlType> = matrices.iter().map(|&(i, _)| (i, ty)).collect();
                 // Both roundings, so the report says what calibration bought.
                 let bar = progress(matrices.len() as u64, ty.name());
@@ -161,7 +178,7 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
         (true, false) => {
             // The sensitivity once; a plan per budget.
             let ladder: Vec<GgmlType> = a.ladder.iter().map(|d| d.ggml()).collect();
-            let evaluations: usize = q.sensitivity_plan(&ladder).iter().map(|(_, _, rungs)| rungs.len()).sum();
+            let evaluations: usize = q.sensitivity_plan(&ladder).iter().map(|g| g.formats.len()).sum();
             let bar = progress(evaluations as u64, "sensitivity");
             let costs = q
                 .sensitivity(&ladder, method, &mut |group, ty, d| {
@@ -179,7 +196,7 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
                 }))
                 .collect::<Vec<_>>());
             for (name, budget) in &budgets {
-                let out = out_path(&a.out, "budget", name, budgets.len() > 1)?;
+                let out = out_path(&out_pattern, "budget", name, budgets.len() > 1)?;
                 let plan = q.plan_budget(&costs, *budget).map_err(|e| fail(&e))?;
                 let weights = q.assemble(&plan.tensors, method).map_err(|e| fail(&e))?;
                 let measured = q.evaluate(&weights).map_err(|e| fail(&e))?;
