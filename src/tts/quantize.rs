@@ -19,6 +19,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
+use rayon::prelude::*;
 
 use super::calibrate::Calibrator;
 use super::chunking::split_phonemes;
@@ -213,7 +214,7 @@ impl Quantizer {
         let model = self.model(&CpuBackend, &self.weights)?;
         self.eval = self
             .pieces(sentences)
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, p)| {
                 let voice = voices.get(i % voices.len().max(1)).ok_or_else(|| Error::BadOption { option: "voice", reason: "no voices to evaluate with".into() })?;
@@ -232,14 +233,21 @@ impl Quantizer {
             return Err(Error::InvalidArgument { op: "quantize", reason: "no evaluation sentences".into() });
         }
         let model = self.model(&CpuBackend, weights)?;
+        // Sentences in parallel: one sentence's small ops leave cores idle. Summed in order.
+        let per_sentence = self
+            .eval
+            .par_iter()
+            .map(|(ids, style, reference)| {
+                let frames = pollster::block_on(model.predict_durations(&CpuBackend, ids, style, 1.0))?;
+                let moved = reference.durations.iter().zip(&frames).filter(|(a, b)| a != b).count();
+                // The sound on the reference's durations: frames align, timing is counted apart.
+                let out = pollster::block_on(model.synthesize_with_durations(&CpuBackend, ids, style, &reference.durations, 0))?;
+                Ok((log_mel_distance(&reference.audio, &out.audio, SAMPLE_RATE), moved, reference.durations.len()))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let (mut mel, mut moved, mut tokens) = (0.0, 0usize, 0usize);
-        for (ids, style, reference) in &self.eval {
-            let frames = pollster::block_on(model.predict_durations(&CpuBackend, ids, style, 1.0))?;
-            moved += reference.durations.iter().zip(&frames).filter(|(a, b)| a != b).count();
-            tokens += reference.durations.len();
-            // The sound on the reference's durations: frames align, timing is counted apart.
-            let out = pollster::block_on(model.synthesize_with_durations(&CpuBackend, ids, style, &reference.durations, 0))?;
-            mel += log_mel_distance(&reference.audio, &out.audio, SAMPLE_RATE);
+        for (m, v, t) in per_sentence {
+            (mel, moved, tokens) = (mel + m, moved + v, tokens + t);
         }
         Ok(Distortion { mel_db: mel / self.eval.len() as f64, durations_moved: moved as f64 / tokens.max(1) as f64 })
     }
