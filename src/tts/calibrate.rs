@@ -17,7 +17,7 @@ use crate::rng::SplitMix64;
 
 /// Input vectors sampled per op call: long inputs (the generator's thousands of steps) would
 /// otherwise dominate short ones and cost `d²` each.
-const COLUMNS_PER_CALL: usize = 192;
+const COLUMNS_PER_CALL: usize = 96;
 
 /// A weight on the [`Calibrator`]: the packed weight and, when it is tracked, its index.
 #[derive(Clone, Debug)]
