@@ -12,8 +12,8 @@
 //!    ladder and evaluated (its sensitivity); then, from each group's largest format, the step
 //!    down that costs the least distortion per byte saved is taken until the file fits (a
 //!    group's score is log-mel dB + 10 × the share of moved durations; scores add in
-//!    quadrature, so a step costs the growth of its square); the budget left over buys steps back up in the
-//!    same order. The plan is verified end to end.
+//!    quadrature, so a step costs the growth of its square); the budget left over buys steps
+//!    back up in the same order. The plan is verified end to end.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
