@@ -385,27 +385,18 @@ where
     Weight::from_bytes(weight.shape(), B::TYPE, bytemuck::cast_slice(&blocks).to_vec().into())
 }
 
-/// Solves `G θ = rhs` for a small symmetric positive semi-definite `G` (`m × m`) by Cholesky,
-/// with a ridge of 1e-9 · mean diagonal; None when it fails.
+/// Solves `G θ = rhs` for a small symmetric positive semi-definite `G` (`m × m`) through
+/// [`cholesky`], with a ridge of 1e-9 · mean diagonal; None when it fails.
 fn solve_spd(g: &[f64], rhs: &[f64], m: usize) -> Option<Vec<f64>> {
     let ridge = 1e-9 * (0..m).map(|i| g[i * m + i]).sum::<f64>() / m.max(1) as f64;
-    let mut l = vec![0.0f64; m * m];
+    let mut a = g.to_vec();
     for i in 0..m {
-        for j in 0..=i {
-            let s = g[i * m + j] + if i == j { ridge } else { 0.0 } - (0..j).map(|k| l[i * m + k] * l[j * m + k]).sum::<f64>();
-            l[i * m + j] = if i == j {
-                if s <= 0.0 || !s.is_finite() {
-                    return None;
-                }
-                s.sqrt()
-            } else {
-                s / l[j * m + j]
-            };
-        }
+        a[i * m + i] += ridge;
     }
+    let l = cholesky(a, m).ok()?;
     let mut y = vec![0.0f64; m];
     for i in 0..m {
-        y[i] = (rhs[i] - (0..i).map(|k| l[i * m + k] * y[k]).sum::<f64>()) / l[i * m + i];
+        y[i] = (rhs[i] - dot64(&l[i * m..i * m + i], &y[..i])) / l[i * m + i];
     }
     for i in (0..m).rev() {
         y[i] = (y[i] - (i + 1..m).map(|k| l[k * m + i] * y[k]).sum::<f64>()) / l[i * m + i];
