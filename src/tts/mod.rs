@@ -278,8 +278,8 @@ impl Engine {
         Ok(Engine::Cpu { tts: Box::new(Voiced::from_gguf(&CpuBackend, bytes)?), reason: reason.into() })
     }
 
-    /// Loads a GGUF model on the backend `choice` asks for. `Auto` takes the GPU only when an
-    /// adapter opens and the GPU backend runs every op; otherwise the CPU, saying why.
+    /// Loads a GGUF model on the backend `choice` asks for. `Auto` takes the GPU when a
+    /// hardware adapter opens; otherwise the CPU, saying why.
     pub async fn load(bytes: &Bytes, choice: BackendChoice) -> Result<Self> {
         match choice {
             BackendChoice::Cpu => Self::cpu(bytes, "asked for"),
@@ -288,11 +288,10 @@ impl Engine {
                 Ok(Engine::Gpu { tts: Box::new(Voiced::from_gguf(&gpu, bytes)?), gpu })
             }
             BackendChoice::Auto => {
-                let missing = GpuBackend::missing_ops();
-                if !missing.is_empty() {
-                    return Self::cpu(bytes, format!("the GPU backend lacks {} of the {} ops ({}, …)", missing.len(), crate::backend::OPS.len(), missing[0]));
-                }
                 match GpuBackend::new().await {
+                    // A software rasterizer (lavapipe, SwiftShader) runs the same kernels on
+                    // these same cores, slower than the CPU backend.
+                    Ok(gpu) if gpu.adapter().is_software() => Self::cpu(bytes, format!("the only GPU is a software rasterizer ({})", gpu.name())),
                     Ok(gpu) => Ok(Engine::Gpu { tts: Box::new(Voiced::from_gguf(&gpu, bytes)?), gpu }),
                     Err(e) => Self::cpu(bytes, format!("no GPU: {e}")),
                 }

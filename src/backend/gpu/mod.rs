@@ -1,15 +1,26 @@
 //! GPU backend: wgpu over WebGPU in the browser, Vulkan/Metal/DX12 natively. One WGSL file per
-//! op in `shaders/`. Ops are recorded into one command encoder; [`Backend::read`] submits it.
+//! op in `shaders/`; weights stay packed on the device and each kernel decodes the elements it
+//! reads ([`weights`]). Pipelines are created on first use, per (kernel, weight format), and
+//! cached. Ops are recorded into one command encoder; [`Backend::read`] submits it.
 
-mod conv1d;
+mod elementwise;
+mod matmul;
+mod reduce;
+mod shaders;
+mod weights;
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
 use super::{check_len, Backend, Conv1dParams, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::{Error, Result};
+use crate::quant::GgmlType;
+pub use shaders::all_sources;
+use shaders::Kernel;
+use weights::WeightLayout;
 
 /// Facts about the adapter a [`GpuBackend`] runs on.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -25,15 +36,12 @@ pub struct AdapterSummary {
     pub max_storage_buffer_binding_size: u64,
 }
 
-pub(crate) struct Pipelines {
-    conv1d: wgpu::ComputePipeline,
-}
-
 pub struct GpuBackend {
     device: wgpu::Device,
     queue: wgpu::Queue,
     summary: AdapterSummary,
-    pipelines: Pipelines,
+    /// Created on first use, per kernel and weight format.
+    pipelines: RefCell<HashMap<(Kernel, GgmlType), wgpu::ComputePipeline>>,
     /// Bound where an op's optional input is absent.
     zero_f32: wgpu::Buffer,
     /// Work recorded since the last submit.
@@ -49,10 +57,20 @@ pub struct GpuTensor {
     shape: Vec<usize>,
 }
 
+/// A weight as the GPU stores it ([`weights::transcode`]).
 pub struct GpuWeight {
     buffer: wgpu::Buffer,
     shape: Vec<usize>,
-    format: &'static str,
+    /// The format the shaders decode (F32 for single-row weights, decoded at load).
+    ty: GgmlType,
+    layout: WeightLayout,
+}
+
+impl AdapterSummary {
+    /// A CPU-emulated adapter (Mesa's lavapipe, SwiftShader), as the driver reports it.
+    pub fn is_software(&self) -> bool {
+        self.device_type == "Cpu"
+    }
 }
 
 impl GpuBackend {
@@ -104,22 +122,16 @@ impl GpuBackend {
                 .join(" "),
             max_storage_buffer_binding_size: device.limits().max_storage_buffer_binding_size,
         };
-        let pipelines = Pipelines { conv1d: compute_pipeline(&device, "conv1d", conv1d::SOURCE) };
         let zero_f32 = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("zero"),
             contents: &[0; 4],
             usage: wgpu::BufferUsages::STORAGE,
         });
-        Ok(Self { device, queue, summary, pipelines, zero_f32, encoder: RefCell::new(None), fault, dispatches: Default::default() })
+        Ok(Self { device, queue, summary, pipelines: Default::default(), zero_f32, encoder: RefCell::new(None), fault, dispatches: Default::default() })
     }
 
     pub fn adapter(&self) -> &AdapterSummary {
         &self.summary
-    }
-
-    /// Ops of [`super::OPS`] this backend has no kernel for yet.
-    pub fn missing_ops() -> Vec<&'static str> {
-        super::OPS.iter().copied().filter(|op| !SUPPORTED_OPS.contains(op)).collect()
     }
 
     fn check_fault(&self) -> Result<()> {
@@ -137,27 +149,85 @@ impl GpuBackend {
         Ok(())
     }
 
+    /// A storage buffer holding `contents` (one zero word when empty: bindings need a size).
     fn storage_buffer(&self, label: &str, contents: &[u8]) -> Result<wgpu::Buffer> {
         self.check_size(contents.len() as u64)?;
         Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
-            contents,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            contents: if contents.is_empty() { &[0; 4] } else { contents },
+            usage: TENSOR_USAGE,
         }))
     }
 
     /// A new f32 tensor whose contents the next op writes.
-    fn alloc(&self, shape: &[usize]) -> Result<GpuTensor> {
+    fn alloc(&self, op: &'static str, shape: &[usize]) -> Result<GpuTensor> {
         let len = shape.iter().product::<usize>();
+        u32_of(op, "output size", len)?;
         let bytes = (len.max(1) * 4) as u64;
         self.check_size(bytes)?;
         let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("tensor"),
+            label: Some(op),
             size: bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            usage: TENSOR_USAGE,
             mapped_at_creation: false,
         });
         Ok(GpuTensor { buffer, shape: shape.to_vec() })
+    }
+
+    /// The f32 buffer of a single-row weight (biases, norm and snake parameters).
+    fn vector<'w>(&self, op: &'static str, what: &'static str, w: &'w GpuWeight) -> Result<&'w wgpu::Buffer> {
+        if w.ty != GgmlType::F32 {
+            return Err(super::format_error(op, what, "a vector (decoded to F32 at load)", w.ty.name()));
+        }
+        Ok(&w.buffer)
+    }
+
+    /// [`GpuBackend::vector`] of an optional weight, or a zero word where it is absent.
+    fn vector_or_zero<'w>(&'w self, op: &'static str, what: &'static str, w: Option<&'w GpuWeight>) -> Result<&'w wgpu::Buffer> {
+        w.map_or(Ok(&self.zero_f32), |w| self.vector(op, what, w))
+    }
+
+    /// The pipeline of `kernel` decoding `format`, created on first use.
+    fn pipeline(&self, kernel: Kernel, format: GgmlType) -> wgpu::ComputePipeline {
+        let format = if kernel.reads_weight() { format } else { GgmlType::F32 };
+        self.pipelines
+            .borrow_mut()
+            .entry((kernel, format))
+            .or_insert_with(|| {
+                let label = format!("{} {}", kernel.name, format.name());
+                compute_pipeline(&self.device, &label, &kernel.source(format))
+            })
+            .clone()
+    }
+
+    /// Records `kernel` (weights decoded as `format`) with `params` as its uniform.
+    fn launch<P: bytemuck::Pod>(&self, kernel: Kernel, format: GgmlType, params: &P, buffers: &[&wgpu::Buffer], workgroups: [u32; 3]) -> Result<()> {
+        let pipeline = self.pipeline(kernel, format);
+        self.dispatch(&pipeline, bytemuck::bytes_of(params), buffers, workgroups.map(|n| n as usize))
+    }
+
+    /// Workgroups for `n` elements, 256 per workgroup, folded into a second dimension beyond
+    /// the per-dimension limit (`shaders/lib/grid.wgsl`).
+    fn flat_groups(&self, op: &'static str, n: usize) -> Result<[u32; 3]> {
+        self.row_groups(op, n.div_ceil(256))
+    }
+
+    /// `count` workgroups over a 2-D grid (row index `wg.y · groups.x + wg.x`).
+    fn row_groups(&self, op: &'static str, count: usize) -> Result<[u32; 3]> {
+        let max = self.device.limits().max_compute_workgroups_per_dimension as usize;
+        let x = count.clamp(1, max);
+        let y = count.div_ceil(x);
+        if y > max {
+            return Err(Error::InvalidArgument { op, reason: format!("{count} workgroups exceed the device's {max} × {max} grid") });
+        }
+        Ok([x as u32, y as u32, 1])
+    }
+
+    /// Records a buffer-to-buffer copy of `bytes` from the start of `from` to `offset` in `to`.
+    fn copy(&self, from: &wgpu::Buffer, to: &wgpu::Buffer, offset: u64, bytes: u64) {
+        let mut slot = self.encoder.borrow_mut();
+        let encoder = slot.get_or_insert_with(|| self.device.create_command_encoder(&Default::default()));
+        encoder.copy_buffer_to_buffer(from, 0, to, offset, bytes);
     }
 
     /// Records one compute dispatch: `params` at binding 0, then `buffers` at bindings 1…
@@ -199,13 +269,12 @@ impl GpuBackend {
     }
 }
 
-/// Ops with a WGSL kernel.
-const SUPPORTED_OPS: [&str; 1] = ["conv1d"];
+/// Tensors are read and written by kernels, copied into (concat) and out of (reads).
+const TENSOR_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE.union(wgpu::BufferUsages::COPY_SRC).union(wgpu::BufferUsages::COPY_DST);
 
-/// The model's ops beyond conv1d have CPU kernels only so far; the GPU says so instead of
-/// computing something wrong.
-fn unsupported(op: &'static str) -> Error {
-    Error::Unsupported { op, backend: "GPU" }
+/// `v` as a shader's u32, or an error naming what overflowed.
+fn u32_of(op: &'static str, what: &str, v: usize) -> Result<u32> {
+    u32::try_from(v).map_err(|_| Error::InvalidArgument { op, reason: format!("{what} = {v} does not fit the GPU kernels' 32-bit indices") })
 }
 
 fn lock(fault: &Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
@@ -246,82 +315,69 @@ impl Backend for GpuBackend {
 
     fn upload(&self, shape: &[usize], data: &[f32]) -> Result<GpuTensor> {
         check_len("tensor", shape, data.len())?;
-        let contents: &[u8] = if data.is_empty() { &[0; 4] } else { bytemuck::cast_slice(data) };
-        Ok(GpuTensor { buffer: self.storage_buffer("tensor", contents)?, shape: shape.to_vec() })
+        u32_of("upload", "tensor size", data.len())?;
+        Ok(GpuTensor { buffer: self.storage_buffer("tensor", bytemuck::cast_slice(data))?, shape: shape.to_vec() })
     }
 
     fn load_weight(&self, weight: &Weight) -> Result<GpuWeight> {
-        let mut bytes = weight.bytes().to_vec();
-        // Storage buffers hold whole u32 words; an odd F16 count gets a zero half.
-        bytes.resize(bytes.len().next_multiple_of(4).max(4), 0);
-        Ok(GpuWeight {
-            buffer: self.storage_buffer("weight", &bytes)?,
-            shape: weight.shape().to_vec(),
-            format: weight.format_name(),
-        })
+        let (bytes, layout, ty) = weights::transcode(weight)?;
+        Ok(GpuWeight { buffer: self.storage_buffer("weight", &bytes)?, shape: weight.shape().to_vec(), ty, layout })
     }
 
     fn shape<'t>(&self, tensor: &'t GpuTensor) -> &'t [usize] {
         &tensor.shape
     }
 
-    fn conv1d(
-        &self,
-        x: &GpuTensor,
-        weight: &GpuWeight,
-        bias: Option<&GpuWeight>,
-        params: Conv1dParams,
-    ) -> Result<GpuTensor> {
-        conv1d::conv1d(self, x, weight, bias, params)
+    fn conv1d(&self, x: &GpuTensor, weight: &GpuWeight, bias: Option<&GpuWeight>, params: Conv1dParams) -> Result<GpuTensor> {
+        matmul::conv1d(self, x, weight, bias, params)
     }
-
-    fn conv_transpose1d(&self, _: &GpuTensor, _: &GpuWeight, _: Option<&GpuWeight>, _: ConvTransposeParams) -> Result<GpuTensor> {
-        Err(unsupported("conv_transpose1d"))
+    fn conv_transpose1d(&self, x: &GpuTensor, weight: &GpuWeight, bias: Option<&GpuWeight>, params: ConvTransposeParams) -> Result<GpuTensor> {
+        matmul::conv_transpose1d(self, x, weight, bias, params)
     }
-    fn upsample_nearest(&self, _: &GpuTensor, _: usize) -> Result<GpuTensor> {
-        Err(unsupported("upsample_nearest"))
+    fn linear(&self, x: &GpuTensor, weight: &GpuWeight, bias: Option<&GpuWeight>) -> Result<GpuTensor> {
+        matmul::linear(self, x, weight, bias)
     }
-    fn reflect_pad(&self, _: &GpuTensor, _: usize, _: usize) -> Result<GpuTensor> {
-        Err(unsupported("reflect_pad"))
+    fn embedding(&self, table: &GpuWeight, ids: &[u32]) -> Result<GpuTensor> {
+        matmul::embedding(self, table, ids)
     }
-    fn snake(&self, _: &GpuTensor, _: &GpuWeight) -> Result<GpuTensor> {
-        Err(unsupported("snake"))
+    fn lstm(&self, x: &GpuTensor, weights: &LstmWeights<'_, GpuWeight>, reverse: bool) -> Result<GpuTensor> {
+        matmul::lstm(self, x, weights, reverse)
     }
-    fn linear(&self, _: &GpuTensor, _: &GpuWeight, _: Option<&GpuWeight>) -> Result<GpuTensor> {
-        Err(unsupported("linear"))
+    fn attention(&self, q: &GpuTensor, k: &GpuTensor, v: &GpuTensor, heads: usize) -> Result<GpuTensor> {
+        reduce::attention(self, q, k, v, heads)
     }
-    fn embedding(&self, _: &GpuWeight, _: &[u32]) -> Result<GpuTensor> {
-        Err(unsupported("embedding"))
+    fn layer_norm(&self, x: &GpuTensor, gamma: &GpuWeight, beta: &GpuWeight, eps: f32) -> Result<GpuTensor> {
+        reduce::layer_norm(self, x, gamma, beta, eps)
     }
-    fn layer_norm(&self, _: &GpuTensor, _: &GpuWeight, _: &GpuWeight, _: f32) -> Result<GpuTensor> {
-        Err(unsupported("layer_norm"))
+    fn ada_norm(&self, x: &GpuTensor, style_params: &GpuTensor, kind: NormKind, eps: f32) -> Result<GpuTensor> {
+        reduce::ada_norm(self, x, style_params, kind, eps)
     }
-    fn ada_norm(&self, _: &GpuTensor, _: &GpuTensor, _: NormKind, _: f32) -> Result<GpuTensor> {
-        Err(unsupported("ada_norm"))
+    fn snake(&self, x: &GpuTensor, alpha: &GpuWeight) -> Result<GpuTensor> {
+        elementwise::snake(self, x, alpha)
     }
-    fn unary(&self, _: &GpuTensor, _: Unary) -> Result<GpuTensor> {
-        Err(unsupported("unary"))
+    fn unary(&self, x: &GpuTensor, op: Unary) -> Result<GpuTensor> {
+        elementwise::unary(self, x, op)
     }
-    fn add(&self, _: &GpuTensor, _: &GpuTensor) -> Result<GpuTensor> {
-        Err(unsupported("add"))
+    fn add(&self, a: &GpuTensor, b: &GpuTensor) -> Result<GpuTensor> {
+        elementwise::add(self, a, b)
     }
-    fn scale(&self, _: &GpuTensor, _: f32) -> Result<GpuTensor> {
-        Err(unsupported("scale"))
+    fn scale(&self, x: &GpuTensor, s: f32) -> Result<GpuTensor> {
+        elementwise::scale(self, x, s)
     }
-    fn concat(&self, _: &[&GpuTensor]) -> Result<GpuTensor> {
-        Err(unsupported("concat"))
+    fn concat(&self, parts: &[&GpuTensor]) -> Result<GpuTensor> {
+        elementwise::concat(self, parts)
     }
-    fn broadcast(&self, _: &GpuTensor, _: usize) -> Result<GpuTensor> {
-        Err(unsupported("broadcast"))
+    fn broadcast(&self, column: &GpuTensor, t: usize) -> Result<GpuTensor> {
+        elementwise::broadcast(self, column, t)
     }
-    fn repeat_interleave(&self, _: &GpuTensor, _: &[usize]) -> Result<GpuTensor> {
-        Err(unsupported("repeat_interleave"))
+    fn repeat_interleave(&self, x: &GpuTensor, counts: &[usize]) -> Result<GpuTensor> {
+        elementwise::repeat_interleave(self, x, counts)
     }
-    fn attention(&self, _: &GpuTensor, _: &GpuTensor, _: &GpuTensor, _: usize) -> Result<GpuTensor> {
-        Err(unsupported("attention"))
+    fn reflect_pad(&self, x: &GpuTensor, left: usize, right: usize) -> Result<GpuTensor> {
+        elementwise::reflect_pad(self, x, left, right)
     }
-    fn lstm(&self, _: &GpuTensor, _: &LstmWeights<'_, GpuWeight>, _: bool) -> Result<GpuTensor> {
-        Err(unsupported("lstm"))
+    fn upsample_nearest(&self, x: &GpuTensor, factor: usize) -> Result<GpuTensor> {
+        elementwise::upsample_nearest(self, x, factor)
     }
 
     fn flush(&self) -> Result<()> {

@@ -1,0 +1,22 @@
+// Time step i repeated counts[i] times, through the source step of every output step (from the
+// counts, on the host): y[c, s] = x[c, source[s]].
+
+struct Params {
+    n: u32,
+    t_in: u32,
+    t_out: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> source: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let e = flat_index(wg, groups, lid.x);
+    if (e < p.n) {
+        y[e] = x[(e / p.t_out) * p.t_in + source[e % p.t_out]];
+    }
+}

@@ -1,0 +1,158 @@
+//! Kernels that read packed weights: convolutions, `linear`, the LSTM and `embedding`.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::shaders::{CONV1D, CONV_TRANSPOSE1D, EMBEDDING, LSTM};
+use super::weights::WeightLayout;
+use super::{u32_of, GpuBackend, GpuTensor, GpuWeight};
+use crate::backend::{shapes, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights};
+use crate::error::{Error, Result};
+
+/// Mirrors `Params` in `shaders/conv1d.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct ConvParams {
+    w: WeightLayout,
+    c_in: u32,
+    c_out: u32,
+    t_in: u32,
+    t_out: u32,
+    k: u32,
+    stride: u32,
+    padding: u32,
+    dilation: u32,
+    has_bias: u32,
+    _pad: [u32; 3],
+}
+
+/// Output tile side of `shaders/conv1d.wgsl`.
+const TILE: usize = 64;
+
+/// Records the tiled product of `shaders/conv1d.wgsl` for geometry `g`.
+fn tiled(gpu: &GpuBackend, op: &'static str, x: &GpuTensor, w: &GpuWeight, bias: Option<&GpuWeight>, g: &Conv1dGeometry) -> Result<GpuTensor> {
+    let u = |v: usize, what: &str| u32_of(op, what, v);
+    u(g.c_in * g.t_in, "input size")?;
+    let p = ConvParams {
+        w: w.layout,
+        c_in: u(g.c_in, "c_in")?,
+        c_out: u(g.c_out, "c_out")?,
+        t_in: u(g.t_in, "t_in")?,
+        t_out: u(g.t_out, "t_out")?,
+        k: u(g.k, "k")?,
+        stride: u(g.stride, "stride")?,
+        padding: u(g.padding, "padding")?,
+        dilation: u(g.dilation, "dilation")?,
+        has_bias: bias.is_some() as u32,
+        _pad: [0; 3],
+    };
+    let y = gpu.alloc(op, &[g.c_out, g.t_out])?;
+    let bias = gpu.vector_or_zero(op, "bias", bias)?;
+    let groups = [u(g.t_out.div_ceil(TILE), "time tiles")?, u(g.c_out.div_ceil(TILE), "channel tiles")?, 1];
+    gpu.launch(CONV1D, w.ty, &p, &[&x.buffer, &w.buffer, bias, &y.buffer], groups)?;
+    Ok(y)
+}
+
+pub(super) fn conv1d(gpu: &GpuBackend, x: &GpuTensor, w: &GpuWeight, bias: Option<&GpuWeight>, params: Conv1dParams) -> Result<GpuTensor> {
+    let g = Conv1dGeometry::new(&x.shape, &w.shape, bias.map(|b| b.shape.as_slice()), params)?;
+    tiled(gpu, "conv1d", x, w, bias, &g)
+}
+
+pub(super) fn linear(gpu: &GpuBackend, x: &GpuTensor, w: &GpuWeight, bias: Option<&GpuWeight>) -> Result<GpuTensor> {
+    let (out, inp) = crate::backend::rank2("linear", "weight", &w.shape)?;
+    let g = Conv1dGeometry::new(&x.shape, &[out, inp, 1], bias.map(|b| b.shape.as_slice()), Conv1dParams::default())?;
+    tiled(gpu, "linear", x, w, bias, &g)
+}
+
+/// Mirrors `Params` in `shaders/conv_transpose1d.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct ConvTransposeUniform {
+    w: WeightLayout,
+    c_out: u32,
+    t_in: u32,
+    t_out: u32,
+    k: u32,
+    stride: u32,
+    padding: u32,
+    per_in: u32,
+    per_out: u32,
+    has_bias: u32,
+    _pad: [u32; 3],
+}
+
+pub(super) fn conv_transpose1d(gpu: &GpuBackend, x: &GpuTensor, w: &GpuWeight, bias: Option<&GpuWeight>, params: ConvTransposeParams) -> Result<GpuTensor> {
+    const OP: &str = "conv_transpose1d";
+    let g = ConvTransposeGeometry::new(&x.shape, &w.shape, bias.map(|b| b.shape.as_slice()), params)?;
+    let u = |v: usize, what: &str| u32_of(OP, what, v);
+    u(g.c_in * g.t_in, "input size")?;
+    let p = ConvTransposeUniform {
+        w: w.layout,
+        c_out: u(g.c_out, "c_out")?,
+        t_in: u(g.t_in, "t_in")?,
+        t_out: u(g.t_out, "t_out")?,
+        k: u(g.k, "k")?,
+        stride: u(g.stride, "stride")?,
+        padding: u(g.padding, "padding")?,
+        per_in: u(g.per_group_in(), "input channels per group")?,
+        per_out: u(g.per_group_out(), "output channels per group")?,
+        has_bias: bias.is_some() as u32,
+        _pad: [0; 3],
+    };
+    let y = gpu.alloc(OP, &[g.c_out, g.t_out])?;
+    let bias = gpu.vector_or_zero(OP, "bias", bias)?;
+    let groups = [u(g.t_out.div_ceil(64), "time groups")?, u(g.c_out, "c_out")?, 1];
+    gpu.launch(CONV_TRANSPOSE1D, w.ty, &p, &[&x.buffer, &w.buffer, bias, &y.buffer], groups)?;
+    Ok(y)
+}
+
+/// Mirrors `Params` in `shaders/lstm.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct LstmParams {
+    w: WeightLayout,
+    hidden: u32,
+    steps: u32,
+    reverse: u32,
+    _pad: u32,
+}
+
+/// `MAX_HIDDEN` in `shaders/lstm.wgsl`: the recurrent state lives in workgroup memory.
+const MAX_HIDDEN: usize = 512;
+
+/// The input projection of every step as one tiled product, then the recurrence as one
+/// persistent workgroup.
+pub(super) fn lstm(gpu: &GpuBackend, x: &GpuTensor, lw: &LstmWeights<'_, GpuWeight>, reverse: bool) -> Result<GpuTensor> {
+    const OP: &str = "lstm";
+    let (h, t) = shapes::lstm(&x.shape, &lw.w_ih.shape, &lw.w_hh.shape, &lw.b_ih.shape, &lw.b_hh.shape)?;
+    if h > MAX_HIDDEN {
+        return Err(Error::InvalidArgument { op: OP, reason: format!("hidden size {h} exceeds the GPU kernel's {MAX_HIDDEN}") });
+    }
+    let g = Conv1dGeometry::new(&x.shape, &[4 * h, x.shape[0], 1], Some(&[4 * h]), Conv1dParams::default())?;
+    let gates = tiled(gpu, OP, x, lw.w_ih, Some(lw.b_ih), &g)?;
+    let p = LstmParams { w: lw.w_hh.layout, hidden: h as u32, steps: u32_of(OP, "steps", t)?, reverse: reverse as u32, _pad: 0 };
+    let y = gpu.alloc(OP, &[h, t])?;
+    let b_hh = gpu.vector_or_zero(OP, "b_hh", Some(lw.b_hh))?;
+    gpu.launch(LSTM, lw.w_hh.ty, &p, &[&gates.buffer, &lw.w_hh.buffer, b_hh, &y.buffer], [1, 1, 1])?;
+    Ok(y)
+}
+
+/// Mirrors `Params` in `shaders/embedding.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct EmbeddingParams {
+    table: WeightLayout,
+    n: u32,
+    t: u32,
+    _pad: [u32; 2],
+}
+
+pub(super) fn embedding(gpu: &GpuBackend, table: &GpuWeight, ids: &[u32]) -> Result<GpuTensor> {
+    const OP: &str = "embedding";
+    let (d, t) = shapes::embedding(&table.shape, ids)?;
+    let n = u32_of(OP, "output size", d * t)?;
+    let p = EmbeddingParams { table: table.layout, n, t: t as u32, _pad: [0; 2] };
+    let ids = gpu.storage_buffer("ids", bytemuck::cast_slice(ids))?;
+    let y = gpu.alloc(OP, &[d, t])?;
+    gpu.launch(EMBEDDING, table.ty, &p, &[&table.buffer, &ids, &y.buffer], gpu.flat_groups(OP, d * t)?)?;
+    Ok(y)
+}
