@@ -206,6 +206,9 @@ pub fn cases() -> Vec<Case> {
     case("conv1d_single_sample".into(), OpCall::Conv1d { x: rng.input(&[1, 1]), w: rng.weight(&[1, 1, 1], f32w), bias: None, params: conv(1, 0, 1) }, REDUCTION);
     case("conv_transpose1d_k4_s2_groups2".into(), OpCall::ConvTranspose1d { x: rng.input(&[6, 9]), w: rng.weight(&[6, 2, 4], f32w), bias: None, params: convt(2, 1, 0, 2) }, REDUCTION);
     case("conv_transpose1d_single_step".into(), OpCall::ConvTranspose1d { x: rng.input(&[3, 1]), w: rng.weight(&[3, 2, 5], f32w), bias: Some(rng.vector(2, 0.0)), params: convt(3, 1, 0, 1) }, REDUCTION);
+    // Kokoro's hidden size over as many frames as the GPU walks in three dispatches.
+    let lstm_w = [rng.weight(&[1024, 48], f32w), rng.weight(&[1024, 256], f32w), rng.vector(1024, 0.0), rng.vector(1024, 0.0)];
+    case("lstm_hidden256_300_frames".into(), OpCall::Lstm { x: rng.input(&[48, 300]), w: lstm_w, reverse: false }, REDUCTION);
     case("lstm_forward_single_step".into(), OpCall::Lstm { x: rng.input(&[8, 1]), w: [rng.weight(&[16, 8], f32w), rng.weight(&[16, 4], f32w), rng.vector(16, 0.0), rng.vector(16, 0.0)], reverse: false }, REDUCTION);
     case("attention_4_heads".into(), OpCall::Attention { q: rng.input(&[64, 23]), k: rng.input(&[64, 23]), v: rng.input(&[64, 23]), heads: 4 }, REDUCTION);
     case("layer_norm".into(), OpCall::LayerNorm { x: rng.input(&[96, 17]), gamma: rng.vector(96, 1.0), beta: rng.vector(96, 0.0) }, REDUCTION);

@@ -113,14 +113,20 @@ struct LstmParams {
     hidden: u32,
     steps: u32,
     reverse: u32,
-    _pad: u32,
+    first: u32,
+    count: u32,
+    _pad: [u32; 3],
 }
 
 /// `MAX_HIDDEN` in `shaders/lstm.wgsl`: the recurrent state lives in workgroup memory.
 const MAX_HIDDEN: usize = 512;
 
-/// The input projection of every step as one tiled product, then the recurrence as one
-/// persistent workgroup.
+/// Loop iterations one invocation of the recurrence may run per dispatch: half of llvmpipe's
+/// limit (65,535 in all), the rest left to the bookkeeping loops.
+const ITERATIONS_PER_DISPATCH: usize = 32_768;
+
+/// The input projection of every step as one tiled product, then the recurrence as a
+/// persistent workgroup, in as many dispatches as keep each invocation's loops bounded.
 pub(super) fn lstm(gpu: &GpuBackend, x: &GpuTensor, lw: &LstmWeights<'_, GpuWeight>, reverse: bool) -> Result<GpuTensor> {
     const OP: &str = "lstm";
     let (h, t) = shapes::lstm(&x.shape, &lw.w_ih.shape, &lw.w_hh.shape, &lw.b_ih.shape, &lw.b_hh.shape)?;
@@ -129,10 +135,19 @@ pub(super) fn lstm(gpu: &GpuBackend, x: &GpuTensor, lw: &LstmWeights<'_, GpuWeig
     }
     let g = Conv1dGeometry::new(&x.shape, &[4 * h, x.shape[0], 1], Some(&[4 * h]), Conv1dParams::default())?;
     let gates = tiled(gpu, OP, x, lw.w_ih, Some(lw.b_ih), &g)?;
-    let p = LstmParams { w: lw.w_hh.layout, hidden: h as u32, steps: u32_of(OP, "steps", t)?, reverse: reverse as u32, _pad: 0 };
     let y = gpu.alloc(OP, &[h, t])?;
+    // h then c, zero before the first step (new buffers are zeroed).
+    let state = gpu.alloc(OP, &[2 * h])?;
     let b_hh = gpu.vector_or_zero(OP, "b_hh", Some(lw.b_hh))?;
-    gpu.launch(LSTM, lw.w_hh.ty, &p, &[&gates.buffer, &lw.w_hh.buffer, b_hh, &y.buffer], [1, 1, 1])?;
+    // per step: 4 gates × h/4 iterations for each of the invocation's units
+    let per_step = 4 * h.div_ceil(4).max(1) * h.div_ceil(256).max(1) + 4;
+    let chunk = (ITERATIONS_PER_DISPATCH / per_step).max(1);
+    let steps = u32_of(OP, "steps", t)?;
+    for first in (0..t).step_by(chunk) {
+        let count = chunk.min(t - first) as u32;
+        let p = LstmParams { w: lw.w_hh.layout, hidden: h as u32, steps, reverse: reverse as u32, first: first as u32, count, _pad: [0; 3] };
+        gpu.launch(LSTM, lw.w_hh.ty, &p, &[&gates.buffer, &lw.w_hh.buffer, b_hh, &state.buffer, &y.buffer], [1, 1, 1])?;
+    }
     Ok(y)
 }
 

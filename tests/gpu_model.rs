@@ -1,0 +1,193 @@
+//! The whole model on the GPU (lavapipe here) against the CPU backend, on the small config
+//! with seeded random weights: every op of a forward agrees with the CPU's as it happens, and
+//! F32 and packed block formats speak with the same durations and the same sound.
+//!
+//! On the real model the GPU is 0.02 dB from the CPU (README, "GPU").
+
+use bytes::Bytes;
+use tritone::audio::mel::log_mel_distance;
+use tritone::config::KokoroConfig;
+use tritone::gguf::GgmlType;
+use tritone::model::checkpoint::{collect_weights, write_model};
+use tritone::model::weights::{portable_param, RandomWeights};
+use tritone::tts::{BackendChoice, Engine, SynthesisOptions, SAMPLE_RATE};
+use tritone::vocab;
+
+const PHONEMES: &str = "hˈɛlO wˈɜɹld. ðɪs ɪz ə tˈɛst.";
+
+fn model(dtype: GgmlType) -> Bytes {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/reference/small/config.json");
+    let cfg: KokoroConfig = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let tokens = vocab::tokens(cfg.n_token);
+    let weights = collect_weights(&RandomWeights { seed: 0 }, &cfg, &tokens).unwrap();
+    let voices = vec![("af_test".to_string(), portable_param("voicepack", 510 * 256, 0, 0.3, 0.0))];
+    Bytes::from(write_model(&cfg, &tokens, &weights, &voices, dtype, &mut || {}).unwrap())
+}
+
+fn speak(engine: &Engine) -> tritone::tts::Speech {
+    pollster::block_on(engine.speak(PHONEMES, &SynthesisOptions { seed: 7, ..SynthesisOptions::new("af_test") })).unwrap()
+}
+
+/// This random model magnifies rounding: its random F0 drives the harmonic source's phase
+/// over thousands of radians. f32 rounding alone moves its sound 0.20 dB (the CPU against the
+/// f64 reference backend, measured when this test was written; 2.5 min to recompute). A wrong
+/// kernel moved it 2.7 dB (an LSTM cut short after 65,535 loop iterations by llvmpipe).
+const BOUND_DB: f64 = 0.5;
+
+#[test]
+fn gpu_speaks_as_the_cpu_in_every_format() {
+    for ty in [GgmlType::F32, GgmlType::Q4_K, GgmlType::TQ1_0] {
+        let bytes = model(ty);
+        let gpu = pollster::block_on(Engine::load(&bytes, BackendChoice::Gpu)).expect("GPU tier needs an adapter (lavapipe)");
+        let cpu = Engine::cpu(&bytes, "test").unwrap();
+        let (on_gpu, on_cpu) = (speak(&gpu), speak(&cpu));
+        assert_eq!(on_gpu.chunks, on_cpu.chunks, "{}: durations", ty.name());
+        let db = log_mel_distance(&on_gpu.audio, &on_cpu.audio, SAMPLE_RATE);
+        let max_diff = on_gpu.audio.iter().zip(&on_cpu.audio).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        println!("{}: {} on {}, log-mel distance {db:.4} dB, max |Δaudio| {max_diff:e}", ty.name(), gpu.backend(), on_gpu.audio.len());
+        assert_eq!(on_gpu.audio.len(), on_cpu.audio.len());
+        assert!(db <= BOUND_DB, "{}: {db} dB", ty.name());
+    }
+}
+
+/// Every op of a forward on both backends, each fed the CPU's inputs (so errors cannot
+/// compound), compared as it happens: the first op that diverges is named.
+mod lockstep {
+    use std::cell::RefCell;
+
+    use tritone::backend::cpu::CpuTensor;
+    use tritone::backend::{Backend, Conv1dParams, ConvTransposeParams, CpuBackend, GpuBackend, LstmWeights, NormKind, Unary, Weight};
+    use tritone::conformance::max_rel_error;
+    use tritone::Result;
+
+    pub struct Lockstep {
+        pub gpu: GpuBackend,
+        /// (op, shape, max relative error) of every op that exceeded the tolerance.
+        pub diverged: RefCell<Vec<(&'static str, Vec<usize>, f32)>>,
+        pub ops: RefCell<usize>,
+    }
+
+    pub struct Pair(CpuTensor, <GpuBackend as Backend>::Tensor);
+    pub struct PairWeight(Weight, <GpuBackend as Backend>::Weight);
+
+    impl Lockstep {
+        fn check(&self, op: &'static str, cpu: Result<CpuTensor>, gpu: Result<<GpuBackend as Backend>::Tensor>) -> Result<Pair> {
+            let cpu = cpu?;
+            let got = pollster::block_on(self.gpu.read(&gpu?))?;
+            let err = max_rel_error(&got, cpu.data());
+            *self.ops.borrow_mut() += 1;
+            if err > 1e-4 {
+                self.diverged.borrow_mut().push((op, cpu.shape().to_vec(), err));
+            }
+            let again = self.gpu.upload(cpu.shape(), cpu.data())?;
+            Ok(Pair(cpu, again))
+        }
+    }
+
+    impl Backend for Lockstep {
+        type Tensor = Pair;
+        type Weight = PairWeight;
+        fn name(&self) -> String {
+            "lockstep".into()
+        }
+        fn upload(&self, shape: &[usize], data: &[f32]) -> Result<Pair> {
+            Ok(Pair(CpuBackend.upload(shape, data)?, self.gpu.upload(shape, data)?))
+        }
+        fn load_weight(&self, w: &Weight) -> Result<PairWeight> {
+            Ok(PairWeight(w.clone(), self.gpu.load_weight(w)?))
+        }
+        fn shape<'t>(&self, t: &'t Pair) -> &'t [usize] {
+            t.0.shape()
+        }
+        fn conv1d(&self, x: &Pair, w: &PairWeight, b: Option<&PairWeight>, p: Conv1dParams) -> Result<Pair> {
+            self.check("conv1d", CpuBackend.conv1d(&x.0, &w.0, b.map(|b| &b.0), p), self.gpu.conv1d(&x.1, &w.1, b.map(|b| &b.1), p))
+        }
+        fn conv_transpose1d(&self, x: &Pair, w: &PairWeight, b: Option<&PairWeight>, p: ConvTransposeParams) -> Result<Pair> {
+            self.check("conv_transpose1d", CpuBackend.conv_transpose1d(&x.0, &w.0, b.map(|b| &b.0), p), self.gpu.conv_transpose1d(&x.1, &w.1, b.map(|b| &b.1), p))
+        }
+        fn linear(&self, x: &Pair, w: &PairWeight, b: Option<&PairWeight>) -> Result<Pair> {
+            self.check("linear", CpuBackend.linear(&x.0, &w.0, b.map(|b| &b.0)), self.gpu.linear(&x.1, &w.1, b.map(|b| &b.1)))
+        }
+        fn embedding(&self, t: &PairWeight, ids: &[u32]) -> Result<Pair> {
+            self.check("embedding", CpuBackend.embedding(&t.0, ids), self.gpu.embedding(&t.1, ids))
+        }
+        fn lstm(&self, x: &Pair, w: &LstmWeights<'_, PairWeight>, reverse: bool) -> Result<Pair> {
+            let cw = LstmWeights { w_ih: &w.w_ih.0, w_hh: &w.w_hh.0, b_ih: &w.b_ih.0, b_hh: &w.b_hh.0 };
+            let gw = LstmWeights { w_ih: &w.w_ih.1, w_hh: &w.w_hh.1, b_ih: &w.b_ih.1, b_hh: &w.b_hh.1 };
+            self.check("lstm", CpuBackend.lstm(&x.0, &cw, reverse), self.gpu.lstm(&x.1, &gw, reverse))
+        }
+        fn attention(&self, q: &Pair, k: &Pair, v: &Pair, heads: usize) -> Result<Pair> {
+            self.check("attention", CpuBackend.attention(&q.0, &k.0, &v.0, heads), self.gpu.attention(&q.1, &k.1, &v.1, heads))
+        }
+        fn layer_norm(&self, x: &Pair, g: &PairWeight, b: &PairWeight, eps: f32) -> Result<Pair> {
+            self.check("layer_norm", CpuBackend.layer_norm(&x.0, &g.0, &b.0, eps), self.gpu.layer_norm(&x.1, &g.1, &b.1, eps))
+        }
+        fn ada_norm(&self, x: &Pair, s: &Pair, kind: NormKind, eps: f32) -> Result<Pair> {
+            self.check("ada_norm", CpuBackend.ada_norm(&x.0, &s.0, kind, eps), self.gpu.ada_norm(&x.1, &s.1, kind, eps))
+        }
+        fn snake(&self, x: &Pair, a: &PairWeight) -> Result<Pair> {
+            self.check("snake", CpuBackend.snake(&x.0, &a.0), self.gpu.snake(&x.1, &a.1))
+        }
+        fn unary(&self, x: &Pair, op: Unary) -> Result<Pair> {
+            self.check("unary", CpuBackend.unary(&x.0, op), self.gpu.unary(&x.1, op))
+        }
+        fn add(&self, a: &Pair, b: &Pair) -> Result<Pair> {
+            self.check("add", CpuBackend.add(&a.0, &b.0), self.gpu.add(&a.1, &b.1))
+        }
+        fn scale(&self, x: &Pair, s: f32) -> Result<Pair> {
+            self.check("scale", CpuBackend.scale(&x.0, s), self.gpu.scale(&x.1, s))
+        }
+        fn concat(&self, parts: &[&Pair]) -> Result<Pair> {
+            let c: Vec<&CpuTensor> = parts.iter().map(|p| &p.0).collect();
+            let g: Vec<_> = parts.iter().map(|p| &p.1).collect();
+            self.check("concat", CpuBackend.concat(&c), self.gpu.concat(&g))
+        }
+        fn broadcast(&self, x: &Pair, t: usize) -> Result<Pair> {
+            self.check("broadcast", CpuBackend.broadcast(&x.0, t), self.gpu.broadcast(&x.1, t))
+        }
+        fn repeat_interleave(&self, x: &Pair, counts: &[usize]) -> Result<Pair> {
+            self.check("repeat_interleave", CpuBackend.repeat_interleave(&x.0, counts), self.gpu.repeat_interleave(&x.1, counts))
+        }
+        fn reflect_pad(&self, x: &Pair, l: usize, r: usize) -> Result<Pair> {
+            self.check("reflect_pad", CpuBackend.reflect_pad(&x.0, l, r), self.gpu.reflect_pad(&x.1, l, r))
+        }
+        fn upsample_nearest(&self, x: &Pair, f: usize) -> Result<Pair> {
+            self.check("upsample_nearest", CpuBackend.upsample_nearest(&x.0, f), self.gpu.upsample_nearest(&x.1, f))
+        }
+        fn flush(&self) -> Result<()> {
+            self.gpu.flush()
+        }
+        fn ops_recorded(&self) -> u64 {
+            *self.ops.borrow() as u64
+        }
+        async fn read(&self, t: &Pair) -> Result<Vec<f32>> {
+            Ok(t.0.data().to_vec())
+        }
+    }
+}
+
+#[test]
+fn every_op_of_a_forward_agrees_with_the_cpu() {
+    for ty in [GgmlType::F32, GgmlType::Q4_K, GgmlType::TQ1_0] {
+        every_op_agrees(ty);
+    }
+}
+
+fn every_op_agrees(ty: GgmlType) {
+    use tritone::gguf::GgufFile;
+    use tritone::model::kokoro::Kokoro;
+    use tritone::model::weights::GgufWeights;
+    let bytes = model(ty);
+    let file = GgufFile::parse(&bytes).unwrap();
+    let config = KokoroConfig::from_gguf(&file).unwrap();
+    let tokens = vocab::tokens(config.n_token);
+    let backend = lockstep::Lockstep { gpu: pollster::block_on(tritone::backend::GpuBackend::new()).unwrap(), diverged: Default::default(), ops: Default::default() };
+    let model = Kokoro::load(&backend, &GgufWeights::new(&file, &bytes), config, &tokens).unwrap();
+    let ids = model.tokenize(PHONEMES).unwrap();
+    let style: Vec<f32> = (0..256).map(|i| ((i as f32) * 0.37).sin() * 0.3).collect();
+    pollster::block_on(model.synthesize(&backend, &ids, &style, 1.0, 7)).unwrap();
+    let diverged = backend.diverged.borrow();
+    println!("{}: {} ops, {} diverged: {:?}", ty.name(), backend.ops.borrow(), diverged.len(), &diverged[..diverged.len().min(10)]);
+    assert!(*backend.ops.borrow() > 300);
+    assert!(diverged.is_empty(), "{}", ty.name());
+}
