@@ -191,3 +191,45 @@ fn every_op_agrees(ty: GgmlType) {
     assert!(*backend.ops.borrow() > 300);
     assert!(diverged.is_empty(), "{}", ty.name());
 }
+
+/// The device is destroyed (what a driver reset does) after the first piece: the rest of the
+/// same speech comes from the CPU, the engine says why, and the speech is the CPU's.
+#[test]
+fn a_lost_gpu_hands_the_rest_of_the_speech_to_the_cpu() {
+    use tritone::phonemize::Segment;
+    let bytes = model(GgmlType::F32);
+    let engine = pollster::block_on(Engine::load(&bytes, BackendChoice::Gpu)).unwrap();
+    let Engine::Gpu(gpu) = &engine else { panic!("not on the GPU") };
+    let segments = [Segment { phonemes: PHONEMES.into(), words: Vec::new(), rate: 1.0, pause_ms: 0 }];
+    let opts = SynthesisOptions { seed: 7, by_sentence: true, ..SynthesisOptions::new("af_test") };
+    let mut chunks = Vec::new();
+    pollster::block_on(engine.stream_segments(&segments, &opts, &mut |c| {
+        if !c.phonemes.is_empty() && chunks.iter().all(|c: &tritone::tts::SpeechChunk| c.phonemes.is_empty()) {
+            gpu.gpu().lose_device();
+        }
+        chunks.push(c);
+        Ok(())
+    }))
+    .expect("the CPU finishes the speech");
+    let spoken: Vec<&tritone::tts::SpeechChunk> = chunks.iter().filter(|c| !c.phonemes.is_empty()).collect();
+    assert_eq!(spoken.len(), 2, "two sentences, two pieces");
+    assert!(engine.backend().starts_with("CPU"), "{}", engine.backend());
+    assert!(engine.backend_reason().contains("the GPU failed"), "{}", engine.backend_reason());
+    println!("after the loss: {} — {}", engine.backend(), engine.backend_reason());
+
+    let cpu = Engine::cpu(&bytes, "test").unwrap();
+    let mut expected = Vec::new();
+    pollster::block_on(cpu.stream_segments(&segments, &opts, &mut |c| {
+        expected.push(c);
+        Ok(())
+    }))
+    .unwrap();
+    let expected: Vec<&tritone::tts::SpeechChunk> = expected.iter().filter(|c| !c.phonemes.is_empty()).collect();
+    for (got, want) in spoken.iter().zip(&expected) {
+        assert_eq!((&got.phonemes, &got.durations), (&want.phonemes, &want.durations));
+    }
+    let audio = |chunks: &[&tritone::tts::SpeechChunk]| chunks.iter().flat_map(|c| c.audio.iter().copied()).collect::<Vec<f32>>();
+    let db = log_mel_distance(&audio(&spoken), &audio(&expected), SAMPLE_RATE);
+    println!("the speech against the CPU's: {db:.4} dB");
+    assert!(db <= BOUND_DB);
+}

@@ -8,7 +8,9 @@ pub mod chunking;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod quantize;
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::str::FromStr;
 
 use bytes::Bytes;
@@ -185,11 +187,21 @@ impl<B: Backend> Voiced<B> {
         let Some(step) = stream.steps.pop_front() else { return Ok(None) };
         Ok(Some(match step {
             Step::Speak { phonemes, segment, speed } => {
-                let ids = self.model.tokenize(&phonemes)?;
-                let style = style_row(&stream.pack, phonemes.chars().count());
                 // Each piece its own noise stream; the first uses `seed` itself (as the reference).
                 let seed = stream.seed.wrapping_add(stream.spoken as u64);
-                let out = self.model.synthesize(b, &ids, style, speed, seed).await?;
+                let style = style_row(&stream.pack, phonemes.chars().count());
+                let out = match self.model.tokenize(&phonemes) {
+                    Ok(ids) => self.model.synthesize(b, &ids, style, speed, seed).await,
+                    Err(e) => Err(e),
+                };
+                // A failed piece stays first in line: another backend can take it up.
+                let out = match out {
+                    Ok(out) => out,
+                    Err(e) => {
+                        stream.steps.push_front(Step::Speak { phonemes, segment, speed });
+                        return Err(e);
+                    }
+                };
                 let seconds_per_frame = self.model.samples_per_frame() as f64 / SAMPLE_RATE as f64;
                 let start = stream.joiner.pushed() as f64 / SAMPLE_RATE as f64;
                 if stream.next_word.0 != segment {
@@ -269,7 +281,49 @@ impl Speech {
 /// A loaded model on the backend chosen at run time.
 pub enum Engine {
     Cpu { tts: Box<Voiced<CpuBackend>>, reason: String },
-    Gpu { tts: Box<Voiced<GpuBackend>>, gpu: GpuBackend },
+    Gpu(Box<GpuEngine>),
+}
+
+/// The model on the GPU, and the CPU it falls back to for good when the GPU fails (device
+/// lost, out of memory, a validation error, a limit): the piece that failed is synthesized
+/// again on the CPU, and so is everything after it.
+pub struct GpuEngine {
+    tts: Voiced<GpuBackend>,
+    gpu: GpuBackend,
+    /// The model file, to load the CPU's copy from when needed (shared, not copied).
+    bytes: Bytes,
+    fallback: RefCell<Option<Fallback>>,
+}
+
+struct Fallback {
+    tts: Arc<Voiced<CpuBackend>>,
+    reason: String,
+}
+
+impl GpuEngine {
+    /// The GPU backend (for diagnostics and tests; see [`GpuBackend::lose_device`]).
+    pub fn gpu(&self) -> &GpuBackend {
+        &self.gpu
+    }
+
+    /// The CPU's copy of the model once the GPU has failed.
+    fn fallback(&self) -> Option<Arc<Voiced<CpuBackend>>> {
+        self.fallback.borrow().as_ref().map(|f| f.tts.clone())
+    }
+
+    async fn next(&self, stream: &mut SpeechStream) -> Result<Option<SpeechChunk>> {
+        if let Some(cpu) = self.fallback() {
+            return cpu.next(&CpuBackend, stream).await;
+        }
+        match self.tts.next(&self.gpu, stream).await {
+            Ok(chunk) => Ok(chunk),
+            Err(e) => {
+                let cpu = Arc::new(Voiced::from_gguf(&CpuBackend, &self.bytes)?);
+                *self.fallback.borrow_mut() = Some(Fallback { tts: cpu.clone(), reason: format!("the GPU failed ({e}); the CPU took over") });
+                cpu.next(&CpuBackend, stream).await
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -283,49 +337,57 @@ impl Engine {
     pub async fn load(bytes: &Bytes, choice: BackendChoice) -> Result<Self> {
         match choice {
             BackendChoice::Cpu => Self::cpu(bytes, "asked for"),
-            BackendChoice::Gpu => {
-                let gpu = GpuBackend::new().await?;
-                Ok(Engine::Gpu { tts: Box::new(Voiced::from_gguf(&gpu, bytes)?), gpu })
-            }
+            BackendChoice::Gpu => Self::gpu(bytes, GpuBackend::new().await?),
             BackendChoice::Auto => {
                 match GpuBackend::new().await {
                     // A software rasterizer (lavapipe, SwiftShader) runs the same kernels on
                     // these same cores, slower than the CPU backend.
                     Ok(gpu) if gpu.adapter().is_software() => Self::cpu(bytes, format!("the only GPU is a software rasterizer ({})", gpu.name())),
-                    Ok(gpu) => Ok(Engine::Gpu { tts: Box::new(Voiced::from_gguf(&gpu, bytes)?), gpu }),
+                    Ok(gpu) => match Self::gpu(bytes, gpu) {
+                        Err(e @ (Error::Gpu(_) | Error::InvalidArgument { .. })) => Self::cpu(bytes, format!("the GPU could not load the model: {e}")),
+                        loaded => loaded,
+                    },
                     Err(e) => Self::cpu(bytes, format!("no GPU: {e}")),
                 }
             }
         }
     }
 
-    /// The backend's name, e.g. `"CPU (wasm simd128)"`.
+    /// Loads a GGUF model on `gpu`; uploads are checked before it counts as loaded.
+    fn gpu(bytes: &Bytes, gpu: GpuBackend) -> Result<Self> {
+        let tts = Voiced::from_gguf(&gpu, bytes)?;
+        gpu.flush()?;
+        Ok(Engine::Gpu(Box::new(GpuEngine { tts, gpu, bytes: bytes.clone(), fallback: RefCell::new(None) })))
+    }
+
+    /// The backend's name, e.g. `"CPU (wasm simd128)"` (the CPU's once a GPU has fallen back).
     pub fn backend(&self) -> String {
         match self {
-            Engine::Cpu { .. } => CpuBackend.name(),
-            Engine::Gpu { gpu, .. } => gpu.name(),
+            Engine::Gpu(g) if g.fallback.borrow().is_none() => g.gpu.name(),
+            _ => CpuBackend.name(),
         }
     }
 
-    /// Why this backend runs (empty on the GPU).
-    pub fn backend_reason(&self) -> &str {
+    /// Why this backend runs: why not the GPU, or why the GPU handed over (empty while the
+    /// GPU runs).
+    pub fn backend_reason(&self) -> String {
         match self {
-            Engine::Cpu { reason, .. } => reason,
-            Engine::Gpu { .. } => "",
+            Engine::Cpu { reason, .. } => reason.clone(),
+            Engine::Gpu(g) => g.fallback.borrow().as_ref().map(|f| f.reason.clone()).unwrap_or_default(),
         }
     }
 
     pub fn config(&self) -> &KokoroConfig {
         match self {
             Engine::Cpu { tts, .. } => &tts.model.config,
-            Engine::Gpu { tts, .. } => &tts.model.config,
+            Engine::Gpu(g) => &g.tts.model.config,
         }
     }
 
     pub fn voices(&self) -> Vec<String> {
         match self {
             Engine::Cpu { tts, .. } => tts.voice_names(),
-            Engine::Gpu { tts, .. } => tts.voice_names(),
+            Engine::Gpu(g) => g.tts.voice_names(),
         }
     }
 
@@ -352,7 +414,7 @@ impl Engine {
     pub fn start(&self, segments: &[Segment], opts: &SynthesisOptions) -> Result<SpeechStream> {
         match self {
             Engine::Cpu { tts, .. } => tts.start(segments, opts),
-            Engine::Gpu { tts, .. } => tts.start(segments, opts),
+            Engine::Gpu(g) => g.tts.start(segments, opts),
         }
     }
 
@@ -360,15 +422,15 @@ impl Engine {
     pub async fn next(&self, stream: &mut SpeechStream) -> Result<Option<SpeechChunk>> {
         match self {
             Engine::Cpu { tts, .. } => tts.next(&CpuBackend, stream).await,
-            Engine::Gpu { tts, gpu } => tts.next(gpu, stream).await,
+            Engine::Gpu(g) => g.next(stream).await,
         }
     }
 
     /// Backend ops recorded so far.
     fn ops_recorded(&self) -> u64 {
         match self {
-            Engine::Cpu { .. } => CpuBackend.ops_recorded(),
-            Engine::Gpu { gpu, .. } => gpu.ops_recorded(),
+            Engine::Gpu(g) if g.fallback.borrow().is_none() => g.gpu.ops_recorded(),
+            _ => CpuBackend.ops_recorded(),
         }
     }
 
@@ -381,6 +443,7 @@ impl Engine {
         while let Some(chunk) = self.next(&mut stream).await? {
             sink(chunk)?;
         }
-        Ok(self.ops_recorded() - ops)
+        // (a GPU that fell back mid-stream counts on the CPU's counter from then on)
+        Ok(self.ops_recorded().saturating_sub(ops))
     }
 }

@@ -238,7 +238,7 @@ impl Tts {
     /// Why that backend was chosen.
     #[wasm_bindgen(getter, js_name = backendReason)]
     pub fn backend_reason(&self) -> String {
-        self.inner.backend_reason().to_owned()
+        self.inner.backend_reason()
     }
 
     /// Speaks `phonemes` with `voice` (a name or a blend like `"af_bella(2)+af_sky(1)"`) at

@@ -132,6 +132,12 @@ impl GpuBackend {
         Ok(Self { device, queue, summary, pipelines: Default::default(), zero_f32, encoder: RefCell::new(None), fault, dispatches: Default::default() })
     }
 
+    /// Destroys the device, as a driver reset or a lost GPU would: everything after fails with
+    /// [`Error::Gpu`]. A test hook for the fallback to the CPU.
+    pub fn lose_device(&self) {
+        self.device.destroy();
+    }
+
     pub fn adapter(&self) -> &AdapterSummary {
         &self.summary
     }
@@ -154,15 +160,26 @@ impl GpuBackend {
     /// A storage buffer holding `contents` (one zero word when empty: bindings need a size).
     fn storage_buffer(&self, label: &str, contents: &[u8]) -> Result<wgpu::Buffer> {
         self.check_size(contents.len() as u64)?;
-        Ok(self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        self.buffer_with(label, if contents.is_empty() { &[0; 4] } else { contents }, TENSOR_USAGE)
+    }
+
+    /// A new buffer holding `contents`, written through the queue (a lost device then gives
+    /// an error, where a buffer mapped at creation would panic).
+    fn buffer_with(&self, label: &str, contents: &[u8], usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+        self.check_fault()?;
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            contents: if contents.is_empty() { &[0; 4] } else { contents },
-            usage: TENSOR_USAGE,
-        }))
+            size: contents.len().next_multiple_of(4) as u64,
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.queue.write_buffer(&buffer, 0, contents);
+        Ok(buffer)
     }
 
     /// A new f32 tensor whose contents the next op writes.
     fn alloc(&self, op: &'static str, shape: &[usize]) -> Result<GpuTensor> {
+        self.check_fault()?;
         let len = shape.iter().product::<usize>();
         u32_of(op, "output size", len)?;
         let bytes = (len.max(1) * 4) as u64;
@@ -244,11 +261,7 @@ impl GpuBackend {
         if workgroups.iter().any(|&n| n > max) {
             return Err(Error::Gpu(format!("dispatch {workgroups:?} exceeds {max} workgroups per dimension")));
         }
-        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: params,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let uniform = self.buffer_with("params", params, wgpu::BufferUsages::UNIFORM)?;
         let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&uniform)
             .chain(buffers.iter().copied())
             .enumerate()

@@ -796,7 +796,7 @@ fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), back
         println!("{out}");
         return Ok(());
     }
-    println!("backend: {}{}", engine.backend(), paren(engine.backend_reason()));
+    println!("backend: {}{}", engine.backend(), paren(&engine.backend_reason()));
     println!("ops per synthesis: {}, {:.1} G multiply-adds", speech.ops, *macs as f64 / 1e9);
     println!("{seconds:.2} s of audio, median of {} runs {elapsed:.3} s, RTF {:.3}, {gflops:.1} GFLOP/s effective on {threads} threads", results.len(), elapsed / seconds);
     for (stage, ms) in stages {

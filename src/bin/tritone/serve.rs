@@ -202,7 +202,7 @@ pub fn serve(args: ServeArgs) -> Result<(), String> {
     let load = |_| pollster::block_on(Engine::load(&bytes, args.backend)).map_err(|e| format!("{}: {e}", args.model.display()));
     let engines: Vec<Engine> = (0..workers).map(load).collect::<Result<_, _>>()?;
     let first = &engines[0];
-    println!("model {}: {} voices; backend {}{}", args.model.display(), first.voices().len(), first.backend(), paren(first.backend_reason()));
+    println!("model {}: {} voices; backend {}{}", args.model.display(), first.voices().len(), first.backend(), paren(&first.backend_reason()));
     if args.check {
         // One short synthesis proves the model speaks, not just that it parses.
         let voice = first.voices().into_iter().next().ok_or("the model has no voices")?;
