@@ -17,7 +17,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) groups: v
     let e = flat_index(wg, groups, lid.x);
     if (e < p.n) {
         let a = alpha[e / p.t];
-        let s = sin(a * x[e]);
+        let s = sin_precise(a * x[e]);
         y[e] = x[e] + s * s / a;
     }
 }

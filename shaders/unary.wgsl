@@ -30,7 +30,7 @@ fn apply(v: f32) -> f32 {
             return exp(v);
         }
         default: {
-            return sin(v);
+            return sin_precise(v);
         }
     }
 }

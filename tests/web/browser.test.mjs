@@ -53,21 +53,20 @@ test('diagnostics page: the conformance suite passes on CPU simd128 and WebGPU',
   console.log(`screenshot: ${screenshotDir}diagnostics.png`);
   const text = (id) => page.locator(`#${id}`).innerText();
   console.log(`diagnostics page: GPU = ${await text('gpu')}; CPU = ${await text('cpu')}; verdict = ${await text('verdict')}`);
-  const state = await page.evaluate(() => document.body.dataset.conformance);
-  assert.equal(state, 'pass', `conformance ${state}: ${await text('error')}; page errors: ${errors}`);
-  assert.match(await text('gpu'), /WebGPU/);
-  assert.equal(await text('cpu'), 'CPU SIMD (wasm simd128)');
-
   const { reports, simd128 } = await page.evaluate(async () => {
     const { simd128 } = await import('./pkg/tritone.js');
     return { reports: window.conformance, simd128: simd128() };
   });
-  assert.equal(simd128, true, 'the wasm build must use simd128');
-  const { cpu, webgpu } = reports;
+  const { cpu, webgpu } = reports ?? {};
   for (const r of [cpu, webgpu].filter(Boolean)) {
     console.log(`${r.backend}: ${r.cases.length} cases, ${r.passed} passed, ${r.unsupported} unsupported, ${r.failed} failed`);
     for (const c of r.cases.filter((c) => c.outcome === 'fail')) console.log(`  FAIL ${c.name}: ${c.message ?? c.maxRelError}`);
   }
+  const state = await page.evaluate(() => document.body.dataset.conformance);
+  assert.equal(state, 'pass', `conformance ${state}: ${await text('error')}; page errors: ${errors}`);
+  assert.match(await text('gpu'), /WebGPU/);
+  assert.equal(await text('cpu'), 'CPU SIMD (wasm simd128)');
+  assert.equal(simd128, true, 'the wasm build must use simd128');
 
   assert.ok(cpu, 'a CPU report');
   assert.equal(cpu.failed, 0);
@@ -77,11 +76,9 @@ test('diagnostics page: the conformance suite passes on CPU simd128 and WebGPU',
 
   assert.ok(webgpu, 'a WebGPU report: wgpu found no adapter');
   assert.equal(webgpu.failed, 0);
+  assert.equal(webgpu.unsupported, 0, 'WebGPU runs every op in every format');
   assert.equal(webgpu.cases.length, cpu.cases.length, 'the same suite on both backends');
-  // What the GPU has kernels for must pass there, not just be skipped.
-  const gpuConv = webgpu.cases.filter((c) => c.op === 'conv1d' && ['F32', 'F16'].includes(c.format));
-  assert.ok(gpuConv.length > 0, 'conv1d cases with F32/F16 weights');
-  for (const c of gpuConv) assert.equal(c.outcome, 'pass', `webgpu ${c.name} (${c.format}): ${c.outcome} ${c.message ?? ''}`);
+  assert.equal(webgpu.passed, webgpu.cases.length);
   for (const r of [cpu, webgpu]) assert.equal(r.passed + r.unsupported + r.failed, r.cases.length);
 
   const rows = await page.locator('#cases tbody tr').count();
