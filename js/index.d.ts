@@ -101,7 +101,8 @@ export declare class TritoneTTS {
   readonly backend: 'webgpu' | 'cpu';
   /** The backend in words, e.g. 'CPU (wasm simd128)'. */
   readonly backendName: string;
-  /** Why this backend runs ('' when it is the one asked for and it works). */
+  /** Why this backend runs ('' when it is the one asked for and it works). `backend`,
+   * `backendName` and `backendReason` change if the GPU fails mid-speech and the CPU takes over. */
   readonly backendReason: string;
   readonly worker: boolean;
   readonly sampleRate: number;

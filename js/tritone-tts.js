@@ -130,9 +130,7 @@ export class TritoneTTS {
     this.transport = transport;
     this.platform = platform;
     this.voices = info.voices.map(describeVoice);
-    this.backendName = info.backend;
-    this.backend = /^CPU/.test(info.backend) ? 'cpu' : 'webgpu';
-    this.backendReason = info.backendReason;
+    this.setBackend(info.backend, info.backendReason);
     this.simd128 = info.simd128;
     this.worker = transport instanceof WorkerTransport;
     this.sampleRate = SAMPLE_RATE;
@@ -191,6 +189,8 @@ export class TritoneTTS {
       const turn = await this.acquire();
       try {
         for await (const chunk of this.transport.stream(text, { voice: this.voices[0]?.id, ...rest }, signal)) {
+          // A GPU that fails mid-speech hands over to the CPU: say so from then on.
+          if (chunk.backend && chunk.backend !== this.backendName) this.setBackend(chunk.backend, chunk.backendReason);
           const start = offset;
           offset += chunk.samples.length / SAMPLE_RATE;
           yield {
@@ -208,6 +208,12 @@ export class TritoneTTS {
       }
       if (signal?.aborted) throw cancelled();
     }
+  }
+
+  setBackend(name, reason) {
+    this.backendName = name;
+    this.backend = /^CPU/.test(name) ? 'cpu' : 'webgpu';
+    this.backendReason = reason;
   }
 
   // One synthesis at a time, in call order: resolves when it is this caller's turn.

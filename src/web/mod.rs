@@ -21,6 +21,13 @@ fn start() {
 }
 
 /// Whether this build's CPU kernels use wasm `simd128`.
+/// Mean |log-mel difference| in dB between two 24 kHz signals, gain matched (the measure the
+/// tests and the quantizer use): how far one backend's speech is from another's.
+#[wasm_bindgen(js_name = logMelDistance)]
+pub fn log_mel_distance(a: &[f32], b: &[f32]) -> f64 {
+    crate::audio::mel::log_mel_distance(a, b, crate::tts::SAMPLE_RATE)
+}
+
 #[wasm_bindgen]
 pub fn simd128() -> bool {
     cfg!(target_feature = "simd128")
@@ -208,14 +215,16 @@ struct SpeechInfo {
 
 #[wasm_bindgen]
 impl Tts {
-    /// Loads a model from the bytes of a GGUF file. The weights stay packed as stored.
+    /// Loads a model from the bytes of a GGUF file on the CPU (opening WebGPU takes a promise:
+    /// see [`Tts::create`]). The weights stay packed as stored.
     pub fn load(bytes: Vec<u8>) -> Result<Tts, JsValue> {
-        let engine = Engine::cpu(&bytes.into(), "WebGPU kernels do not cover every op yet").map_err(js_error)?;
+        let engine = Engine::cpu(&bytes.into(), "loaded synchronously (Tts.create opens WebGPU)").map_err(js_error)?;
         Ok(Tts { inner: Rc::new(engine) })
     }
 
-    /// Loads a model on `backend`: `"auto"` (WebGPU when an adapter opens and the GPU backend
-    /// runs every op, else the CPU, with the reason in `backendReason`), `"webgpu"` or `"cpu"`.
+    /// Loads a model on `backend`: `"auto"` (WebGPU when a hardware adapter opens, else the
+    /// CPU, with the reason in `backendReason`), `"webgpu"` or `"cpu"`. A GPU that fails
+    /// later hands the speech to the CPU (`backend` and `backendReason` then say so).
     #[wasm_bindgen(unchecked_return_type = "Promise<Tts>")]
     pub fn create(bytes: Vec<u8>, backend: String) -> Promise {
         future_to_promise(async move {
@@ -239,6 +248,19 @@ impl Tts {
     #[wasm_bindgen(getter, js_name = backendReason)]
     pub fn backend_reason(&self) -> String {
         self.inner.backend_reason()
+    }
+
+    /// Destroys the GPU device, as a driver reset would; speech carries on on the CPU (a
+    /// diagnostic of the fallback). False when this engine does not run on the GPU.
+    #[wasm_bindgen(js_name = loseGpuDevice)]
+    pub fn lose_gpu_device(&self) -> bool {
+        match &*self.inner {
+            Engine::Gpu(g) => {
+                g.gpu().lose_device();
+                true
+            }
+            Engine::Cpu { .. } => false,
+        }
     }
 
     /// Speaks `phonemes` with `voice` (a name or a blend like `"af_bella(2)+af_sky(1)"`) at
@@ -335,6 +357,10 @@ struct ChunkInfo {
     times: crate::model::StageTimes,
     /// Pieces still to synthesize after this one.
     pieces_left: usize,
+    /// The backend that made this piece, and why it runs (a GPU that failed hands over to
+    /// the CPU mid-speech).
+    backend: String,
+    backend_reason: String,
 }
 
 /// Speech being synthesized piece by piece (from [`Tts::stream`]).
@@ -360,7 +386,8 @@ impl SpeechStream {
             let pieces_left = stream.pieces_left();
             *state.borrow_mut() = Some(stream);
             let Some(chunk) = next.map_err(js_error)? else { return Ok(JsValue::UNDEFINED) };
-            let info = ChunkInfo { phonemes: chunk.phonemes, durations: chunk.durations, words: chunk.words, times: chunk.times, pieces_left };
+            let (backend, backend_reason) = (engine.backend(), engine.backend_reason());
+            let info = ChunkInfo { phonemes: chunk.phonemes, durations: chunk.durations, words: chunk.words, times: chunk.times, pieces_left, backend, backend_reason };
             let out = serde_wasm_bindgen::to_value(&info)?;
             js_sys::Reflect::set(&out, &"audio".into(), &js_sys::Float32Array::from(chunk.audio.as_slice()))
                 .map_err(|_| JsError::new("could not attach the audio"))?;

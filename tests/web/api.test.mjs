@@ -46,7 +46,8 @@ test('load: progress, voices, the backend and why, in a worker', async () => {
   assert.equal(got.worker, true);
   assert.equal(got.backend, 'cpu');
   assert.equal(got.backendName, 'CPU (wasm simd128)');
-  assert.match(got.backendReason, /GPU backend lacks \d+ of the 17 ops/);
+  // SwiftShader here: auto keeps to the CPU, saying why.
+  assert.match(got.backendReason, /software rasterizer/);
   assert.equal(got.sampleRate, 24000);
   assert.deepEqual(got.voices.map((v) => v.id), ['af_test', 'am_other']);
   assert.deepEqual(got.voices[1], { id: 'am_other', language: 'en-us', gender: 'male' });

@@ -77,6 +77,11 @@ impl GpuBackend {
     /// Opens the best adapter the platform offers (WebGPU in browsers; natively any of Vulkan,
     /// Metal, DX12, GL, software Vulkan included). Errors when there is none.
     pub async fn new() -> Result<Self> {
+        // wgpu panics outside a window or a dedicated worker (Node, service workers).
+        #[cfg(target_arch = "wasm32")]
+        if !wgpu::util::is_browser_webgpu_supported().await {
+            return Err(Error::NoAdapter("this JavaScript environment offers no WebGPU (navigator.gpu)".into()));
+        }
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
