@@ -2,7 +2,7 @@
 // workgroup that walks `count` steps of the sequence from step `first`; the input projection
 // `gates = w_ih·x + b_ih` ([4h, t]) is a matrix product recorded before it. Each step every
 // invocation updates its hidden units from the previous step's h, which the workgroup shares.
-// h and c carry over between dispatches in `state` (zeroed before the first): a long sequence
+// h and c carry over between dispatches in `state` (zero at the first step): a long sequence
 // is walked by several dispatches, as no driver lets one invocation run unbounded (Mesa's
 // llvmpipe stops any invocation's loops after 65,535 iterations in all; browsers reset GPUs
 // whose work runs for seconds).
@@ -51,9 +51,10 @@ fn gate(row: u32, t: u32) -> f32 {
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
     let h = p.hidden;
+    let fresh = p.first == 0u;
     for (var u = lid.x; u < h; u += 256u) {
-        h_prev[u] = state[u];
-        cell[u] = state[h + u];
+        h_prev[u] = select(state[u], 0.0, fresh);
+        cell[u] = select(state[h + u], 0.0, fresh);
     }
     workgroupBarrier();
     for (var step = p.first; step < p.first + p.count; step++) {

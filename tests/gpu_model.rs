@@ -233,3 +233,30 @@ fn a_lost_gpu_hands_the_rest_of_the_speech_to_the_cpu() {
     println!("the speech against the CPU's: {db:.4} dB");
     assert!(db <= BOUND_DB);
 }
+
+/// Buffers come back to the pool when their tensors drop: memory in use returns to the weights
+/// alone after each speech, and from the second speech on (the first leaves some buffers where
+/// the next submit frees them) speaking allocates nothing new.
+#[test]
+fn memory_does_not_grow_over_repeated_speech() {
+    let bytes = model(GgmlType::F32);
+    let engine = pollster::block_on(Engine::load(&bytes, BackendChoice::Gpu)).unwrap();
+    let Engine::Gpu(g) = &engine else { panic!("not on the GPU") };
+    let loaded = g.gpu().memory();
+    let mut after = Vec::new();
+    for _ in 0..6 {
+        speak(&engine);
+        after.push(g.gpu().memory());
+    }
+    println!("loaded: {loaded:?}\nafter each speech: {after:?}");
+    assert!(loaded.weights > 0 && loaded.in_use == 0, "{loaded:?}");
+    for m in &after[1..] {
+        assert_eq!(m.weights, loaded.weights);
+        assert_eq!(m.in_use, 0, "nothing held between speeches");
+        assert_eq!((m.pooled, m.peak), (after[1].pooled, after[1].peak), "no growth");
+    }
+    assert_eq!(after[0].in_use, 0);
+    assert!(after[0].pooled * 100 >= after[1].pooled * 99);
+    g.gpu().trim();
+    assert_eq!(g.gpu().memory().pooled, 0);
+}

@@ -136,7 +136,7 @@ pub(super) fn lstm(gpu: &GpuBackend, x: &GpuTensor, lw: &LstmWeights<'_, GpuWeig
     let g = Conv1dGeometry::new(&x.shape, &[4 * h, x.shape[0], 1], Some(&[4 * h]), Conv1dParams::default())?;
     let gates = tiled(gpu, OP, x, lw.w_ih, Some(lw.b_ih), &g)?;
     let y = gpu.alloc(OP, &[h, t])?;
-    // h then c, zero before the first step (new buffers are zeroed).
+    // h then c between dispatches (the first starts from zero itself)
     let state = gpu.alloc(OP, &[2 * h])?;
     let b_hh = gpu.vector_or_zero(OP, "b_hh", Some(lw.b_hh))?;
     // per step: 4 gates × h/4 iterations for each of the invocation's units

@@ -5,6 +5,7 @@
 
 mod elementwise;
 mod matmul;
+mod pool;
 mod reduce;
 mod shaders;
 mod weights;
@@ -18,6 +19,8 @@ use wgpu::util::DeviceExt;
 use super::{check_len, Backend, Conv1dParams, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::{Error, Result};
 use crate::quant::GgmlType;
+pub use pool::GpuMemory;
+use pool::{DeviceBuffer, Pool, Use};
 pub use shaders::all_sources;
 use shaders::Kernel;
 use weights::WeightLayout;
@@ -50,16 +53,18 @@ pub struct GpuBackend {
     fault: Arc<Mutex<Option<String>>>,
     /// Compute dispatches recorded since creation.
     dispatches: std::cell::Cell<u64>,
+    /// Buffers for reuse, and the memory count.
+    pool: Arc<Mutex<Pool>>,
 }
 
 pub struct GpuTensor {
-    buffer: wgpu::Buffer,
+    buffer: DeviceBuffer,
     shape: Vec<usize>,
 }
 
 /// A weight as the GPU stores it ([`weights::transcode`]).
 pub struct GpuWeight {
-    buffer: wgpu::Buffer,
+    buffer: DeviceBuffer,
     shape: Vec<usize>,
     /// The format the shaders decode (F32 for single-row weights, decoded at load).
     ty: GgmlType,
@@ -134,7 +139,7 @@ impl GpuBackend {
             contents: &[0; 4],
             usage: wgpu::BufferUsages::STORAGE,
         });
-        Ok(Self { device, queue, summary, pipelines: Default::default(), zero_f32, encoder: RefCell::new(None), fault, dispatches: Default::default() })
+        Ok(Self { device, queue, summary, pipelines: Default::default(), zero_f32, encoder: RefCell::new(None), fault, dispatches: Default::default(), pool: Default::default() })
     }
 
     /// Destroys the device, as a driver reset or a lost GPU would: everything after fails with
@@ -163,23 +168,28 @@ impl GpuBackend {
     }
 
     /// A storage buffer holding `contents` (one zero word when empty: bindings need a size).
-    fn storage_buffer(&self, label: &str, contents: &[u8]) -> Result<wgpu::Buffer> {
+    fn storage_buffer(&self, label: &str, contents: &[u8]) -> Result<DeviceBuffer> {
         self.check_size(contents.len() as u64)?;
-        self.buffer_with(label, if contents.is_empty() { &[0; 4] } else { contents }, TENSOR_USAGE)
+        self.buffer_with(label, if contents.is_empty() { &[0; 4] } else { contents }, TENSOR_USAGE, Use::QueueWritten)
     }
 
-    /// A new buffer holding `contents`, written through the queue (a lost device then gives
-    /// an error, where a buffer mapped at creation would panic).
-    fn buffer_with(&self, label: &str, contents: &[u8], usage: wgpu::BufferUsages) -> Result<wgpu::Buffer> {
+    /// A buffer holding `contents`, written through the queue (a lost device then gives an
+    /// error, where a buffer mapped at creation would panic). Weights stay out of the pool.
+    fn buffer_with(&self, label: &str, contents: &[u8], usage: wgpu::BufferUsages, first_use: Use) -> Result<DeviceBuffer> {
         self.check_fault()?;
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: contents.len().next_multiple_of(4) as u64,
-            usage: usage | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let buffer = pool::take(&self.device, &self.pool, label, contents.len() as u64, usage | wgpu::BufferUsages::COPY_DST, first_use);
         self.queue.write_buffer(&buffer, 0, contents);
         Ok(buffer)
+    }
+
+    /// Device memory now and at its peak.
+    pub fn memory(&self) -> GpuMemory {
+        pool::memory(&self.pool)
+    }
+
+    /// Frees the buffers kept for reuse (an idle engine's memory is then its weights).
+    pub fn trim(&self) {
+        pool::trim(&self.pool);
     }
 
     /// A new f32 tensor whose contents the next op writes.
@@ -189,13 +199,7 @@ impl GpuBackend {
         u32_of(op, "output size", len)?;
         let bytes = (len.max(1) * 4) as u64;
         self.check_size(bytes)?;
-        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(op),
-            size: bytes,
-            usage: TENSOR_USAGE,
-            mapped_at_creation: false,
-        });
-        Ok(GpuTensor { buffer, shape: shape.to_vec() })
+        Ok(GpuTensor { buffer: pool::take(&self.device, &self.pool, op, bytes, TENSOR_USAGE, Use::Output), shape: shape.to_vec() })
     }
 
     /// The f32 buffer of a single-row weight (biases, norm and snake parameters).
@@ -203,7 +207,7 @@ impl GpuBackend {
         if w.ty != GgmlType::F32 {
             return Err(super::format_error(op, what, "a vector (decoded to F32 at load)", w.ty.name()));
         }
-        Ok(&w.buffer)
+        Ok(&*w.buffer)
     }
 
     /// [`GpuBackend::vector`] of an optional weight, or a zero word where it is absent.
@@ -266,8 +270,8 @@ impl GpuBackend {
         if workgroups.iter().any(|&n| n > max) {
             return Err(Error::Gpu(format!("dispatch {workgroups:?} exceeds {max} workgroups per dimension")));
         }
-        let uniform = self.buffer_with("params", params, wgpu::BufferUsages::UNIFORM)?;
-        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&uniform)
+        let uniform = self.buffer_with("params", params, wgpu::BufferUsages::UNIFORM, Use::QueueWritten)?;
+        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&*uniform)
             .chain(buffers.iter().copied())
             .enumerate()
             .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
@@ -341,7 +345,8 @@ impl Backend for GpuBackend {
 
     fn load_weight(&self, weight: &Weight) -> Result<GpuWeight> {
         let (bytes, layout, ty) = weights::transcode(weight)?;
-        Ok(GpuWeight { buffer: self.storage_buffer("weight", &bytes)?, shape: weight.shape().to_vec(), ty, layout })
+        self.check_size(bytes.len() as u64)?;
+        Ok(GpuWeight { buffer: self.buffer_with("weight", &bytes, TENSOR_USAGE, Use::Weight)?, shape: weight.shape().to_vec(), ty, layout })
     }
 
     fn shape<'t>(&self, tensor: &'t GpuTensor) -> &'t [usize] {
@@ -403,6 +408,7 @@ impl Backend for GpuBackend {
     fn flush(&self) -> Result<()> {
         if let Some(encoder) = self.encoder.borrow_mut().take() {
             self.queue.submit([encoder.finish()]);
+            pool::submitted(&self.pool);
         }
         self.check_fault()
     }
@@ -431,6 +437,7 @@ impl Backend for GpuBackend {
             .unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
         encoder.copy_buffer_to_buffer(&tensor.buffer, 0, &staging, 0, bytes);
         self.queue.submit([encoder.finish()]);
+        pool::submitted(&self.pool);
 
         let (tx, rx) = futures_channel::oneshot::channel();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
