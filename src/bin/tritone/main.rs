@@ -797,8 +797,15 @@ fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), back
         return Ok(());
     }
     println!("backend: {}{}", engine.backend(), paren(&engine.backend_reason()));
-    println!("ops per synthesis: {}, {:.1} G multiply-adds", speech.ops, *macs as f64 / 1e9);
-    println!("{seconds:.2} s of audio, median of {} runs {elapsed:.3} s, RTF {:.3}, {gflops:.1} GFLOP/s effective on {threads} threads", results.len(), elapsed / seconds);
+    if *macs > 0 {
+        println!("ops per synthesis: {}, {:.1} G multiply-adds", speech.ops, *macs as f64 / 1e9);
+        println!("{seconds:.2} s of audio, median of {} runs {elapsed:.3} s, RTF {:.3}, {gflops:.1} GFLOP/s effective on {threads} threads", results.len(), elapsed / seconds);
+    } else {
+        // the GPU's multiply-adds are not counted on the host
+        println!("dispatches per synthesis: {}", speech.ops);
+        println!("{seconds:.2} s of audio, median of {} runs {elapsed:.3} s, RTF {:.3}", results.len(), elapsed / seconds);
+        println!("  (stage times on the GPU: recording, plus the waits at the readbacks)");
+    }
     for (stage, ms) in stages {
         println!("  {stage:13} {ms:9.1} ms  {:5.1} %", 100.0 * ms / (elapsed * 1e3));
     }
