@@ -787,11 +787,16 @@ fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), back
     let threads = rayon::current_num_threads();
     let t = &speech.times;
     let stages = [("albert", t.albert), ("predictor", t.predictor), ("text_encoder", t.text_encoder), ("decoder", t.decoder), ("generator", t.generator), ("istft", t.istft)];
+    let gpu_memory = match &engine {
+        Engine::Gpu(g) => Some(g.gpu().memory()),
+        Engine::Cpu { .. } => None,
+    };
     if json {
         let stages: serde_json::Map<String, serde_json::Value> = stages.iter().map(|(k, ms)| (k.to_string(), serde_json::json!(ms / 1e3))).collect();
         let out = serde_json::json!({
             "median_s": elapsed, "audio_s": seconds, "rtf": elapsed / seconds, "runs": results.len(), "threads": threads,
             "backend": engine.backend(), "gflops": gflops, "multiply_adds": macs, "ops": speech.ops, "stages_s": stages,
+            "gpu_memory": gpu_memory,
         });
         println!("{out}");
         return Ok(());
@@ -805,6 +810,10 @@ fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), back
         println!("dispatches per synthesis: {}", speech.ops);
         println!("{seconds:.2} s of audio, median of {} runs {elapsed:.3} s, RTF {:.3}", results.len(), elapsed / seconds);
         println!("  (stage times on the GPU: recording, plus the waits at the readbacks)");
+    }
+    if let Some(m) = gpu_memory {
+        let mb = |b: u64| b as f64 / 1e6;
+        println!("GPU memory: weights {:.1} MB, peak {:.1} MB ({:.1} MB pooled for reuse)", mb(m.weights), mb(m.peak), mb(m.pooled));
     }
     for (stage, ms) in stages {
         println!("  {stage:13} {ms:9.1} ms  {:5.1} %", 100.0 * ms / (elapsed * 1e3));
