@@ -40,6 +40,8 @@ step "test models for the browser tier (small config, seeded weights: F16, Q4_K,
 cargo build --quiet --features cli
 SMALL=tests/fixtures/reference/small/config.json
 cargo run --quiet --example random_model -- "$SMALL" target/web-fixtures/small.gguf
+# hidden 64: for repeated syntheses on SwiftShader (webgpu.test.mjs)
+cargo run --quiet --example random_model -- tests/fixtures/tiny-config.json target/web-fixtures/tiny.gguf
 # Quantized models and the same weights decoded to F32 (quantized.test.mjs: same speech, smaller heap).
 for q in q4_k tq1_0; do
   cargo run --quiet --example random_model -- "$SMALL" "target/web-fixtures/small-$q.gguf" "$q"

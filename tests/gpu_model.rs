@@ -260,3 +260,36 @@ fn memory_does_not_grow_over_repeated_speech() {
     g.gpu().trim();
     assert_eq!(g.gpu().memory().pooled, 0);
 }
+
+/// Timestamp queries time every dispatch of a speech (lavapipe has them), named by op; the CPU
+/// times every op call it makes (an op's inner calls count as its own time). Both tables add up
+/// to no more than the speech's wall time.
+#[test]
+fn every_kernel_is_timed() {
+    let bytes = model(GgmlType::Q4_K);
+    let gpu = pollster::block_on(Engine::load(&bytes, BackendChoice::Gpu)).unwrap();
+    let cpu = Engine::cpu(&bytes, "test").unwrap();
+    for engine in [&gpu, &cpu] {
+        speak(engine); // pipelines compiled, pool filled
+        engine.profile(true).unwrap();
+        let started = std::time::Instant::now();
+        let speech = speak(engine);
+        let times = pollster::block_on(engine.take_profile()).unwrap();
+        let wall_ms = started.elapsed().as_secs_f64() * 1e3;
+        let calls: u64 = times.values().map(|t| t.calls).sum();
+        let total_ms: f64 = times.values().map(|t| t.ms).sum();
+        println!("{}: {calls} calls, {total_ms:.1} of {wall_ms:.1} ms: {times:?}", engine.backend());
+        for op in ["conv1d", "conv_transpose1d", "linear", "lstm", "attention", "ada_norm", "snake", "add"] {
+            assert!(times.get(op).is_some_and(|t| t.calls > 0 && t.ms > 0.0), "{op} untimed: {times:?}");
+        }
+        assert!(total_ms > 0.0 && total_ms <= wall_ms, "{total_ms} ms of {wall_ms}");
+        if std::ptr::eq(engine, &gpu) {
+            assert_eq!(calls, speech.ops, "one time per dispatch");
+        } else {
+            // concat is a copy on the GPU, a call on the CPU
+            assert!(times.contains_key("concat"));
+        }
+        assert!(pollster::block_on(engine.take_profile()).unwrap().is_empty(), "the table starts over");
+        engine.profile(false).unwrap();
+    }
+}

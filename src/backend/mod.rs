@@ -129,6 +129,20 @@ pub trait Backend {
 
     /// Copies a tensor back to the host, finishing all work recorded before it.
     fn read(&self, tensor: &Self::Tensor) -> impl Future<Output = Result<Vec<f32>>>;
+
+    /// Starts (with a fresh table) or stops timing each op. Host backends time their calls on
+    /// this thread; a GPU times its kernels with timestamp queries, an error where the adapter
+    /// has none.
+    fn profile(&self, on: bool) -> Result<()> {
+        profile_host(on);
+        Ok(())
+    }
+
+    /// Time per op since profiling started (a GPU finishes its recorded work first); the table
+    /// starts over.
+    fn take_profile(&self) -> impl Future<Output = Result<OpTimes>> {
+        async { Ok(take_host_profile()) }
+    }
 }
 
 thread_local! {
@@ -139,8 +153,78 @@ thread_local! {
     static HOST_MACS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
-pub(crate) fn count_host_op() {
+/// Time per op, by op name (`conv1d`, `lstm`, …), from [`Backend::take_profile`].
+pub type OpTimes = std::collections::BTreeMap<&'static str, OpTime>;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
+pub struct OpTime {
+    /// Kernel calls (GPU: dispatches, several per op for the LSTM's chunks).
+    pub calls: u64,
+    pub ms: f64,
+}
+
+impl OpTime {
+    pub(crate) fn add(&mut self, ms: f64) {
+        self.calls += 1;
+        self.ms += ms;
+    }
+}
+
+thread_local! {
+    /// Per-op times of the host backends on this thread while profiling.
+    static HOST_PROFILE: std::cell::RefCell<Option<OpTimes>> = const { std::cell::RefCell::new(None) };
+    /// An op is being timed: ops it calls (the LSTM's input projection) count as its time.
+    static TIMING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Counts one host kernel call; while profiling, times it until the guard drops.
+pub(crate) fn host_op(name: &'static str) -> HostOp {
     HOST_OPS.with(|n| n.set(n.get() + 1));
+    let outermost = HOST_PROFILE.with(|p| p.borrow().is_some()) && !TIMING.replace(true);
+    HostOp { name, start: outermost.then(now_ms) }
+}
+
+pub(crate) struct HostOp {
+    name: &'static str,
+    start: Option<f64>,
+}
+
+impl Drop for HostOp {
+    fn drop(&mut self) {
+        if let Some(start) = self.start {
+            let ms = now_ms() - start;
+            TIMING.set(false);
+            HOST_PROFILE.with(|p| {
+                if let Some(times) = p.borrow_mut().as_mut() {
+                    times.entry(self.name).or_default().add(ms);
+                }
+            });
+        }
+    }
+}
+
+/// Starts (a fresh table) or stops timing the host backends' ops on this thread.
+pub(crate) fn profile_host(on: bool) {
+    HOST_PROFILE.with(|p| *p.borrow_mut() = on.then(OpTimes::new));
+}
+
+/// The host ops timed on this thread since profiling started; the table starts over.
+pub(crate) fn take_host_profile() -> OpTimes {
+    HOST_PROFILE.with(|p| p.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
+}
+
+/// Wall-clock milliseconds (`Date.now()` in the browser, where `Instant` does not exist).
+pub(crate) fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
+    }
 }
 
 pub(crate) fn host_ops() -> u64 {

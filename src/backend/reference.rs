@@ -3,7 +3,7 @@
 //! conformance suite (`crate::conformance`) holds the CPU, wasm and GPU kernels to.
 
 use super::cpu::CpuTensor;
-use super::{count_host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
+use super::{host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -72,7 +72,7 @@ impl Backend for ReferenceBackend {
 
     fn conv1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, p: Conv1dParams) -> Result<CpuTensor> {
         let g = Conv1dGeometry::new(x.shape(), weight.shape(), bias.map(Weight::shape), p)?;
-        count_host_op();
+        let _op = host_op("conv1d");
         let (w, b) = (values(weight), bias.map(values));
         let mut out = Vec::with_capacity(g.c_out * g.t_out);
         for o in 0..g.c_out {
@@ -95,7 +95,7 @@ impl Backend for ReferenceBackend {
     /// Gathers, for each output position, every (input step, tap) pair that lands on it.
     fn conv_transpose1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, p: ConvTransposeParams) -> Result<CpuTensor> {
         let g = ConvTransposeGeometry::new(x.shape(), weight.shape(), bias.map(Weight::shape), p)?;
-        count_host_op();
+        let _op = host_op("conv_transpose1d");
         let (w, b) = (values(weight), bias.map(values));
         let (pgi, pgo) = (g.per_group_in(), g.per_group_out());
         let mut out = Vec::with_capacity(g.c_out * g.t_out);
@@ -121,7 +121,7 @@ impl Backend for ReferenceBackend {
     fn linear(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>) -> Result<CpuTensor> {
         let (out_c, inp) = super::rank2("linear", "weight", weight.shape())?;
         let g = Conv1dGeometry::new(x.shape(), &[out_c, inp, 1], bias.map(Weight::shape), Conv1dParams::default())?;
-        count_host_op();
+        let _op = host_op("linear");
         let (w, b) = (values(weight), bias.map(values));
         let out = (0..out_c).flat_map(|o| {
             let (w, b, x) = (&w, &b, &x);
@@ -132,7 +132,7 @@ impl Backend for ReferenceBackend {
 
     fn embedding(&self, table: &Weight, ids: &[u32]) -> Result<CpuTensor> {
         let (d, t) = shapes::embedding(table.shape(), ids)?;
-        count_host_op();
+        let _op = host_op("embedding");
         let w = values(table);
         tensor(&[d, t], (0..d).flat_map(|c| ids.iter().map(move |&id| (id as usize, c))).map(|(id, c)| w[id * d + c]).collect::<Vec<_>>())
     }
@@ -140,7 +140,7 @@ impl Backend for ReferenceBackend {
     /// PyTorch's equations, one step at a time, state in f64.
     fn lstm(&self, x: &CpuTensor, lw: &LstmWeights<'_, Weight>, reverse: bool) -> Result<CpuTensor> {
         let (h, t) = shapes::lstm(x.shape(), lw.w_ih.shape(), lw.w_hh.shape(), lw.b_ih.shape(), lw.b_hh.shape())?;
-        count_host_op();
+        let _op = host_op("lstm");
         let inp = x.shape()[0];
         let (w_ih, w_hh, b_ih, b_hh) = (values(lw.w_ih), values(lw.w_hh), values(lw.b_ih), values(lw.b_hh));
         let sig = |v: f64| Unary::Sigmoid.apply_f64(v);
@@ -164,7 +164,7 @@ impl Backend for ReferenceBackend {
 
     fn attention(&self, q: &CpuTensor, k: &CpuTensor, v: &CpuTensor, heads: usize) -> Result<CpuTensor> {
         let (c, t) = shapes::attention(q.shape(), k.shape(), v.shape(), heads)?;
-        count_host_op();
+        let _op = host_op("attention");
         let d = c / heads;
         let mut out = vec![0.0f64; c * t];
         for hd in 0..heads {
@@ -183,7 +183,7 @@ impl Backend for ReferenceBackend {
 
     fn layer_norm(&self, x: &CpuTensor, gamma: &Weight, beta: &Weight, eps: f32) -> Result<CpuTensor> {
         let (c, t) = shapes::layer_norm(x.shape(), gamma.shape(), beta.shape())?;
-        count_host_op();
+        let _op = host_op("layer_norm");
         let (g, b) = (values(gamma), values(beta));
         let mut out = vec![0.0f64; c * t];
         for j in 0..t {
@@ -197,7 +197,7 @@ impl Backend for ReferenceBackend {
 
     fn ada_norm(&self, x: &CpuTensor, style_params: &CpuTensor, kind: NormKind, eps: f32) -> Result<CpuTensor> {
         let (c, t) = shapes::ada_norm(x.shape(), style_params.shape())?;
-        count_host_op();
+        let _op = host_op("ada_norm");
         let mut out = vec![0.0f64; c * t];
         for i in 0..c {
             for j in 0..t {
@@ -213,24 +213,24 @@ impl Backend for ReferenceBackend {
 
     fn snake(&self, x: &CpuTensor, alpha: &Weight) -> Result<CpuTensor> {
         let (c, t) = shapes::snake(x.shape(), alpha.len())?;
-        count_host_op();
+        let _op = host_op("snake");
         let a = values(alpha);
         tensor(&[c, t], (0..c * t).map(|e| at(x, e) + (a[e / t] * at(x, e)).sin().powi(2) / a[e / t]).collect::<Vec<_>>())
     }
 
     fn unary(&self, x: &CpuTensor, op: Unary) -> Result<CpuTensor> {
-        count_host_op();
+        let _op = host_op("unary");
         tensor(x.shape(), x.data().iter().map(|&v| op.apply_f64(f64::from(v))).collect::<Vec<_>>())
     }
 
     fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
         shapes::same("add", a.shape(), b.shape())?;
-        count_host_op();
+        let _op = host_op("add");
         tensor(a.shape(), (0..a.data().len()).map(|i| at(a, i) + at(b, i)).collect::<Vec<_>>())
     }
 
     fn scale(&self, x: &CpuTensor, s: f32) -> Result<CpuTensor> {
-        count_host_op();
+        let _op = host_op("scale");
         tensor(x.shape(), (0..x.data().len()).map(|i| at(x, i) * f64::from(s)).collect::<Vec<_>>())
     }
 
@@ -238,7 +238,7 @@ impl Backend for ReferenceBackend {
     fn concat(&self, parts: &[&CpuTensor]) -> Result<CpuTensor> {
         let part_shapes: Vec<&[usize]> = parts.iter().map(|p| p.shape()).collect();
         let (c, t) = shapes::concat(&part_shapes)?;
-        count_host_op();
+        let _op = host_op("concat");
         let mut out = Vec::with_capacity(c * t);
         for r in 0..c {
             let (mut part, mut offset) = (0, 0);
@@ -253,14 +253,14 @@ impl Backend for ReferenceBackend {
 
     fn broadcast(&self, column: &CpuTensor, t: usize) -> Result<CpuTensor> {
         let c = shapes::broadcast(column.shape())?;
-        count_host_op();
+        let _op = host_op("broadcast");
         tensor(&[c, t], (0..c * t).map(|e| at(column, e / t.max(1))).collect::<Vec<_>>())
     }
 
     /// Output step `s` reads the input step whose cumulative count first exceeds `s`.
     fn repeat_interleave(&self, x: &CpuTensor, counts: &[usize]) -> Result<CpuTensor> {
         let (c, t, total) = shapes::repeat_interleave(x.shape(), counts)?;
-        count_host_op();
+        let _op = host_op("repeat_interleave");
         let ends: Vec<usize> = counts.iter().scan(0, |acc, &n| { *acc += n; Some(*acc) }).collect();
         let source = |s: usize| ends.iter().position(|&e| e > s).unwrap_or(0);
         tensor(&[c, total], (0..c).flat_map(|i| (0..total).map(move |s| (i, s))).map(|(i, s)| at(x, i * t + source(s))).collect::<Vec<_>>())
@@ -269,7 +269,7 @@ impl Backend for ReferenceBackend {
     /// Output step `s` reads input `|s − left|` mirrored at the last step.
     fn reflect_pad(&self, x: &CpuTensor, left: usize, right: usize) -> Result<CpuTensor> {
         let (c, t) = shapes::reflect_pad(x.shape(), left, right)?;
-        count_host_op();
+        let _op = host_op("reflect_pad");
         let n = t + left + right;
         let source = |s: usize| {
             let p = (s as isize - left as isize).unsigned_abs();
@@ -280,7 +280,7 @@ impl Backend for ReferenceBackend {
 
     fn upsample_nearest(&self, x: &CpuTensor, factor: usize) -> Result<CpuTensor> {
         let (c, t) = shapes::upsample(x.shape(), factor)?;
-        count_host_op();
+        let _op = host_op("upsample_nearest");
         let n = t * factor;
         tensor(&[c, n], (0..c * n).map(|e| at(x, e / n * t + e % n / factor)).collect::<Vec<_>>())
     }

@@ -12,7 +12,7 @@ use super::predictor::{durations, DurationEncoder, DurationHead, F0N};
 use super::text_encoder::TextEncoder;
 use super::voices::STYLE;
 use super::weights::WeightSource;
-use crate::backend::Backend;
+use crate::backend::{now_ms, Backend};
 use crate::error::{Error, Result};
 
 /// Milliseconds spent in each stage of one synthesis.
@@ -66,20 +66,6 @@ pub struct Kokoro<B: Backend> {
     text_encoder: TextEncoder<B>,
     decoder: Decoder<B>,
     generator: Generator<B>,
-}
-
-/// Wall-clock milliseconds (`performance`-free: `Date.now()` in the browser).
-fn now_ms() -> f64 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        js_sys::Date::now()
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use std::sync::OnceLock;
-        static START: OnceLock<std::time::Instant> = OnceLock::new();
-        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
-    }
 }
 
 impl<B: Backend> Kokoro<B> {

@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use bytes::Bytes;
 
-use crate::backend::{Backend, CpuBackend, GpuBackend, Weight};
+use crate::backend::{Backend, CpuBackend, GpuBackend, OpTimes, Weight};
 use crate::config::KokoroConfig;
 use crate::error::{Error, Result};
 use crate::formats::ttscpp::{is_ttscpp_kokoro, translate};
@@ -374,6 +374,23 @@ impl Engine {
         match self {
             Engine::Cpu { reason, .. } => reason.clone(),
             Engine::Gpu(g) => g.fallback.borrow().as_ref().map(|f| f.reason.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// Starts (with a fresh table) or stops timing each op of the backend that runs
+    /// ([`Backend::profile`]; a GPU without timestamp queries says so).
+    pub fn profile(&self, on: bool) -> Result<()> {
+        match self {
+            Engine::Gpu(g) if g.fallback.borrow().is_none() => g.gpu.profile(on),
+            _ => CpuBackend.profile(on),
+        }
+    }
+
+    /// Time per op since [`Engine::profile`] started it; the table starts over.
+    pub async fn take_profile(&self) -> Result<OpTimes> {
+        match self {
+            Engine::Gpu(g) if g.fallback.borrow().is_none() => g.gpu.take_profile().await,
+            _ => CpuBackend.take_profile().await,
         }
     }
 

@@ -263,6 +263,15 @@ impl Tts {
         }
     }
 
+    /// Device memory in bytes, `{ weights, inUse, pooled, peak }`, or undefined on the CPU.
+    #[wasm_bindgen(js_name = gpuMemory)]
+    pub fn gpu_memory(&self) -> Result<JsValue, JsValue> {
+        match &*self.inner {
+            Engine::Gpu(g) => Ok(serde_wasm_bindgen::to_value(&g.gpu().memory())?),
+            Engine::Cpu { .. } => Ok(JsValue::UNDEFINED),
+        }
+    }
+
     /// Speaks `phonemes` with `voice` (a name or a blend like `"af_bella(2)+af_sky(1)"`) at
     /// `speed`, noise seeded by `seed` (an integer; the same seed gives the same audio).
     /// Resolves to `{ audio: Float32Array, sampleRate, chunks, times, ops }`. Errors are

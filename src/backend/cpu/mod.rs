@@ -8,7 +8,7 @@ pub mod simd;
 pub use conv1d::{conv1d, conv1d_axpy, conv_transpose1d_polyphase};
 pub use nn::conv_transpose1d as conv_transpose1d_scatter;
 
-use super::{check_len, count_host_macs, count_host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
+use super::{check_len, count_host_macs, host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -63,7 +63,7 @@ impl Backend for CpuBackend {
 
     fn conv1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, params: Conv1dParams) -> Result<CpuTensor> {
         let g = Conv1dGeometry::new(&x.shape, weight.shape(), bias.map(Weight::shape), params)?;
-        count_host_op();
+        let _op = host_op("conv1d");
         count_host_macs(g.macs());
         let b = bias.map(Weight::values);
         CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight, b.as_deref()))
@@ -71,7 +71,7 @@ impl Backend for CpuBackend {
 
     fn conv_transpose1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, p: ConvTransposeParams) -> Result<CpuTensor> {
         let g = ConvTransposeGeometry::new(&x.shape, weight.shape(), bias.map(Weight::shape), p)?;
-        count_host_op();
+        let _op = host_op("conv_transpose1d");
         count_host_macs(g.c_in * g.per_group_out() * g.k * g.t_in);
         let b = bias.map(Weight::values);
         // Grouped (the depthwise pooling) stays a scatter; the generator's upsampling runs as
@@ -83,7 +83,7 @@ impl Backend for CpuBackend {
     fn linear(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>) -> Result<CpuTensor> {
         let (out, inp) = super::rank2("linear", "weight", weight.shape())?;
         let g = Conv1dGeometry::new(&x.shape, &[out, inp, 1], bias.map(Weight::shape), Conv1dParams::default())?;
-        count_host_op();
+        let _op = host_op("linear");
         count_host_macs(g.macs());
         let b = bias.map(Weight::values);
         CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight, b.as_deref()))
@@ -91,13 +91,13 @@ impl Backend for CpuBackend {
 
     fn embedding(&self, table: &Weight, ids: &[u32]) -> Result<CpuTensor> {
         let (d, t) = shapes::embedding(table.shape(), ids)?;
-        count_host_op();
+        let _op = host_op("embedding");
         CpuTensor::new(&[d, t], nn::embedding(table, ids))
     }
 
     fn lstm(&self, x: &CpuTensor, w: &LstmWeights<'_, Weight>, reverse: bool) -> Result<CpuTensor> {
         let (hidden, t) = shapes::lstm(&x.shape, w.w_ih.shape(), w.w_hh.shape(), w.b_ih.shape(), w.b_hh.shape())?;
-        count_host_op();
+        let _op = host_op("lstm");
         count_host_macs(4 * hidden * hidden * t);
         let xp = self.linear(x, w.w_ih, Some(w.b_ih))?;
         CpuTensor::new(&[hidden, t], nn::lstm_recurrence(&xp.data, w.w_hh, &w.b_hh.values(), hidden, t, reverse))
@@ -105,68 +105,68 @@ impl Backend for CpuBackend {
 
     fn attention(&self, q: &CpuTensor, k: &CpuTensor, v: &CpuTensor, heads: usize) -> Result<CpuTensor> {
         let (c, t) = shapes::attention(&q.shape, &k.shape, &v.shape, heads)?;
-        count_host_op();
+        let _op = host_op("attention");
         CpuTensor::new(&q.shape, nn::attention(&q.data, &k.data, &v.data, heads, c / heads, t))
     }
 
     fn layer_norm(&self, x: &CpuTensor, gamma: &Weight, beta: &Weight, eps: f32) -> Result<CpuTensor> {
         let (c, t) = shapes::layer_norm(&x.shape, gamma.shape(), beta.shape())?;
-        count_host_op();
+        let _op = host_op("layer_norm");
         let (g, b) = (gamma.values(), beta.values());
         CpuTensor::new(&x.shape, nn::layer_norm(&x.data, c, t, &g, &b, eps))
     }
 
     fn ada_norm(&self, x: &CpuTensor, style_params: &CpuTensor, kind: NormKind, eps: f32) -> Result<CpuTensor> {
         let (c, t) = shapes::ada_norm(&x.shape, &style_params.shape)?;
-        count_host_op();
+        let _op = host_op("ada_norm");
         let (gamma, beta) = style_params.data.split_at(c);
         CpuTensor::new(&x.shape, nn::ada_norm(&x.data, c, t, gamma, beta, kind, eps))
     }
 
     fn snake(&self, x: &CpuTensor, alpha: &Weight) -> Result<CpuTensor> {
         let (_, t) = shapes::snake(&x.shape, alpha.len())?;
-        count_host_op();
+        let _op = host_op("snake");
         CpuTensor::new(&x.shape, nn::snake(&x.data, t, &alpha.values()))
     }
 
     fn unary(&self, x: &CpuTensor, op: Unary) -> Result<CpuTensor> {
-        count_host_op();
+        let _op = host_op("unary");
         CpuTensor::new(&x.shape, x.data.iter().map(|&v| op.apply(v)).collect())
     }
 
     fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
         shapes::same("add", &a.shape, &b.shape)?;
-        count_host_op();
+        let _op = host_op("add");
         CpuTensor::new(&a.shape, a.data.iter().zip(&b.data).map(|(x, y)| x + y).collect())
     }
 
     fn scale(&self, x: &CpuTensor, s: f32) -> Result<CpuTensor> {
-        count_host_op();
+        let _op = host_op("scale");
         CpuTensor::new(&x.shape, x.data.iter().map(|v| v * s).collect())
     }
 
     fn concat(&self, parts: &[&CpuTensor]) -> Result<CpuTensor> {
         let shapes: Vec<&[usize]> = parts.iter().map(|p| p.shape.as_slice()).collect();
         let (c, t) = shapes::concat(&shapes)?;
-        count_host_op();
+        let _op = host_op("concat");
         CpuTensor::new(&[c, t], parts.iter().flat_map(|p| p.data.iter().copied()).collect())
     }
 
     fn broadcast(&self, column: &CpuTensor, t: usize) -> Result<CpuTensor> {
         let c = shapes::broadcast(&column.shape)?;
-        count_host_op();
+        let _op = host_op("broadcast");
         CpuTensor::new(&[c, t], column.data.iter().flat_map(|&v| std::iter::repeat_n(v, t)).collect())
     }
 
     fn repeat_interleave(&self, x: &CpuTensor, counts: &[usize]) -> Result<CpuTensor> {
         let (c, t, total) = shapes::repeat_interleave(&x.shape, counts)?;
-        count_host_op();
+        let _op = host_op("repeat_interleave");
         CpuTensor::new(&[c, total], nn::repeat_interleave(&x.data, t, counts))
     }
 
     fn reflect_pad(&self, x: &CpuTensor, left: usize, right: usize) -> Result<CpuTensor> {
         let (c, t) = shapes::reflect_pad(&x.shape, left, right)?;
-        count_host_op();
+        let _op = host_op("reflect_pad");
         let mut out = Vec::with_capacity(c * (t + left + right));
         for row in x.data.chunks_exact(t) {
             out.extend((1..=left).rev().map(|i| row[i]));
@@ -178,7 +178,7 @@ impl Backend for CpuBackend {
 
     fn upsample_nearest(&self, x: &CpuTensor, factor: usize) -> Result<CpuTensor> {
         let (c, t) = shapes::upsample(&x.shape, factor)?;
-        count_host_op();
+        let _op = host_op("upsample_nearest");
         CpuTensor::new(&[c, t * factor], x.data.iter().flat_map(|&v| std::iter::repeat_n(v, factor)).collect())
     }
 

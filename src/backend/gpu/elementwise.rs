@@ -24,7 +24,7 @@ fn pointwise(gpu: &GpuBackend, op: &'static str, kernel: super::shaders::Kernel,
     params.n = u32_of(op, "output size", n)?;
     let y = gpu.alloc(op, shape)?;
     let buffers: Vec<&wgpu::Buffer> = inputs.iter().copied().chain([&*y.buffer]).collect();
-    gpu.launch(kernel, GgmlType::F32, &params, &buffers, gpu.flat_groups(op, n)?)?;
+    gpu.launch(op, kernel, GgmlType::F32, &params, &buffers, gpu.flat_groups(op, n)?)?;
     Ok(y)
 }
 

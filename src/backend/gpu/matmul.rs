@@ -48,7 +48,7 @@ fn tiled(gpu: &GpuBackend, op: &'static str, x: &GpuTensor, w: &GpuWeight, bias:
     let y = gpu.alloc(op, &[g.c_out, g.t_out])?;
     let bias = gpu.vector_or_zero(op, "bias", bias)?;
     let groups = [u(g.t_out.div_ceil(TILE), "time tiles")?, u(g.c_out.div_ceil(TILE), "channel tiles")?, 1];
-    gpu.launch(CONV1D, w.ty, &p, &[&x.buffer, &w.buffer, bias, &y.buffer], groups)?;
+    gpu.launch(op, CONV1D, w.ty, &p, &[&x.buffer, &w.buffer, bias, &y.buffer], groups)?;
     Ok(y)
 }
 
@@ -101,7 +101,7 @@ pub(super) fn conv_transpose1d(gpu: &GpuBackend, x: &GpuTensor, w: &GpuWeight, b
     let y = gpu.alloc(OP, &[g.c_out, g.t_out])?;
     let bias = gpu.vector_or_zero(OP, "bias", bias)?;
     let groups = [u(g.t_out.div_ceil(64), "time groups")?, u(g.c_out, "c_out")?, 1];
-    gpu.launch(CONV_TRANSPOSE1D, w.ty, &p, &[&x.buffer, &w.buffer, bias, &y.buffer], groups)?;
+    gpu.launch(OP, CONV_TRANSPOSE1D, w.ty, &p, &[&x.buffer, &w.buffer, bias, &y.buffer], groups)?;
     Ok(y)
 }
 
@@ -146,7 +146,7 @@ pub(super) fn lstm(gpu: &GpuBackend, x: &GpuTensor, lw: &LstmWeights<'_, GpuWeig
     for first in (0..t).step_by(chunk) {
         let count = chunk.min(t - first) as u32;
         let p = LstmParams { w: lw.w_hh.layout, hidden: h as u32, steps, reverse: reverse as u32, first: first as u32, count, _pad: [0; 3] };
-        gpu.launch(LSTM, lw.w_hh.ty, &p, &[&gates.buffer, &lw.w_hh.buffer, b_hh, &state.buffer, &y.buffer], [1, 1, 1])?;
+        gpu.launch(OP, LSTM, lw.w_hh.ty, &p, &[&gates.buffer, &lw.w_hh.buffer, b_hh, &state.buffer, &y.buffer], [1, 1, 1])?;
     }
     Ok(y)
 }
@@ -168,6 +168,6 @@ pub(super) fn embedding(gpu: &GpuBackend, table: &GpuWeight, ids: &[u32]) -> Res
     let p = EmbeddingParams { table: table.layout, n, t: t as u32, _pad: [0; 2] };
     let ids = gpu.storage_buffer("ids", bytemuck::cast_slice(ids))?;
     let y = gpu.alloc(OP, &[d, t])?;
-    gpu.launch(EMBEDDING, table.ty, &p, &[&table.buffer, &ids, &y.buffer], gpu.flat_groups(OP, d * t)?)?;
+    gpu.launch(OP, EMBEDDING, table.ty, &p, &[&table.buffer, &ids, &y.buffer], gpu.flat_groups(OP, d * t)?)?;
     Ok(y)
 }

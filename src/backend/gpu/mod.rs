@@ -6,6 +6,7 @@
 mod elementwise;
 mod matmul;
 mod pool;
+mod profile;
 mod reduce;
 mod shaders;
 mod weights;
@@ -16,11 +17,12 @@ use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
-use super::{check_len, Backend, Conv1dParams, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
+use super::{check_len, Backend, OpTimes, Conv1dParams, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::{Error, Result};
 use crate::quant::GgmlType;
 pub use pool::GpuMemory;
 use pool::{DeviceBuffer, Pool, Use};
+use profile::Profiler;
 pub use shaders::all_sources;
 use shaders::Kernel;
 use weights::WeightLayout;
@@ -55,7 +57,25 @@ pub struct GpuBackend {
     dispatches: std::cell::Cell<u64>,
     /// Buffers for reuse, and the memory count.
     pool: Arc<Mutex<Pool>>,
+    /// The uniforms of the open encoder.
+    uniforms: RefCell<UniformArena>,
+    /// Whether the device was given timestamp queries (the adapter has them).
+    timestamps: bool,
+    /// Times each dispatch while profiling.
+    profiler: RefCell<Option<Profiler>>,
 }
+
+/// Every dispatch's `Params` in the open encoder, packed at the device's offset alignment into
+/// buffers of [`ARENA_BYTES`], each written once, before the submit that reads it.
+#[derive(Default)]
+struct UniformArena {
+    buffers: Vec<DeviceBuffer>,
+    /// Contents of the last buffer so far.
+    staged: Vec<u8>,
+}
+
+/// Room for 256 dispatches at the usual 256-byte alignment.
+const ARENA_BYTES: u64 = 64 << 10;
 
 pub struct GpuTensor {
     buffer: DeviceBuffer,
@@ -105,9 +125,12 @@ impl GpuBackend {
             max_storage_buffers_per_shader_stage: adapter_limits.max_storage_buffers_per_shader_stage.min(8),
             ..wgpu::Limits::downlevel_defaults()
         };
+        // Kernel times for `bench`, where the adapter offers them; nothing else needs a feature.
+        let required_features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("tritone"),
+                required_features,
                 required_limits,
                 ..Default::default()
             })
@@ -139,7 +162,20 @@ impl GpuBackend {
             contents: &[0; 4],
             usage: wgpu::BufferUsages::STORAGE,
         });
-        Ok(Self { device, queue, summary, pipelines: Default::default(), zero_f32, encoder: RefCell::new(None), fault, dispatches: Default::default(), pool: Default::default() })
+        Ok(Self {
+            timestamps: required_features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            device,
+            queue,
+            summary,
+            pipelines: Default::default(),
+            zero_f32,
+            encoder: RefCell::new(None),
+            fault,
+            dispatches: Default::default(),
+            pool: Default::default(),
+            uniforms: Default::default(),
+            profiler: RefCell::new(None),
+        })
     }
 
     /// Destroys the device, as a driver reset or a lost GPU would: everything after fails with
@@ -228,10 +264,58 @@ impl GpuBackend {
             .clone()
     }
 
-    /// Records `kernel` (weights decoded as `format`) with `params` as its uniform.
-    fn launch<P: bytemuck::Pod>(&self, kernel: Kernel, format: GgmlType, params: &P, buffers: &[&wgpu::Buffer], workgroups: [u32; 3]) -> Result<()> {
+    /// Records `kernel` (weights decoded as `format`) for `op` with `params` as its uniform.
+    #[allow(clippy::too_many_arguments)]
+    fn launch<P: bytemuck::Pod>(&self, op: &'static str, kernel: Kernel, format: GgmlType, params: &P, buffers: &[&wgpu::Buffer], workgroups: [u32; 3]) -> Result<()> {
         let pipeline = self.pipeline(kernel, format);
-        self.dispatch(&pipeline, bytemuck::bytes_of(params), buffers, workgroups.map(|n| n as usize))
+        self.dispatch(op, &pipeline, bytemuck::bytes_of(params), buffers, workgroups.map(|n| n as usize))
+    }
+
+    /// A place for `params` in the uniform arena: the buffer and the offset.
+    fn uniform(&self, params: &[u8]) -> Result<(wgpu::Buffer, u64)> {
+        let align = self.device.limits().min_uniform_buffer_offset_alignment as usize;
+        let mut arena = self.uniforms.borrow_mut();
+        let mut offset = arena.staged.len().next_multiple_of(align);
+        if arena.buffers.is_empty() || (offset + params.len()) as u64 > ARENA_BYTES {
+            self.check_fault()?;
+            self.write_uniforms(&mut arena);
+            let usage = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
+            arena.buffers.push(pool::take(&self.device, &self.pool, "params", ARENA_BYTES, usage, Use::QueueWritten));
+            offset = 0;
+        }
+        arena.staged.resize(offset, 0);
+        arena.staged.extend_from_slice(params);
+        let buffer: &wgpu::Buffer = arena.buffers.last().expect("pushed above");
+        Ok((buffer.clone(), offset as u64))
+    }
+
+    /// Writes the arena's last buffer (earlier ones were written when they filled).
+    fn write_uniforms(&self, arena: &mut UniformArena) {
+        if let Some(buffer) = arena.buffers.last() {
+            self.queue.write_buffer(buffer, 0, &arena.staged);
+        }
+        arena.staged.clear();
+    }
+
+    /// Submits the open encoder, with `last` recorded at its end (nothing recorded and nothing
+    /// to record: no submit). Uniforms are written and timestamps resolved first.
+    fn submit(&self, last: Option<&dyn Fn(&mut wgpu::CommandEncoder)>) {
+        let open = self.encoder.borrow_mut().take();
+        let Some(mut encoder) = open.or_else(|| last.map(|_| self.device.create_command_encoder(&Default::default()))) else {
+            return;
+        };
+        if let Some(last) = last {
+            last(&mut encoder);
+        }
+        if let Some(profiler) = self.profiler.borrow_mut().as_mut() {
+            profiler.resolve(&self.device, &mut encoder);
+        }
+        let mut arena = self.uniforms.borrow_mut();
+        self.write_uniforms(&mut arena);
+        self.queue.submit([encoder.finish()]);
+        // back to the pool, free for any use from now on
+        arena.buffers.clear();
+        pool::submitted(&self.pool);
     }
 
     /// Workgroups for `n` elements, 256 per workgroup, folded into a second dimension beyond
@@ -258,9 +342,10 @@ impl GpuBackend {
         encoder.copy_buffer_to_buffer(from, 0, to, offset, bytes);
     }
 
-    /// Records one compute dispatch: `params` at binding 0, then `buffers` at bindings 1…
+    /// Records one compute dispatch of `op`: `params` at binding 0, then `buffers` at bindings 1…
     fn dispatch(
         &self,
+        op: &'static str,
         pipeline: &wgpu::ComputePipeline,
         params: &[u8],
         buffers: &[&wgpu::Buffer],
@@ -270,11 +355,12 @@ impl GpuBackend {
         if workgroups.iter().any(|&n| n > max) {
             return Err(Error::Gpu(format!("dispatch {workgroups:?} exceeds {max} workgroups per dimension")));
         }
-        let uniform = self.buffer_with("params", params, wgpu::BufferUsages::UNIFORM, Use::QueueWritten)?;
-        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(&*uniform)
-            .chain(buffers.iter().copied())
+        let (uniform, offset) = self.uniform(params)?;
+        let params = wgpu::BufferBinding { buffer: &uniform, offset, size: std::num::NonZeroU64::new(params.len() as u64) };
+        let entries: Vec<wgpu::BindGroupEntry> = std::iter::once(wgpu::BindingResource::Buffer(params))
+            .chain(buffers.iter().map(|b| b.as_entire_binding()))
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+            .map(|(i, resource)| wgpu::BindGroupEntry { binding: i as u32, resource })
             .collect();
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
@@ -283,7 +369,9 @@ impl GpuBackend {
         });
         let mut slot = self.encoder.borrow_mut();
         let encoder = slot.get_or_insert_with(|| self.device.create_command_encoder(&Default::default()));
-        let mut pass = encoder.begin_compute_pass(&Default::default());
+        let mut profiler = self.profiler.borrow_mut();
+        let timestamp_writes = profiler.as_mut().map(|p| p.next_pass(&self.device, op));
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         let [x, y, z] = workgroups.map(|n| n as u32);
@@ -406,10 +494,7 @@ impl Backend for GpuBackend {
     }
 
     fn flush(&self) -> Result<()> {
-        if let Some(encoder) = self.encoder.borrow_mut().take() {
-            self.queue.submit([encoder.finish()]);
-            pool::submitted(&self.pool);
-        }
+        self.submit(None);
         self.check_fault()
     }
 
@@ -430,35 +515,54 @@ impl Backend for GpuBackend {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut encoder = self
-            .encoder
-            .borrow_mut()
-            .take()
-            .unwrap_or_else(|| self.device.create_command_encoder(&Default::default()));
-        encoder.copy_buffer_to_buffer(&tensor.buffer, 0, &staging, 0, bytes);
-        self.queue.submit([encoder.finish()]);
-        pool::submitted(&self.pool);
-
-        let (tx, rx) = futures_channel::oneshot::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-            // The receiver only disappears if `read` was dropped; nothing to report then.
-            let _ = tx.send(r);
-        });
-        #[cfg(not(target_arch = "wasm32"))]
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        let mapped = rx.await.map_err(|_| Error::Gpu("readback was cancelled".into()))?;
+        self.submit(Some(&|encoder: &mut wgpu::CommandEncoder| encoder.copy_buffer_to_buffer(&tensor.buffer, 0, &staging, 0, bytes)));
+        let data = map_read(&self.device, &staging).await;
+        // a lost device says so, where the failed mapping would not
         self.check_fault()?;
-        mapped.map_err(|e| Error::Gpu(format!("reading back results: {e}")))?;
-        let data = {
-            let view = staging
-                .slice(..)
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("reading back results: {e}")))?;
-            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
-        };
-        staging.unmap();
-        Ok(data)
+        let data = data?;
+        Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&data))
     }
+
+    fn profile(&self, on: bool) -> Result<()> {
+        if on && !self.timestamps {
+            return Err(Error::Gpu(format!("{} offers no timestamp queries", self.summary.name)));
+        }
+        *self.profiler.borrow_mut() = on.then(|| Profiler::new(&self.queue));
+        Ok(())
+    }
+
+    async fn take_profile(&self) -> Result<OpTimes> {
+        self.flush()?;
+        let (period_ns, pending) = match self.profiler.borrow_mut().as_mut() {
+            Some(p) => (p.period_ns(), p.take_pending()),
+            None => return Ok(OpTimes::new()),
+        };
+        let mut times = OpTimes::new();
+        Profiler::collect(period_ns, &self.device, pending, &mut times).await?;
+        Ok(times)
+    }
+}
+
+/// The contents of a `MAP_READ` buffer once the work writing it has finished.
+async fn map_read(device: &wgpu::Device, staging: &wgpu::Buffer) -> Result<Vec<u8>> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        // The receiver only disappears if the caller was dropped; nothing to report then.
+        let _ = tx.send(r);
+    });
+    #[cfg(not(target_arch = "wasm32"))]
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+    #[cfg(target_arch = "wasm32")]
+    let _ = device;
+    let mapped = rx.await.map_err(|_| Error::Gpu("readback was cancelled".into()))?;
+    mapped.map_err(|e| Error::Gpu(format!("reading back results: {e}")))?;
+    let data = staging
+        .slice(..)
+        .get_mapped_range()
+        .map_err(|e| Error::Gpu(format!("reading back results: {e}")))?
+        .to_vec();
+    staging.unmap();
+    Ok(data)
 }

@@ -38,7 +38,7 @@ pub(super) fn layer_norm(gpu: &GpuBackend, x: &GpuTensor, gamma: &GpuWeight, bet
     let p = norm_params(OP, NormKind::Layer, c, t, eps)?;
     let (gamma, beta) = (gpu.vector(OP, "gamma", gamma)?, gpu.vector(OP, "beta", beta)?);
     let y = gpu.alloc(OP, &[c, t])?;
-    gpu.launch(ADA_NORM, GgmlType::F32, &p, &[&x.buffer, gamma, beta, &y.buffer], gpu.row_groups(OP, t)?)?;
+    gpu.launch(OP, ADA_NORM, GgmlType::F32, &p, &[&x.buffer, gamma, beta, &y.buffer], gpu.row_groups(OP, t)?)?;
     Ok(y)
 }
 
@@ -47,7 +47,7 @@ pub(super) fn ada_norm(gpu: &GpuBackend, x: &GpuTensor, style: &GpuTensor, kind:
     let (c, t) = shapes::ada_norm(&x.shape, &style.shape)?;
     let p = NormParams { plus_one: 1, shift_offset: c as u32, ..norm_params(OP, kind, c, t, eps)? };
     let y = gpu.alloc(OP, &[c, t])?;
-    gpu.launch(ADA_NORM, GgmlType::F32, &p, &[&x.buffer, &style.buffer, &style.buffer, &y.buffer], gpu.row_groups(OP, p.rows as usize)?)?;
+    gpu.launch(OP, ADA_NORM, GgmlType::F32, &p, &[&x.buffer, &style.buffer, &style.buffer, &y.buffer], gpu.row_groups(OP, p.rows as usize)?)?;
     Ok(y)
 }
 
@@ -73,6 +73,6 @@ pub(super) fn attention(gpu: &GpuBackend, q: &GpuTensor, k: &GpuTensor, v: &GpuT
     let d = c / heads;
     let p = AttentionParams { t: t as u32, heads: u32_of(OP, "heads", heads)?, d: d as u32, scale: 1.0 / (d as f32).sqrt() };
     let y = gpu.alloc(OP, &[c, t])?;
-    gpu.launch(ATTENTION, GgmlType::F32, &p, &[&q.buffer, &k.buffer, &v.buffer, &y.buffer], [t as u32, p.heads, 1])?;
+    gpu.launch(OP, ATTENTION, GgmlType::F32, &p, &[&q.buffer, &k.buffer, &v.buffer, &y.buffer], [t as u32, p.heads, 1])?;
     Ok(y)
 }

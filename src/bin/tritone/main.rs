@@ -212,6 +212,10 @@ enum Command {
         /// CPU threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// One more run, timing every op (GPU: kernel time from timestamp queries, where the
+        /// adapter has them), printed per op.
+        #[arg(long)]
+        per_op: bool,
         /// Print one JSON object: median_s, audio_s, rtf, runs, threads, backend, gflops, stages.
         #[arg(long)]
         json: bool,
@@ -295,8 +299,8 @@ fn main() -> ExitCode {
             say(&model, &voice, phonemes, text, &phonemizer, speed, seed, by_sentence, backend, dump.as_deref(), &out)
         }
         Command::Phonemize { text, phonemizer, json, normalize_only } => phonemize(text, &phonemizer, json, normalize_only),
-        Command::Bench { model, voice, runs, warmup, backend, phonemes, threads, json } => {
-            bench(&model, voice.as_deref(), (warmup, runs), backend, phonemes.as_deref().unwrap_or(BENCH_PHONEMES), threads, json)
+        Command::Bench { model, voice, runs, warmup, backend, phonemes, threads, per_op, json } => {
+            bench(&model, voice.as_deref(), (warmup, runs), backend, phonemes.as_deref().unwrap_or(BENCH_PHONEMES), threads, per_op, json)
         }
         Command::Serve { model, host, port, workers, max_queue, max_input_chars, backend, shutdown_timeout, check } => serve::serve(serve::ServeArgs {
             model,
@@ -759,7 +763,7 @@ fn say(model: &Path, voice: &str, phonemes: Option<String>, text: Option<String>
 const BENCH_PHONEMES: &str = "kˈOkəɹO ɪz ɐn ˈOpᵊnwˌAt tˌitˌiˈɛs mˈɑdᵊl wɪð ˈATi tˈu mˈɪljᵊn pəɹˈæməTəɹz. dəspˈAt ɪts lˈAtwˌAt ˈɑɹkətˌɛkʧəɹ, ɪt dəlˈɪvəɹz kəmpˈɛɹəbᵊl kwˈɑləTi tə lˈɑɹʤəɹ mˈɑdᵊlz.";
 
 #[allow(clippy::too_many_arguments)]
-fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), backend: BackendArg, phonemes: &str, threads: Option<usize>, json: bool) -> Result<(), String> {
+fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), backend: BackendArg, phonemes: &str, threads: Option<usize>, per_op: bool, json: bool) -> Result<(), String> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global().map_err(|e| format!("--threads: {e}"))?;
     }
@@ -787,6 +791,8 @@ fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), back
     let threads = rayon::current_num_threads();
     let t = &speech.times;
     let stages = [("albert", t.albert), ("predictor", t.predictor), ("text_encoder", t.text_encoder), ("decoder", t.decoder), ("generator", t.generator), ("istft", t.istft)];
+    // after the timed runs: timing each op slows the whole
+    let op_times = if per_op { Some(time_ops(&engine, phonemes, &opts)) } else { None };
     let gpu_memory = match &engine {
         Engine::Gpu(g) => Some(g.gpu().memory()),
         Engine::Cpu { .. } => None,
@@ -796,7 +802,9 @@ fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), back
         let out = serde_json::json!({
             "median_s": elapsed, "audio_s": seconds, "rtf": elapsed / seconds, "runs": results.len(), "threads": threads,
             "backend": engine.backend(), "gflops": gflops, "multiply_adds": macs, "ops": speech.ops, "stages_s": stages,
-            "gpu_memory": gpu_memory,
+            "gpu_memory": gpu_memory, "per_op_ms": op_times.as_ref().map(|t| t.as_ref().map_err(String::as_str).map(|t| {
+                t.iter().map(|(op, time)| (op.to_string(), serde_json::json!({"calls": time.calls, "ms": time.ms}))).collect::<serde_json::Map<_, _>>()
+            })),
         });
         println!("{out}");
         return Ok(());
@@ -818,5 +826,30 @@ fn bench(model: &Path, voice: Option<&str>, (warmup, runs): (usize, usize), back
     for (stage, ms) in stages {
         println!("  {stage:13} {ms:9.1} ms  {:5.1} %", 100.0 * ms / (elapsed * 1e3));
     }
+    match op_times {
+        Some(Ok(times)) => {
+            let total: f64 = times.values().map(|t| t.ms).sum();
+            let what = if gpu_memory.is_some() { "kernel time from timestamp queries" } else { "wall time per call" };
+            println!("per op, one more run ({what}; {total:.1} ms in all):");
+            let mut rows: Vec<_> = times.iter().collect();
+            rows.sort_by(|a, b| b.1.ms.total_cmp(&a.1.ms));
+            for (op, t) in rows {
+                println!("  {op:17} {:6} calls {:10.2} ms  {:5.1} %", t.calls, t.ms, 100.0 * t.ms / total);
+            }
+        }
+        Some(Err(e)) => println!("per op: not measured: {e}"),
+        None => {}
+    }
     Ok(())
+}
+
+/// One synthesis with every op timed.
+fn time_ops(engine: &Engine, phonemes: &str, opts: &SynthesisOptions) -> Result<tritone::backend::OpTimes, String> {
+    engine.profile(true).map_err(|e| e.to_string())?;
+    let times = pollster::block_on(async {
+        engine.speak(phonemes, opts).await?;
+        engine.take_profile().await
+    });
+    engine.profile(false).map_err(|e| e.to_string())?;
+    times.map_err(|e| e.to_string())
 }
