@@ -5,7 +5,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use half::f16;
 use tritone::backend::cpu::simd::{axpy, axpy_scalar, dot, dot_scalar};
 use tritone::backend::cpu::{conv1d, conv1d_axpy, conv_transpose1d_polyphase, conv_transpose1d_scatter};
-use tritone::backend::{Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, ReferenceBackend, Weight};
+use tritone::backend::{Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, CpuBackend, NormKind, ReferenceBackend, Weight};
 use tritone::quant::GgmlType;
 
 fn data(n: usize, f: f32) -> Vec<f32> {
@@ -79,5 +79,25 @@ fn decoding(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, vectors, convolutions, transposed, decoding);
+/// The generator's activations and norms at its last stage's shape ([128, 17280]: 3.6 s of
+/// audio), the CPU backend against the f64 reference (its ada_norm, minutes here, left out).
+fn activations(c: &mut Criterion) {
+    let (ch, t) = (128usize, 17280usize);
+    let cpu = CpuBackend;
+    let reference = ReferenceBackend;
+    let x = data(ch * t, 0.013);
+    let alpha = Weight::f32(&[ch], data(ch, 0.3).into_iter().map(|v| 1.0 + v.abs()).collect()).unwrap();
+    let style = data(2 * ch, 0.21);
+    let mut g = c.benchmark_group("activation");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((ch * t) as u64));
+    let (xc, sc) = (cpu.upload(&[ch, t], &x).unwrap(), cpu.upload(&[2 * ch, 1], &style).unwrap());
+    let xr = reference.upload(&[ch, t], &x).unwrap();
+    g.bench_function("snake/cpu", |b| b.iter(|| cpu.snake(&xc, &alpha).unwrap()));
+    g.bench_function("snake/reference", |b| b.iter(|| reference.snake(&xr, &alpha).unwrap()));
+    g.bench_function("ada_norm/cpu", |b| b.iter(|| cpu.ada_norm(&xc, &sc, NormKind::Instance, 1e-5).unwrap()));
+    g.finish();
+}
+
+criterion_group!(benches, vectors, convolutions, transposed, decoding, activations);
 criterion_main!(benches);

@@ -23,15 +23,14 @@ pub fn layer_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], ep
 pub fn ada_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], kind: NormKind, eps: f32) -> Vec<f32> {
     let mut out = vec![0.0; c * t];
     match kind {
-        NormKind::Instance => {
-            for (i, (row, y)) in x.chunks_exact(t).zip(out.chunks_exact_mut(t)).enumerate() {
-                let (mean, inv_std) = moments(row, eps);
-                let (g, b) = (1.0 + gamma[i], beta[i]);
-                for (o, &v) in y.iter_mut().zip(row) {
-                    *o = (v - mean) * inv_std * g + b;
-                }
+        NormKind::Instance => for_rows(&mut out, t, |i, y| {
+            let row = &x[i * t..(i + 1) * t];
+            let (mean, inv_std) = moments(row, eps);
+            let (g, b) = (1.0 + gamma[i], beta[i]);
+            for (o, &v) in y.iter_mut().zip(row) {
+                *o = (v - mean) * inv_std * g + b;
             }
-        }
+        }),
         NormKind::Layer => {
             let mut column = vec![0.0f32; c];
             for j in 0..t {
@@ -51,9 +50,39 @@ pub fn ada_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], kind
 /// Mean and 1/√(biased variance + eps), accumulated in f64 so long rows lose nothing.
 fn moments(v: &[f32], eps: f32) -> (f32, f32) {
     let n = v.len() as f64;
-    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+    let mean = lane_sum(v, |x| x as f64) / n;
+    let var = lane_sum(v, |x| (x as f64 - mean).powi(2)) / n;
     (mean as f32, (1.0 / (var + eps as f64).sqrt()) as f32)
+}
+
+/// Σ f(v[i]) in 8 independent f64 lanes: one serial sum waits on each add's latency and
+/// cannot be vectorized.
+#[inline]
+fn lane_sum(v: &[f32], f: impl Fn(f32) -> f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    for chunk in chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            *lane += f(x);
+        }
+    }
+    lanes.iter().sum::<f64>() + rest
+}
+
+/// `f(i, row i)` for each `t`-long row of `out`: natively on rayon's threads (a task takes
+/// rows of at least 16 k elements in all), in order in wasm.
+fn for_rows(out: &mut [f32], t: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
+    if t == 0 {
+        return;
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_exact_mut(t).enumerate().with_min_len((1 << 14) / t + 1).for_each(|(i, row)| f(i, row));
+    }
+    #[cfg(target_arch = "wasm32")]
+    out.chunks_exact_mut(t).enumerate().for_each(|(i, row)| f(i, row));
 }
 
 /// `table [n, d]` rows `ids` as columns `[d, ids.len()]`. Ids are checked by the caller.
@@ -190,40 +219,67 @@ pub fn conv_transpose1d(g: &ConvTransposeGeometry, x: &[f32], w: &Weight, bias: 
 /// `x + sin²(α x) / α` per channel row.
 pub fn snake(x: &[f32], t: usize, alpha: &[f32]) -> Vec<f32> {
     let mut out = x.to_vec();
-    for (row, &a) in out.chunks_exact_mut(t).zip(alpha) {
+    for_rows(&mut out, t, |i, row| {
+        let a = alpha[i];
         let inv = 1.0 / a;
         if row.iter().all(|v| (a * v).abs() <= SIN_SQUARED_RANGE) {
-            row.iter_mut().for_each(|v| *v += inv * sin_squared(a * *v));
+            snake_row(row, a, inv);
         } else {
             row.iter_mut().for_each(|v| {
                 let s = (a * *v).sin();
                 *v += inv * s * s;
             });
         }
-    }
+    });
     out
 }
 
 /// Where [`sin_squared`]'s argument reduction is exact (Cephes' `sinf` bound).
 const SIN_SQUARED_RANGE: f32 = 8192.0;
 
+/// `v += inv · sin²(a v)` over a row whose `a v` are within [`SIN_SQUARED_RANGE`]: 8 lanes
+/// where the CPU has AVX2 (the same operations, so the same results), else the target's.
+fn snake_row(row: &mut [f32], a: f32, inv: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        unsafe { snake_row_avx2(row, a, inv) };
+        return;
+    }
+    snake_row_portable(row, a, inv);
+}
+
+#[inline(always)]
+fn snake_row_portable(row: &mut [f32], a: f32, inv: f32) {
+    row.iter_mut().for_each(|v| *v += inv * sin_squared(a * *v));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn snake_row_avx2(row: &mut [f32], a: f32, inv: f32) {
+    snake_row_portable(row, a, inv);
+}
+
 /// sin²(y) for |y| ≤ [`SIN_SQUARED_RANGE`], branch-free so the snake loop vectorizes (libm's
 /// `sinf` is a call per element): y reduced by π/2 in three parts (Cody–Waite), then Cephes'
 /// minimax polynomials for sin and cos on [−π/4, π/4]; in an odd quadrant sin² is cos² of the
 /// remainder.
-#[inline]
+#[inline(always)]
 fn sin_squared(y: f32) -> f32 {
     const DP1: f32 = 1.570_312_5;
     const DP2: f32 = 4.837_513e-4;
     const DP3: f32 = 7.549_79e-8;
-    let q = y * std::f32::consts::FRAC_2_PI;
-    let j = (q + 0.5f32.copysign(q)) as i32; // round half away from zero
-    let jf = j as f32;
+    // Adding 1.5 · 2²³ rounds to an integer (ties to even) kept in the low mantissa bits: the
+    // quadrant's parity without a float-to-int conversion, which keeps the loop vectorized.
+    const ROUND: f32 = 12_582_912.0;
+    let shifted = y * std::f32::consts::FRAC_2_PI + ROUND;
+    let odd = shifted.to_bits() & 1;
+    let jf = shifted - ROUND;
     let r = ((y - jf * DP1) - jf * DP2) - jf * DP3;
     let z = r * r;
     let sin = r + r * z * (-1.666_665_5e-1 + z * (8.332_161e-3 + z * -1.951_529_6e-4));
     let cos = 1.0 - 0.5 * z + z * z * (4.166_664_6e-2 + z * (-1.388_731_6e-3 + z * 2.443_315_7e-5));
-    let v = if j & 1 == 0 { sin } else { cos };
+    let v = if odd == 0 { sin } else { cos };
     v * v
 }
 
