@@ -527,19 +527,14 @@ impl Backend for GpuBackend {
         if on && !self.timestamps {
             return Err(Error::Gpu(format!("{} offers no timestamp queries", self.summary.name)));
         }
-        *self.profiler.borrow_mut() = on.then(|| Profiler::new(&self.queue));
+        *self.profiler.borrow_mut() = on.then(Profiler::default);
         Ok(())
     }
 
     async fn take_profile(&self) -> Result<OpTimes> {
         self.flush()?;
-        let (period_ns, pending) = match self.profiler.borrow_mut().as_mut() {
-            Some(p) => (p.period_ns(), p.take_pending()),
-            None => return Ok(OpTimes::new()),
-        };
-        let mut times = OpTimes::new();
-        Profiler::collect(period_ns, &self.device, pending, &mut times).await?;
-        Ok(times)
+        let pending = self.profiler.borrow_mut().as_mut().map(Profiler::take_pending).unwrap_or_default();
+        Profiler::collect(&self.device, &self.queue, pending).await
     }
 }
 

@@ -9,9 +9,8 @@ use crate::error::{Error, Result};
 const QUERIES_PER_SET: u32 = 4096;
 const DISPATCHES_PER_SET: usize = QUERIES_PER_SET as usize / 2;
 
+#[derive(Default)]
 pub(super) struct Profiler {
-    /// Nanoseconds per timestamp tick.
-    period_ns: f64,
     /// Reused by every encoder (queue order keeps one encoder's queries from the next's).
     sets: Vec<wgpu::QuerySet>,
     /// The op of each timed dispatch in the open encoder.
@@ -21,10 +20,6 @@ pub(super) struct Profiler {
 }
 
 impl Profiler {
-    pub(super) fn new(queue: &wgpu::Queue) -> Self {
-        Self { period_ns: queue.get_timestamp_period() as f64, sets: Vec::new(), open: Vec::new(), pending: Vec::new() }
-    }
-
     /// Where the next dispatch, of `op`, writes its two timestamps.
     pub(super) fn next_pass<'s>(&'s mut self, device: &wgpu::Device, op: &'static str) -> wgpu::ComputePassTimestampWrites<'s> {
         let index = self.open.len();
@@ -72,8 +67,10 @@ impl Profiler {
         std::mem::take(&mut self.pending)
     }
 
-    /// Adds the kernel times in `pending` (resolved by submitted encoders) to `times`.
-    pub(super) async fn collect(period_ns: f64, device: &wgpu::Device, pending: Vec<(wgpu::Buffer, Vec<&'static str>)>, times: &mut OpTimes) -> Result<()> {
+    /// The kernel times in `pending` (resolved by submitted encoders), summed by op.
+    pub(super) async fn collect(device: &wgpu::Device, queue: &wgpu::Queue, pending: Vec<(wgpu::Buffer, Vec<&'static str>)>) -> Result<OpTimes> {
+        let period_ns = queue.get_timestamp_period() as f64;
+        let mut times = OpTimes::new();
         for (staging, ops) in pending {
             let ticks = super::map_read(device, &staging).await?;
             let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&ticks);
@@ -83,10 +80,6 @@ impl Profiler {
                 times.entry(op).or_default().add(ns / 1e6);
             }
         }
-        Ok(())
-    }
-
-    pub(super) fn period_ns(&self) -> f64 {
-        self.period_ns
+        Ok(times)
     }
 }
