@@ -25,7 +25,9 @@ function fileSha256(path) {
 }
 
 // `mounts` maps URL paths to files outside root, e.g. { '/models/kokoro.gguf': 'target/real/kokoro-f16.gguf' }.
-export function serve(root, port = 0, mounts = {}) {
+// `isolated` sends COOP/COEP, which make the page cross-origin isolated (SharedArrayBuffer, threads).
+export function serve(root, port = 0, mounts = {}, { isolated = false } = {}) {
+  const isolation = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const base = resolve(root);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
@@ -50,6 +52,7 @@ export function serve(root, port = 0, mounts = {}) {
         'cache-control': 'no-store',
         // Local development only: lets a page on another port fetch models from here.
         'access-control-allow-origin': '*',
+        ...isolation,
       });
       res.end(body);
     } catch {

@@ -141,3 +141,30 @@ fn bench_prints_rtf_and_stages() {
     let stages: f64 = v["stages_s"].as_object().unwrap().values().map(|s| s.as_f64().unwrap()).sum();
     assert!(stages <= median * 1.01, "stages {stages} s within the run's {median} s");
 }
+
+/// `selftest --model`: the op suite on both backends, then the model spoken on the GPU against
+/// the CPU. On the tiny config (hidden 64) f32 rounding moves the audio ~0.001 dB, so the 0.1 dB
+/// bar holds; the small config's random weights are chaotic enough to move 0.2 dB (gpu_model.rs).
+#[test]
+fn selftest_speaks_with_the_model_on_the_gpu_and_the_cpu() {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tiny_seed0.gguf");
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-config.json");
+    let cfg: KokoroConfig = serde_json::from_str(&std::fs::read_to_string(config).unwrap()).unwrap();
+    let tokens = vocab::tokens(cfg.n_token);
+    let weights = collect_weights(&RandomWeights { seed: 0 }, &cfg, &tokens).unwrap();
+    let voices = vec![("af_test".to_string(), portable_param("voicepack", 510 * 256, 0, 0.3, 0.0))];
+    std::fs::write(&path, write_model(&cfg, &tokens, &weights, &voices, GgmlType::Q8_0, &mut || {}).unwrap()).unwrap();
+    let out = tritone(&["selftest", "--json", "--model", path.to_str().unwrap(), "--text", "Hello there. This is a test."]);
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ops"].as_array().unwrap().len(), 2, "the CPU and the GPU");
+    assert!(v["ops"].as_array().unwrap().iter().all(|r| r["pass"] == true));
+    let m = &v["model"];
+    assert_eq!(m["pass"], true, "{m}");
+    assert_eq!(m["gpu_fallback"], "");
+    assert!(m["tokens"].as_u64().unwrap() > 20, "{m}");
+    assert_eq!(m["tokens_with_other_duration"], 0);
+    let db = m["log_mel_db"].as_f64().unwrap();
+    assert!(db < 0.1 && m["max_abs_sample_diff"].as_f64().unwrap() < 0.05, "{m}");
+    assert!(m["audio_s"].as_f64().unwrap() > 0.0 && m["gpu_s"].as_f64().unwrap() > 0.0 && m["cpu_s"].as_f64().unwrap() > 0.0);
+}

@@ -2,11 +2,12 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::shaders::{CONV1D, CONV_TRANSPOSE1D, EMBEDDING, LSTM};
+use super::shaders::{CONV1D, CONV_TRANSPOSE1D, EMBEDDING, LSTM, LSTM_WEIGHTS};
 use super::weights::WeightLayout;
 use super::{u32_of, GpuBackend, GpuTensor, GpuWeight};
 use crate::backend::{shapes, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights};
 use crate::error::{Error, Result};
+use crate::quant::GgmlType;
 
 /// Mirrors `Params` in `shaders/conv1d.wgsl`.
 #[repr(C)]
@@ -109,13 +110,22 @@ pub(super) fn conv_transpose1d(gpu: &GpuBackend, x: &GpuTensor, w: &GpuWeight, b
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]
 struct LstmParams {
-    w: WeightLayout,
     hidden: u32,
     steps: u32,
     reverse: u32,
     first: u32,
     count: u32,
     _pad: [u32; 3],
+}
+
+/// Mirrors `Params` in `shaders/lstm_weights.wgsl`.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct LstmWeightsParams {
+    w: WeightLayout,
+    rows: u32,
+    cols: u32,
+    _pad: [u32; 2],
 }
 
 /// `MAX_HIDDEN` in `shaders/lstm.wgsl`: the recurrent state lives in workgroup memory.
@@ -125,8 +135,9 @@ const MAX_HIDDEN: usize = 512;
 /// limit (65,535 in all), the rest left to the bookkeeping loops.
 const ITERATIONS_PER_DISPATCH: usize = 32_768;
 
-/// The input projection of every step as one tiled product, then the recurrence as a
-/// persistent workgroup, in as many dispatches as keep each invocation's loops bounded.
+/// The input projection of every step as one tiled product, w_hh decoded and transposed, then
+/// the recurrence as a persistent workgroup, in as many dispatches as keep each invocation's
+/// loops bounded.
 pub(super) fn lstm(gpu: &GpuBackend, x: &GpuTensor, lw: &LstmWeights<'_, GpuWeight>, reverse: bool) -> Result<GpuTensor> {
     const OP: &str = "lstm";
     let (h, t) = shapes::lstm(&x.shape, &lw.w_ih.shape, &lw.w_hh.shape, &lw.b_ih.shape, &lw.b_hh.shape)?;
@@ -139,14 +150,17 @@ pub(super) fn lstm(gpu: &GpuBackend, x: &GpuTensor, lw: &LstmWeights<'_, GpuWeig
     // h then c between dispatches (the first starts from zero itself)
     let state = gpu.alloc(OP, &[2 * h])?;
     let b_hh = gpu.vector_or_zero(OP, "b_hh", Some(lw.b_hh))?;
-    // per step: 4 gates × h/4 iterations for each of the invocation's units
-    let per_step = 4 * h.div_ceil(4).max(1) * h.div_ceil(256).max(1) + 4;
+    let wt = gpu.alloc(OP, &[h, 4 * h])?;
+    let p = LstmWeightsParams { w: lw.w_hh.layout, rows: 4 * h as u32, cols: h as u32, _pad: [0; 2] };
+    gpu.launch(OP, LSTM_WEIGHTS, lw.w_hh.ty, &p, &[&lw.w_hh.buffer, &wt.buffer], gpu.flat_groups(OP, 4 * h * h)?)?;
+    // per step: h iterations (one per column) for each of the invocation's units
+    let per_step = h.max(1) * h.div_ceil(256).max(1) + 4;
     let chunk = (ITERATIONS_PER_DISPATCH / per_step).max(1);
     let steps = u32_of(OP, "steps", t)?;
     for first in (0..t).step_by(chunk) {
         let count = chunk.min(t - first) as u32;
-        let p = LstmParams { w: lw.w_hh.layout, hidden: h as u32, steps, reverse: reverse as u32, first: first as u32, count, _pad: [0; 3] };
-        gpu.launch(OP, LSTM, lw.w_hh.ty, &p, &[&gates.buffer, &lw.w_hh.buffer, b_hh, &state.buffer, &y.buffer], [1, 1, 1])?;
+        let p = LstmParams { hidden: h as u32, steps, reverse: reverse as u32, first: first as u32, count, _pad: [0; 3] };
+        gpu.launch(OP, LSTM, GgmlType::F32, &p, &[&gates.buffer, &wt.buffer, b_hh, &state.buffer, &y.buffer], [1, 1, 1])?;
     }
     Ok(y)
 }

@@ -20,7 +20,8 @@ macro_rules! kernel {
 
 pub(super) const CONV1D: Kernel = kernel!("conv1d", Some("w"));
 pub(super) const CONV_TRANSPOSE1D: Kernel = kernel!("conv_transpose1d", Some("w"));
-pub(super) const LSTM: Kernel = kernel!("lstm", Some("w"));
+pub(super) const LSTM: Kernel = kernel!("lstm", None);
+pub(super) const LSTM_WEIGHTS: Kernel = kernel!("lstm_weights", Some("w"));
 pub(super) const EMBEDDING: Kernel = kernel!("embedding", Some("table"));
 pub(super) const ATTENTION: Kernel = kernel!("attention", None);
 pub(super) const ADA_NORM: Kernel = kernel!("ada_norm", None);
@@ -33,10 +34,11 @@ pub(super) const REFLECT_PAD: Kernel = kernel!("reflect_pad", None);
 pub(super) const UPSAMPLE_NEAREST: Kernel = kernel!("upsample_nearest", None);
 pub(super) const REPEAT_INTERLEAVE: Kernel = kernel!("repeat_interleave", None);
 
-const KERNELS: [Kernel; 14] = [
+const KERNELS: [Kernel; 15] = [
     CONV1D,
     CONV_TRANSPOSE1D,
     LSTM,
+    LSTM_WEIGHTS,
     EMBEDDING,
     ATTENTION,
     ADA_NORM,

@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use tritone::backend::{Backend, CpuBackend, GpuBackend};
 use tritone::error::GgufErrorKind;
 use tritone::gguf::{numpy_shape, GgufFile, MetaValue};
+use tritone::audio::mel::log_mel_distance;
 use tritone::conformance::{self, Outcome, Report};
 use tritone::Error;
 
@@ -82,6 +83,16 @@ enum Command {
         /// Print the reports as JSON.
         #[arg(long)]
         json: bool,
+        /// Also speak with this model on the GPU and on the CPU, sentence by sentence, and compare
+        /// the two: the same durations and log-mel within 0.1 dB, or the self-test fails.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Voice for --model (default: the first in the file).
+        #[arg(long, requires = "model")]
+        voice: Option<String>,
+        /// Text for --model, through the bundled phonemizer (default: the bench paragraph).
+        #[arg(long, requires = "model")]
+        text: Option<String>,
     },
     /// Print a GGUF file's metadata, tensor table and totals per type.
     Inspect {
@@ -282,7 +293,7 @@ fn main() -> ExitCode {
             backends();
             Ok(())
         }
-        Command::Selftest { json } => selftest(json),
+        Command::Selftest { json, model, voice, text } => selftest(json, model.as_deref(), voice.as_deref(), text.as_deref()),
         Command::Quantize { input, out, ty, budget, check, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads } => {
             quantize::quantize(quantize::QuantizeArgs { input, out, ty, budget, check, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads })
         }
@@ -334,21 +345,100 @@ fn backends() {
     }
 }
 
-fn selftest(json: bool) -> Result<(), String> {
+fn selftest(json: bool, model: Option<&Path>, voice: Option<&str>, text: Option<&str>) -> Result<(), String> {
     let mut reports = vec![pollster::block_on(conformance::run(&CpuBackend))];
     match pollster::block_on(GpuBackend::new()) {
         Ok(gpu) => reports.push(pollster::block_on(conformance::run(&gpu))),
         Err(e) => eprintln!("gpu: skipped ({e})"),
     }
+    let parity = model.map(|m| model_parity(m, voice, text)).transpose()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports).map_err(|e| e.to_string())?);
+        let out = json!({ "ops": reports, "model": parity });
+        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
     } else {
         reports.iter().for_each(print_report);
+        if let Some(p) = &parity {
+            print_parity(p);
+        }
     }
-    match reports.iter().filter(|r| !r.pass).map(|r| r.backend.as_str()).collect::<Vec<_>>() {
-        failed if failed.is_empty() => Ok(()),
-        failed => Err(format!("self-test failed on {}", failed.join(", "))),
+    let mut failed: Vec<&str> = reports.iter().filter(|r| !r.pass).map(|r| r.backend.as_str()).collect();
+    if parity.as_ref().is_some_and(|p| !p.pass) {
+        failed.push("the model on the GPU");
     }
+    if failed.is_empty() { Ok(()) } else { Err(format!("self-test failed on {}", failed.join(", "))) }
+}
+
+/// Largest log-mel distance the GPU may be from the CPU, sentence by sentence: f32 rounding
+/// moves the real model 0.02-0.04 dB on a sentence (README, "The GPU"); a wrong kernel moves it
+/// by whole dB. Within one long piece the harmonic source's phase drifts further apart (an
+/// 18 s piece: 0.10 dB on lavapipe, 0.14 on an H100), so the comparison goes by sentence.
+const PARITY_DB: f64 = 0.1;
+
+/// The model on the GPU against the CPU, same phonemes, voice and seed.
+#[derive(serde::Serialize)]
+struct Parity {
+    pass: bool,
+    gpu: String,
+    /// Why the GPU was not used to the end, if it was not.
+    gpu_fallback: String,
+    tokens: usize,
+    tokens_with_other_duration: usize,
+    log_mel_db: f64,
+    max_abs_sample_diff: f32,
+    audio_s: f64,
+    gpu_s: f64,
+    cpu_s: f64,
+}
+
+fn model_parity(model: &Path, voice: Option<&str>, text: Option<&str>) -> Result<Parity, String> {
+    let bytes = Bytes::from(std::fs::read(model).map_err(|e| format!("{}: {e}", model.display()))?);
+    let load = |choice| pollster::block_on(Engine::load(&bytes, choice)).map_err(|e| format!("{}: {e}", model.display()));
+    let gpu = load(BackendChoice::Gpu).map_err(|e| format!("--model: no GPU to compare with the CPU: {e}"))?;
+    let cpu = load(BackendChoice::Cpu)?;
+    let voice = match voice {
+        Some(v) => v.to_owned(),
+        None => cpu.voices().into_iter().next().ok_or("the model has no voices")?,
+    };
+    let segments = match text {
+        Some(t) => Phonemizer::new(Language::for_voice(&voice)).map_err(|e| e.to_string())?.phonemize(t).segments,
+        None => vec![Segment { phonemes: BENCH_PHONEMES.into(), words: Vec::new(), rate: 1.0, pause_ms: 0 }],
+    };
+    let opts = SynthesisOptions { by_sentence: true, ..SynthesisOptions::new(voice) };
+    let speak = |engine: &Engine| -> Result<(tritone::tts::Speech, f64), String> {
+        // once untimed: the GPU compiles its pipelines on first use
+        pollster::block_on(engine.speak_segments(&segments, &opts)).map_err(|e| e.to_string())?;
+        let started = std::time::Instant::now();
+        let speech = pollster::block_on(engine.speak_segments(&segments, &opts)).map_err(|e| e.to_string())?;
+        Ok((speech, started.elapsed().as_secs_f64()))
+    };
+    let (on_gpu, gpu_s) = speak(&gpu)?;
+    let (on_cpu, cpu_s) = speak(&cpu)?;
+    let durations = |s: &tritone::tts::Speech| s.chunks.iter().flat_map(|(_, d)| d.clone()).collect::<Vec<usize>>();
+    let (dg, dc) = (durations(&on_gpu), durations(&on_cpu));
+    let moved = dg.iter().zip(&dc).filter(|(a, b)| a != b).count() + dg.len().abs_diff(dc.len());
+    let log_mel_db = log_mel_distance(&on_gpu.audio, &on_cpu.audio, SAMPLE_RATE);
+    let max_abs_sample_diff = on_gpu.audio.iter().zip(&on_cpu.audio).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let gpu_fallback = gpu.backend_reason();
+    Ok(Parity {
+        pass: moved == 0 && log_mel_db <= PARITY_DB && gpu_fallback.is_empty() && matches!(gpu, Engine::Gpu(_)),
+        gpu: gpu.backend(),
+        gpu_fallback,
+        tokens: dc.len(),
+        tokens_with_other_duration: moved,
+        log_mel_db,
+        max_abs_sample_diff,
+        audio_s: on_cpu.audio.len() as f64 / SAMPLE_RATE as f64,
+        gpu_s,
+        cpu_s,
+    })
+}
+
+fn print_parity(p: &Parity) {
+    let verdict = if p.pass { "PASS" } else { "FAIL" };
+    println!("the model on {} against the CPU — {verdict}{}", p.gpu, paren(&p.gpu_fallback));
+    println!("  durations: {} of {} tokens differ", p.tokens_with_other_duration, p.tokens);
+    println!("  log-mel L1 {:.3} dB (≤ {PARITY_DB}), max |Δsample| {:.4}", p.log_mel_db, p.max_abs_sample_diff);
+    println!("  {:.2} s of audio: GPU {:.3} s (RTF {:.4}), CPU {:.3} s (RTF {:.4})", p.audio_s, p.gpu_s, p.gpu_s / p.audio_s, p.cpu_s, p.cpu_s / p.audio_s);
 }
 
 fn print_report(r: &Report) {
