@@ -9,7 +9,8 @@ const api = readdirSync(new URL('../js/', import.meta.url));
 pkg.name = 'tritone-tts';
 pkg.keywords = ['tts', 'text-to-speech', 'kokoro', 'webgpu', 'wasm'];
 pkg.type = 'module';
-pkg.files = [...new Set([...pkg.files, ...api])].sort();
+// threads/: the threaded build, loaded instead on cross-origin isolated pages.
+pkg.files = [...new Set([...pkg.files, ...api, 'threads'])].sort();
 pkg.main = './node.js';
 pkg.module = './index.js';
 pkg.browser = './index.js';

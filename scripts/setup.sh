@@ -2,7 +2,8 @@
 # Installs everything tritone's build and tests need, once. Idempotent: every step checks first.
 #
 # - system packages: Chromium (browser tests), Mesa's Vulkan driver (native wgpu without a GPU)
-# - a wasm32 standard library: rustup's target when installed (or installable), otherwise Debian's
+# - a wasm32 standard library and the std source (for the threaded build): rustup's target and
+#   rust-src when installed (or installable), otherwise Debian's
 #   rustc-web with the std built once from rust-web-src into the system sysroot
 # - wasm-bindgen-cli at exactly the version in Cargo.lock, and wasm-pack
 # - the npm tools from package-lock.json: playwright-core, binaryen (wasm-opt)
@@ -42,13 +43,16 @@ HOST=$(rustc -vV | sed -n 's/^host: //p')
 RUST_LLD="$RUSTUP_SYSROOT/lib/rustlib/$HOST/bin/rust-lld"
 
 # TRITONE_WASM_TOOLCHAIN=debian forces the Debian path (to test it where rustup works).
+# The threaded wasm build rebuilds std with atomics, from rust-src (Debian: rust-web-src).
 has_rustup_wasm() {
   [ "${TRITONE_WASM_TOOLCHAIN:-}" != debian ] &&
-    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown &&
+    rustup component list --installed 2>/dev/null | grep -q '^rust-src'
 }
 if ! has_rustup_wasm && [ "${TRITONE_WASM_TOOLCHAIN:-}" != debian ] && command -v rustup >/dev/null; then
   # A normal machine downloads the target; machines without rustup's servers fall through.
   timeout 300 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || true
+  timeout 300 rustup component add rust-src >/dev/null 2>&1 || true
 fi
 
 if has_rustup_wasm; then

@@ -29,5 +29,9 @@ pub mod vocab;
 
 #[cfg(target_arch = "wasm32")]
 mod web;
+/// The threaded wasm build's `initThreadPool(n)`: starts n Web Workers sharing the module's
+/// memory (the page must be cross-origin isolated); the CPU kernels then run on them.
+#[cfg(all(target_arch = "wasm32", feature = "wasm-threads"))]
+pub use wasm_bindgen_rayon::init_thread_pool;
 
 pub use error::{Error, Result};

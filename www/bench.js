@@ -2,10 +2,10 @@
 // phonemes, voice and thread count in the same tab, timed runs alternating after one untimed
 // run each. Writes `DONE {json}` or `ERROR message` into <pre id="result"> for tools/bench/web.mjs.
 //
-// Parameters: model (tritone GGUF URL), onnx (Kokoro ONNX export URL), threads (onnxruntime-web's
-// threads; more than one needs a cross-origin isolated page), runs, voice (default: the GGUF's
-// first), text (English, default the paragraph below), ort (the onnxruntime-web ES module).
-import init, { Tts, phonemize, inspectGguf, ggufTensorF32 } from './pkg/tritone.js';
+// Parameters: model (tritone GGUF URL), onnx (Kokoro ONNX export URL), threads (both engines';
+// more than one needs a cross-origin isolated page, and tritone's threaded build), runs, voice
+// (default: the GGUF's first), text (English, default the paragraph below), ort (the
+// onnxruntime-web ES module).
 
 // tools/bench/compare.py's paragraph: both benches speak the same text.
 const PARAGRAPH = 'The old lighthouse keeper climbed the winding stairs every evening at dusk. '
@@ -34,7 +34,10 @@ async function main() {
   if (threads > 1 && !crossOriginIsolated) throw new Error(`threads=${threads} needs a cross-origin isolated page (COOP/COEP headers); this one is not`);
 
   status('loading tritone and onnxruntime-web…');
-  await init();
+  const tritone = await import(threads > 1 ? './pkg/threads/tritone.js' : './pkg/tritone.js');
+  await tritone.default();
+  if (threads > 1) await tritone.initThreadPool(threads);
+  const { Tts, phonemize, inspectGguf, ggufTensorF32 } = tritone;
   const ort = await import(q.get('ort') ?? '/ort/ort.wasm.min.mjs');
   const [gguf, onnx] = await Promise.all([download(q.get('model')), download(q.get('onnx'))]);
 
@@ -84,7 +87,7 @@ async function main() {
   };
   const result = {
     phonemes, voice, threads, runs, crossOriginIsolated, userAgent: navigator.userAgent,
-    tritone: engine('tritone', tritoneSamples, { backend: tts.backend, threads: 1 }),
+    tritone: engine('tritone', tritoneSamples, { backend: tts.backend, threads: tritone.cpuThreads() }),
     onnxruntime: engine('onnxruntime', ortSamples, { version: ort.env.versions?.web ?? null, threads }),
   };
   result.ratio_rtf = result.tritone.rtf / result.onnxruntime.rtf;

@@ -33,6 +33,13 @@ pub fn simd128() -> bool {
     cfg!(target_feature = "simd128")
 }
 
+/// Threads the CPU backend's kernels run on: 1 in the plain build, the pool's size in the
+/// threaded one.
+#[wasm_bindgen(js_name = cpuThreads)]
+pub fn cpu_threads() -> usize {
+    if cfg!(feature = "wasm-threads") { rayon::current_num_threads() } else { 1 }
+}
+
 /// Which backend runs an op.
 #[derive(Clone, Copy)]
 enum BackendKind {

@@ -1,6 +1,6 @@
 // The bench page against onnxruntime-web (tools/bench/web.mjs → www/bench.html): both engines
-// speak the same sentence in one cross-origin isolated tab, onnxruntime-web with 2 threads, and
-// the page reports times, RTFs and their ratio. Speed itself is not asserted (README, "Speed").
+// speak the same sentence in one cross-origin isolated tab, both on 2 threads (tritone's
+// threaded build), and the page reports times, RTFs and their ratio. Speed itself is not asserted (README, "Speed").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,6 +19,8 @@ test('the bench page runs tritone and onnxruntime-web on the same input', () => 
   const r = JSON.parse(readFileSync(out, 'utf8'))[2];
   assert.equal(r.crossOriginIsolated, true);
   assert.equal(r.onnxruntime.threads, 2);
+  assert.equal(r.tritone.threads, 2);
+  assert.equal(r.tritone.backend, 'CPU (wasm simd128, 2 threads)');
   assert.equal(r.voice, 'jf_alpha');
   // Same phonemes, voice and style row: the durations agree, so the lengths do too (within a few frames).
   assert.ok(r.tritone.audio_s > 2 && r.tritone.audio_s < 6, `tritone spoke ${r.tritone.audio_s} s`);

@@ -4,8 +4,8 @@
 //   node tools/bench/web.mjs [--model target/real/kokoro-f32.gguf] [--onnx target/real/kokoro-v1.0.int8.onnx]
 //                            [--threads 1,2] [--runs 3] [--voice V] [--text T] [--json out.json]
 //
-// The page is served cross-origin isolated (COOP/COEP), so onnxruntime-web can use threads.
-// tritone's wasm runs one thread (its threaded build is still to come: README, "Speed").
+// The page is served cross-origin isolated (COOP/COEP), so both engines can use threads: with
+// more than one, tritone runs its threaded build (pkg/threads).
 // Needs the wasm package (scripts/build-wasm.sh) and onnxruntime-web (npm ci).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -45,7 +45,7 @@ try {
     const r = JSON.parse(text.slice('DONE '.length));
     results[threads] = r;
     console.log(`threads ${threads}: onnxruntime-web ${r.onnxruntime.version} (int8 file) median ${r.onnxruntime.median_s.toFixed(2)} s for ${r.onnxruntime.audio_s.toFixed(2)} s, RTF ${r.onnxruntime.rtf.toFixed(3)}; `
-      + `tritone (${r.tritone.backend}, 1 thread) median ${r.tritone.median_s.toFixed(2)} s for ${r.tritone.audio_s.toFixed(2)} s, RTF ${r.tritone.rtf.toFixed(3)}; `
+      + `tritone (${r.tritone.backend}) median ${r.tritone.median_s.toFixed(2)} s for ${r.tritone.audio_s.toFixed(2)} s, RTF ${r.tritone.rtf.toFixed(3)}; `
       + `tritone / onnxruntime-web = ${r.ratio_rtf.toFixed(2)}`);
   }
 } finally {

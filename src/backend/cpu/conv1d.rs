@@ -1,5 +1,6 @@
-//! 1-D convolution on the CPU. Natively the output channels run on rayon's threads (each
-//! output is computed exactly as on one thread, so results do not depend on the thread count).
+//! 1-D convolution on the CPU. The output channels run on rayon's threads natively and in the
+//! threaded wasm build (each output is computed exactly as on one thread, so results do not
+//! depend on the thread count).
 
 use super::simd::axpy;
 use crate::backend::{Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, Weight};
@@ -43,12 +44,12 @@ pub fn conv1d_axpy(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32
         }
     };
     let scratch = || vec![0.0f32; g.c_in * g.k];
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "wasm-threads"))]
     {
         use rayon::prelude::*;
         out.par_chunks_exact_mut(g.t_out).enumerate().for_each_init(scratch, channel);
     }
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", not(feature = "wasm-threads")))]
     {
         let mut w_row = scratch();
         out.chunks_exact_mut(g.t_out).enumerate().for_each(|item| channel(&mut w_row, item));
@@ -156,12 +157,12 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
         kernel(&tile, y);
     };
     let scratch = || (vec![0.0f32; TILE_CHANNELS * taps], vec![0.0f32; TILE_CHANNELS * taps]);
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "wasm-threads"))]
     {
         use rayon::prelude::*;
         out.par_chunks_mut(TILE_CHANNELS * g.t_out).enumerate().for_each_init(scratch, |(r, w4), item| block((r, w4), item));
     }
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", not(feature = "wasm-threads")))]
     {
         let (mut r, mut w4) = scratch();
         out.chunks_mut(TILE_CHANNELS * g.t_out).enumerate().for_each(|item| block((&mut r, &mut w4), item));

@@ -1,0 +1,79 @@
+// The threaded wasm build (pkg/threads, feature `wasm-threads`): in a cross-origin isolated page
+// it starts a pool of Web Workers over shared memory, its CPU kernels run on them, and it speaks
+// exactly as the plain build (each output is computed as on one thread). Without isolation the
+// page cannot share memory, and the plain build is the one to load (checked here too).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { launchBrowser, root, serve } from './harness.mjs';
+
+const model = `${root}target/web-fixtures/small-q4_k.gguf`;
+const PHONEMES = 'hˈɛlO wˈɜɹld. ðɪs ɪz ə tˈɛst.';
+let isolated, plain, browser;
+
+before(async () => {
+  assert.ok(existsSync(model), `${model} missing: see the "test model for the browser tier" step of scripts/test.sh`);
+  isolated = await serve(`${root}www`, 0, { '/models/small.gguf': model }, { isolated: true });
+  plain = await serve(`${root}www`, 0, { '/models/small.gguf': model });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  isolated?.close();
+  plain?.close();
+});
+
+// Both builds in one page (two wasm instances), the same model, phonemes and seed.
+async function speakWithBoth(server) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`http://127.0.0.1:${server.address().port}/favicon.svg`);
+    const got = await page.evaluate(async (phonemes) => {
+      const bytes = new Uint8Array(await (await fetch('/models/small.gguf')).arrayBuffer());
+      const speak = async (mod) => {
+        const tts = await mod.Tts.create(bytes, 'cpu');
+        const speech = await tts.speak(phonemes, 'af_test', 1.0, 7);
+        return { backend: tts.backend, threads: mod.cpuThreads(), audio: Array.from(speech.audio) };
+      };
+      const single = await import('/pkg/tritone.js');
+      await single.default();
+      const out = { isolated: crossOriginIsolated, single: await speak(single) };
+      const threaded = await import('/pkg/threads/tritone.js');
+      try {
+        await threaded.default();
+        await threaded.initThreadPool(2);
+        out.threaded = await speak(threaded);
+      } catch (e) {
+        out.threadedError = String(e?.message ?? e);
+      }
+      return out;
+    }, PHONEMES);
+    assert.deepEqual(errors, []);
+    return got;
+  } finally {
+    await page.close();
+  }
+}
+
+test('the threaded build speaks on 2 threads exactly as the plain build', async () => {
+  const got = await speakWithBoth(isolated);
+  assert.equal(got.isolated, true);
+  assert.equal(got.threadedError, undefined);
+  assert.equal(got.single.backend, 'CPU (wasm simd128)');
+  assert.equal(got.single.threads, 1);
+  assert.equal(got.threaded.backend, 'CPU (wasm simd128, 2 threads)');
+  assert.equal(got.threaded.threads, 2);
+  assert.ok(got.single.audio.length > 2_000);
+  assert.deepEqual(got.threaded.audio, got.single.audio);
+});
+
+test('without cross-origin isolation the threaded build cannot start, and the plain one speaks', async () => {
+  const got = await speakWithBoth(plain);
+  assert.equal(got.isolated, false);
+  assert.ok(got.single.audio.length > 2_000);
+  assert.ok(got.threadedError, 'the threaded build needs shared memory');
+  console.log(`threaded build without isolation: ${got.threadedError}`);
+});
