@@ -12,6 +12,9 @@ export interface LoadProgress {
 
 export interface LoadOptions {
   backend?: Backend;
+  /** CPU threads in a worker (default 'auto': one per core). More than one needs a cross-origin
+   * isolated page (COOP/COEP headers) and loads the threaded build; otherwise one runs. */
+  threads?: number | 'auto';
   /** Browsers: run the engine in a module Web Worker (default true). */
   worker?: boolean;
   /** Browsers: keep a downloaded model in Cache Storage (default true), verified by SHA-256. */
@@ -105,6 +108,10 @@ export declare class TritoneTTS {
    * `backendName` and `backendReason` change if the GPU fails mid-speech and the CPU takes over. */
   readonly backendReason: string;
   readonly worker: boolean;
+  /** CPU threads the engine runs on (1 outside a worker or a cross-origin isolated page). */
+  readonly threads: number;
+  /** Why fewer threads than asked for run ('' when they do). */
+  readonly threadsReason: string;
   readonly sampleRate: number;
   generate(text: string, options?: SynthesisOptions): Promise<RawAudio>;
   stream(text: string | AsyncIterable<string> | Iterable<string>, options?: SynthesisOptions): AsyncGenerator<SpeechChunk>;

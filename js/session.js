@@ -6,9 +6,11 @@ import { TritoneError, cancelled } from './errors.js';
 const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 export class Session {
-  // `wasm` is the initialized wasm-bindgen module (tritone.js).
-  constructor(wasm) {
+  // `wasm` is the initialized wasm-bindgen module (tritone.js, or threads/tritone.js);
+  // `threadsReason` says why it runs fewer CPU threads than asked for ('' if it does not).
+  constructor(wasm, threadsReason = '') {
     this.wasm = wasm;
+    this.threadsReason = threadsReason;
     this.tts = null;
   }
 
@@ -30,6 +32,8 @@ export class Session {
       backend: tts.backend,
       backendReason: tts.backendReason,
       simd128: this.wasm.simd128(),
+      threads: this.wasm.cpuThreads(),
+      threadsReason: this.threadsReason,
     };
   }
 

@@ -7,7 +7,7 @@ import { Session, checkInput, checkOptions } from './session.js';
 import { modelBytes } from './model-source.js';
 
 export const SAMPLE_RATE = 24000;
-const LOAD_OPTIONS = ['backend', 'worker', 'cache', 'sha256', 'progress'];
+const LOAD_OPTIONS = ['backend', 'threads', 'worker', 'cache', 'sha256', 'progress'];
 
 // Kokoro's voice names: language by the first letter, gender by the second.
 const LANGUAGES = { a: 'en-us', b: 'en-gb', e: 'es', f: 'fr', h: 'hi', i: 'it', j: 'ja', p: 'pt-br', z: 'zh' };
@@ -121,6 +121,17 @@ class LocalTransport {
 
 // --- the API -----------------------------------------------------------------------------------
 
+// CPU threads for the `threads` load option ('auto': one per core), and why fewer, if fewer.
+// More than one share the wasm memory: only in a worker, and only where the page is cross-origin
+// isolated (COOP/COEP headers), which is what lets a page share memory between threads.
+function threadCount(asked, inWorker) {
+  const wanted = asked === 'auto' ? (globalThis.navigator?.hardwareConcurrency || 1) : asked;
+  if (wanted === 1) return { threads: 1, reason: '' };
+  if (!inWorker) return { threads: 1, reason: asked === 'auto' ? '' : 'one CPU thread: more run only in a worker' };
+  if (!globalThis.crossOriginIsolated) return { threads: 1, reason: 'one CPU thread: the page is not cross-origin isolated (it needs the COOP/COEP headers)' };
+  return { threads: wanted, reason: '' };
+}
+
 // Cut streamed text into whole sentences as it arrives; the rest waits for more.
 const SENTENCE_END = /[.!?…]+["'”’)\]]*\s+/g;
 
@@ -132,6 +143,8 @@ export class TritoneTTS {
     this.voices = info.voices.map(describeVoice);
     this.setBackend(info.backend, info.backendReason);
     this.simd128 = info.simd128;
+    this.threads = info.threads;
+    this.threadsReason = info.threadsReason;
     this.worker = transport instanceof WorkerTransport;
     this.sampleRate = SAMPLE_RATE;
     this.queue = Promise.resolve();
@@ -141,20 +154,24 @@ export class TritoneTTS {
     for (const key of Object.keys(options)) {
       if (!LOAD_OPTIONS.includes(key)) throw new TritoneError('bad_option', `unknown load option "${key}": expected ${LOAD_OPTIONS.join(', ')}`);
     }
-    const { backend = 'auto', progress, cache = true, sha256 } = options;
+    const { backend = 'auto', threads = 'auto', progress, cache = true, sha256 } = options;
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
       throw new TritoneError('bad_option', `backend: "${backend}": expected "auto", "webgpu" or "cpu"`);
+    }
+    if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+      throw new TritoneError('bad_option', `threads: ${JSON.stringify(threads)}: expected "auto" or a whole number from 1 to 256`);
     }
     // A relative URL is the page's, not the worker's: resolve it here. (URL objects do not
     // cross to a worker; strings do.)
     if (source instanceof URL) source = source.href;
     if (typeof source === 'string' && globalThis.document) source = new URL(source, document.baseURI).href;
     const useWorker = (options.worker ?? true) && platform.createWorker;
+    const cpu = threadCount(threads, useWorker);
     const transport = useWorker
-      ? new WorkerTransport(platform.createWorker())
-      : new LocalTransport(new Session(await platform.initWasm()), platform.readFile);
+      ? new WorkerTransport(platform.createWorker(cpu.threads > 1))
+      : new LocalTransport(new Session(await platform.initWasm(), cpu.reason), platform.readFile);
     try {
-      if (useWorker) await transport.request('init', { wasmUrl: platform.wasmUrl });
+      if (useWorker) await transport.request('init', { wasmUrl: platform.wasmUrl, threads: cpu.threads, threadsReason: cpu.reason });
       const info = await transport.request('load', { source, options: { backend, cache, sha256 } }, progress);
       return new TritoneTTS(transport, info, platform);
     } catch (e) {

@@ -67,7 +67,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // The real model from scripts/real-model.sh, when it is there, as the page's default model.
   const model = fileURLToPath(new URL('../target/real/kokoro-f16.gguf', import.meta.url));
   const mounts = (await stat(model).catch(() => null)) ? { '/models/kokoro.gguf': model } : {};
-  const server = await serve(root, Number(process.argv[2] ?? 8080), mounts);
+  // Cross-origin isolated, so the demo's engine runs its threaded build on every core.
+  const server = await serve(root, Number(process.argv[2] ?? 8080), mounts, { isolated: true });
   console.log(`tritone demo: http://127.0.0.1:${server.address().port}/`);
   console.log(mounts['/models/kokoro.gguf'] ? `default model: ${model}` : 'no default model (run scripts/real-model.sh)');
 }

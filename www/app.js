@@ -73,7 +73,8 @@ async function loadModel(source, name, sha256) {
   const ms = (performance.now() - t0).toFixed(0);
   $('model-status').textContent = `${name}: ${size ? `${(size / 1e6).toFixed(1)} MB, ` : ''}${voices.length} voices, loaded in ${ms} ms. Runs on ${tts.backendName}.`;
   // The engine picks the backend per model: say which and why.
-  $('active').textContent = tts.backendReason ? `${tts.backendName} — ${tts.backendReason}` : tts.backendName;
+  const why = [tts.backendReason, tts.threadsReason].filter(Boolean).join('; ');
+  $('active').textContent = why ? `${tts.backendName} — ${why}` : tts.backendName;
   document.body.dataset.model = 'loaded';
   delete document.body.dataset.error;
   setState('ready');

@@ -1,11 +1,13 @@
-// Bench page (bench.html): tritone's wasm and onnxruntime-web (WASM backend) on the same
-// phonemes, voice and thread count in the same tab, timed runs alternating after one untimed
-// run each. Writes `DONE {json}` or `ERROR message` into <pre id="result"> for tools/bench/web.mjs.
+// Bench page (bench.html): tritone and onnxruntime-web (WASM backend) on the same phonemes,
+// voice and thread count in the same tab, timed runs alternating after one untimed run each.
+// tritone runs as users run it: the TritoneTTS API, its engine in a worker (with more than one
+// thread, the threaded build on a pool of workers). Writes `DONE {json}` or `ERROR message` into
+// <pre id="result"> for tools/bench/web.mjs.
 //
 // Parameters: model (tritone GGUF URL), onnx (Kokoro ONNX export URL), threads (both engines';
-// more than one needs a cross-origin isolated page, and tritone's threaded build), runs, voice
-// (default: the GGUF's first), text (English, default the paragraph below), ort (the
-// onnxruntime-web ES module).
+// more than one needs a cross-origin isolated page), runs, voice (default: the GGUF's first),
+// text (English, default the paragraph below), ort (the onnxruntime-web ES module).
+import { TritoneTTS } from './pkg/index.js';
 
 // tools/bench/compare.py's paragraph: both benches speak the same text.
 const PARAGRAPH = 'The old lighthouse keeper climbed the winding stairs every evening at dusk. '
@@ -34,10 +36,9 @@ async function main() {
   if (threads > 1 && !crossOriginIsolated) throw new Error(`threads=${threads} needs a cross-origin isolated page (COOP/COEP headers); this one is not`);
 
   status('loading tritone and onnxruntime-web…');
-  const tritone = await import(threads > 1 ? './pkg/threads/tritone.js' : './pkg/tritone.js');
-  await tritone.default();
-  if (threads > 1) await tritone.initThreadPool(threads);
-  const { Tts, phonemize, inspectGguf, ggufTensorF32 } = tritone;
+  // The plain module on this thread only reads the GGUF and phonemizes.
+  const { default: init, phonemize, inspectGguf, ggufTensorF32 } = await import('./pkg/tritone.js');
+  await init();
   const ort = await import(q.get('ort') ?? '/ort/ort.wasm.min.mjs');
   const [gguf, onnx] = await Promise.all([download(q.get('model')), download(q.get('onnx'))]);
 
@@ -64,10 +65,11 @@ async function main() {
     style: new ort.Tensor('float32', style, [1, 256]),
     speed: new ort.Tensor('float32', Float32Array.of(1), [1]),
   };
-  const tts = await Tts.create(gguf, 'cpu');
+  const tts = await TritoneTTS.load(gguf, { backend: 'cpu', threads, cache: false });
+  if (tts.threads !== threads) throw new Error(`tritone runs ${tts.threads} threads, not ${threads}: ${tts.threadsReason}`);
 
   const ortRun = async () => (await session.run(feeds))[session.outputNames[0]].data.length;
-  const tritoneRun = async () => (await tts.speak(phonemes, voice, 1.0, 0)).audio.length;
+  const tritoneRun = async () => (await tts.generate(phonemes, { phonemes: true, voice, seed: 0 })).samples.length;
   status('warming up…');
   const ortSamples = await ortRun();
   const tritoneSamples = await tritoneRun();
@@ -87,7 +89,7 @@ async function main() {
   };
   const result = {
     phonemes, voice, threads, runs, crossOriginIsolated, userAgent: navigator.userAgent,
-    tritone: engine('tritone', tritoneSamples, { backend: tts.backend, threads: tritone.cpuThreads() }),
+    tritone: engine('tritone', tritoneSamples, { backend: tts.backendName, threads: tts.threads }),
     onnxruntime: engine('onnxruntime', ortSamples, { version: ort.env.versions?.web ?? null, threads }),
   };
   result.ratio_rtf = result.tritone.rtf / result.onnxruntime.rtf;

@@ -40,8 +40,8 @@ test('load: progress, voices, the backend and why, in a worker', async () => {
     const { TritoneTTS } = await import('/pkg/index.js');
     const phases = [];
     window.tts = await TritoneTTS.load('/small.gguf', { progress: (p) => phases.push(p) });
-    const { voices, backend, backendName, backendReason, worker, sampleRate } = window.tts;
-    return { phases, voices, backend, backendName, backendReason, worker, sampleRate };
+    const { voices, backend, backendName, backendReason, worker, sampleRate, threads, threadsReason } = window.tts;
+    return { phases, voices, backend, backendName, backendReason, worker, sampleRate, threads, threadsReason, cores: navigator.hardwareConcurrency };
   });
   assert.equal(got.worker, true);
   assert.equal(got.backend, 'cpu');
@@ -49,6 +49,9 @@ test('load: progress, voices, the backend and why, in a worker', async () => {
   // SwiftShader here: auto keeps to the CPU, saying why.
   assert.match(got.backendReason, /software rasterizer/);
   assert.equal(got.sampleRate, 24000);
+  // This page is not cross-origin isolated: one thread, saying why (threads.test.mjs: more).
+  assert.equal(got.threads, 1);
+  if (got.cores > 1) assert.match(got.threadsReason, /not cross-origin isolated/);
   assert.deepEqual(got.voices.map((v) => v.id), ['af_test', 'am_other']);
   assert.deepEqual(got.voices[1], { id: 'am_other', language: 'en-us', gender: 'male' });
   const downloads = got.phases.filter((p) => p.phase === 'download');
@@ -173,6 +176,7 @@ test('cancel stops within a chunk; the engine goes on; errors are TritoneErrors 
       preAborted: await error(() => tts.generate('Hi.', { voice: 'af_test', signal: AbortSignal.abort() })),
       badLoad: await error(() => TritoneTTS.load('/small.gguf', { backend: 'opengl' })),
       badLoadOption: await error(() => TritoneTTS.load('/small.gguf', { thread: 2 })),
+      badThreads: await error(() => TritoneTTS.load('/small.gguf', { threads: 0 })),
       missing: await error(() => TritoneTTS.load('/missing.gguf')),
       notModel: await error(() => TritoneTTS.load('/www/favicon.svg')),
     };
@@ -196,6 +200,7 @@ test('cancel stops within a chunk; the engine goes on; errors are TritoneErrors 
   refused(got.preAborted, 'cancelled', /cancelled/);
   refused(got.badLoad, 'bad_option', /backend: "opengl": expected "auto", "webgpu" or "cpu"/);
   refused(got.badLoadOption, 'bad_option', /unknown load option "thread"/);
+  refused(got.badThreads, 'bad_option', /threads: 0: expected "auto" or a whole number/);
   refused(got.missing, 'bad_download', /missing\.gguf: HTTP 404/);
   refused(got.notModel, 'bad_gguf', /not a GGUF file/);
 });

@@ -70,6 +70,33 @@ test('the threaded build speaks on 2 threads exactly as the plain build', async 
   assert.deepEqual(got.threaded.audio, got.single.audio);
 });
 
+test('the API in an isolated page: the worker runs the threaded build, same speech as one thread', async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`http://127.0.0.1:${isolated.address().port}/favicon.svg`);
+    const got = await page.evaluate(async () => {
+      const { TritoneTTS } = await import('/pkg/index.js');
+      const run = async (threads) => {
+        const tts = await TritoneTTS.load('/models/small.gguf', { threads, backend: 'cpu', cache: false });
+        const audio = await tts.generate('Hello world. This is a test.', { voice: 'af_test', seed: 3 });
+        const out = { threads: tts.threads, threadsReason: tts.threadsReason, backendName: tts.backendName, audio: Array.from(audio.samples) };
+        tts.dispose();
+        return out;
+      };
+      return { two: await run(2), one: await run(1) };
+    });
+    assert.deepEqual(errors, []);
+    assert.deepEqual({ ...got.two, audio: null }, { threads: 2, threadsReason: '', backendName: 'CPU (wasm simd128, 2 threads)', audio: null });
+    assert.deepEqual({ ...got.one, audio: null }, { threads: 1, threadsReason: '', backendName: 'CPU (wasm simd128)', audio: null });
+    assert.ok(got.one.audio.length > 2_000);
+    assert.deepEqual(got.two.audio, got.one.audio);
+  } finally {
+    await page.close();
+  }
+});
+
 test('without cross-origin isolation the threaded build cannot start, and the plain one speaks', async () => {
   const got = await speakWithBoth(plain);
   assert.equal(got.isolated, false);
