@@ -1,12 +1,13 @@
 // Offline use. The app shell is precached at install and refreshed from the network whenever it
 // is reachable (network first, so an updated app replaces the old files); models are not handled
 // here: tritone-tts keeps each verified model in its own Cache Storage ('tritone-models-v1')
-// and reads it from there before any download.
+// and reads it from there before any download. The threaded build (pkg/worker-threads.js,
+// pkg/threads/), which only cross-origin isolated pages load, is cached when first fetched.
 const APP_CACHE = 'tritone-app-v1';
 const MODEL_CACHE = 'tritone-models-v1';
 const SHELL = [
   './', 'index.html', 'app.js', 'adapter.js', 'style.css', 'favicon.svg', 'icon-192.png', 'icon-512.png', 'manifest.webmanifest',
-  'pkg/index.js', 'pkg/tritone-tts.js', 'pkg/worker.js', 'pkg/session.js', 'pkg/model-source.js', 'pkg/errors.js',
+  'pkg/index.js', 'pkg/tritone-tts.js', 'pkg/worker.js', 'pkg/worker-core.js', 'pkg/session.js', 'pkg/model-source.js', 'pkg/errors.js',
   'pkg/audio.js', 'pkg/play.js', 'pkg/tritone.js', 'pkg/tritone_bg.wasm',
 ];
 
