@@ -132,6 +132,18 @@ function threadCount(asked, inWorker) {
   return { threads: wanted, reason: '' };
 }
 
+// A worker on the build for `cpu.threads`, initialized; disposed if it does not start.
+async function startWorker(platform, cpu) {
+  const transport = new WorkerTransport(platform.createWorker(cpu.threads > 1));
+  try {
+    await transport.request('init', { wasmUrl: platform.wasmUrl, threads: cpu.threads, threadsReason: cpu.reason });
+    return transport;
+  } catch (e) {
+    transport.dispose();
+    throw e;
+  }
+}
+
 // Cut streamed text into whole sentences as it arrives; the rest waits for more.
 const SENTENCE_END = /[.!?…]+["'”’)\]]*\s+/g;
 
@@ -166,12 +178,18 @@ export class TritoneTTS {
     if (source instanceof URL) source = source.href;
     if (typeof source === 'string' && globalThis.document) source = new URL(source, document.baseURI).href;
     const useWorker = (options.worker ?? true) && platform.createWorker;
-    const cpu = threadCount(threads, useWorker);
-    const transport = useWorker
-      ? new WorkerTransport(platform.createWorker(cpu.threads > 1))
-      : new LocalTransport(new Session(await platform.initWasm(), cpu.reason), platform.readFile);
+    let transport;
+    if (useWorker) {
+      const cpu = threadCount(threads, true);
+      transport = await startWorker(platform, cpu).catch((e) => {
+        // A threaded build that cannot start (shared memory refused, say) leaves the plain one.
+        if (cpu.threads === 1) throw e;
+        return startWorker(platform, { threads: 1, reason: `one CPU thread: the threaded build did not start (${e?.message ?? e})` });
+      }).catch((e) => { throw TritoneError.from(e); });
+    } else {
+      transport = new LocalTransport(new Session(await platform.initWasm(), threadCount(threads, false).reason), platform.readFile);
+    }
     try {
-      if (useWorker) await transport.request('init', { wasmUrl: platform.wasmUrl, threads: cpu.threads, threadsReason: cpu.reason });
       const info = await transport.request('load', { source, options: { backend, cache, sha256 } }, progress);
       return new TritoneTTS(transport, info, platform);
     } catch (e) {

@@ -9,12 +9,14 @@ import { launchBrowser, root, serve } from './harness.mjs';
 
 const model = `${root}target/web-fixtures/small-q4_k.gguf`;
 const PHONEMES = 'hˈɛlO wˈɜɹld. ðɪs ɪz ə tˈɛst.';
-let isolated, plain, browser;
+let isolated, plain, broken, browser;
 
 before(async () => {
   assert.ok(existsSync(model), `${model} missing: see the "test model for the browser tier" step of scripts/test.sh`);
   isolated = await serve(`${root}www`, 0, { '/models/small.gguf': model }, { isolated: true });
   plain = await serve(`${root}www`, 0, { '/models/small.gguf': model });
+  // Isolated, but the threaded build's wasm is missing (404): it cannot start.
+  broken = await serve(`${root}www`, 0, { '/models/small.gguf': model, '/pkg/threads/tritone_bg.wasm': `${root}target/no-such-file.wasm` }, { isolated: true });
   browser = await launchBrowser();
 });
 
@@ -22,6 +24,7 @@ after(async () => {
   await browser?.close();
   isolated?.close();
   plain?.close();
+  broken?.close();
 });
 
 // Both builds in one page (two wasm instances), the same model, phonemes and seed.
@@ -92,6 +95,26 @@ test('the API in an isolated page: the worker runs the threaded build, same spee
     assert.deepEqual({ ...got.one, audio: null }, { threads: 1, threadsReason: '', backendName: 'CPU (wasm simd128)', audio: null });
     assert.ok(got.one.audio.length > 2_000);
     assert.deepEqual(got.two.audio, got.one.audio);
+  } finally {
+    await page.close();
+  }
+});
+
+test('a threaded build that does not start leaves the plain one, saying why', async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`http://127.0.0.1:${broken.address().port}/favicon.svg`);
+    const got = await page.evaluate(async () => {
+      const { TritoneTTS } = await import('/pkg/index.js');
+      const tts = await TritoneTTS.load('/models/small.gguf', { threads: 2, backend: 'cpu', cache: false });
+      const audio = await tts.generate('Hello world.', { voice: 'af_test' });
+      return { threads: tts.threads, threadsReason: tts.threadsReason, backendName: tts.backendName, samples: audio.samples.length };
+    });
+    assert.equal(got.threads, 1);
+    assert.equal(got.backendName, 'CPU (wasm simd128)');
+    assert.match(got.threadsReason, /^one CPU thread: the threaded build did not start \(.+\)$/);
+    assert.ok(got.samples > 1_000);
+    console.log(`fallback: ${got.threadsReason}`);
   } finally {
     await page.close();
   }
