@@ -2,6 +2,7 @@
 //! threaded wasm build (each output is computed exactly as on one thread, so results do not
 //! depend on the thread count).
 
+use super::for_chunks;
 use super::simd::axpy;
 use crate::backend::{Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, Weight};
 
@@ -43,17 +44,7 @@ pub fn conv1d_axpy(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32
             }
         }
     };
-    let scratch = || vec![0.0f32; g.c_in * g.k];
-    #[cfg(any(not(target_arch = "wasm32"), feature = "wasm-threads"))]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_exact_mut(g.t_out).enumerate().for_each_init(scratch, channel);
-    }
-    #[cfg(all(target_arch = "wasm32", not(feature = "wasm-threads")))]
-    {
-        let mut w_row = scratch();
-        out.chunks_exact_mut(g.t_out).enumerate().for_each(|item| channel(&mut w_row, item));
-    }
+    for_chunks(&mut out, g.t_out, 1, || vec![0.0f32; g.c_in * g.k], channel);
     out
 }
 
@@ -139,7 +130,7 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
     }
     let taps = g.c_in * g.k;
     let mut out = vec![0.0f32; g.c_out * g.t_out];
-    let block = |(rows, w4): (&mut Vec<f32>, &mut Vec<f32>), (b, y): (usize, &mut [f32])| {
+    let block = |(rows, w4): &mut (Vec<f32>, Vec<f32>), (b, y): (usize, &mut [f32])| {
         let first = b * TILE_CHANNELS;
         let n = y.len() / g.t_out;
         // The block's weights, channel-interleaved; missing channels (the last block) are zero.
@@ -157,16 +148,7 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
         kernel(&tile, y);
     };
     let scratch = || (vec![0.0f32; TILE_CHANNELS * taps], vec![0.0f32; TILE_CHANNELS * taps]);
-    #[cfg(any(not(target_arch = "wasm32"), feature = "wasm-threads"))]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_mut(TILE_CHANNELS * g.t_out).enumerate().for_each_init(scratch, |(r, w4), item| block((r, w4), item));
-    }
-    #[cfg(all(target_arch = "wasm32", not(feature = "wasm-threads")))]
-    {
-        let (mut r, mut w4) = scratch();
-        out.chunks_mut(TILE_CHANNELS * g.t_out).enumerate().for_each(|item| block((&mut r, &mut w4), item));
-    }
+    for_chunks(&mut out, TILE_CHANNELS * g.t_out, 1, scratch, block);
     Some(out)
 }
 

@@ -14,6 +14,27 @@ use crate::error::Result;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CpuBackend;
 
+/// `f(scratch, (i, chunk i))` for each `len`-long chunk of `out` (the last may be shorter): on
+/// rayon's threads natively and in the threaded wasm build, a task taking at least `min_len`
+/// chunks and making its scratch with `init`; in order with one scratch in the plain wasm build.
+/// Each chunk is computed as on one thread, so results do not depend on the thread count.
+fn for_chunks<S>(out: &mut [f32], len: usize, min_len: usize, init: impl Fn() -> S + Send + Sync, f: impl Fn(&mut S, (usize, &mut [f32])) + Send + Sync) {
+    if len == 0 {
+        return;
+    }
+    #[cfg(any(not(target_arch = "wasm32"), feature = "wasm-threads"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(len).enumerate().with_min_len(min_len).for_each_init(init, f);
+    }
+    #[cfg(all(target_arch = "wasm32", not(feature = "wasm-threads")))]
+    {
+        let _ = min_len; // one task in order: nothing to batch
+        let mut scratch = init();
+        out.chunks_mut(len).enumerate().for_each(|item| f(&mut scratch, item));
+    }
+}
+
 /// An f32 tensor in host memory, row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CpuTensor {

@@ -70,19 +70,10 @@ fn lane_sum(v: &[f32], f: impl Fn(f32) -> f64) -> f64 {
     lanes.iter().sum::<f64>() + rest
 }
 
-/// `f(i, row i)` for each `t`-long row of `out`: natively on rayon's threads (a task takes
-/// rows of at least 16 k elements in all; in wasm only in the threaded build), else in order.
+/// `f(i, row i)` for each `t`-long row of `out`, on threads where there are (a task takes rows
+/// of at least 16 k elements in all).
 fn for_rows(out: &mut [f32], t: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
-    if t == 0 {
-        return;
-    }
-    #[cfg(any(not(target_arch = "wasm32"), feature = "wasm-threads"))]
-    {
-        use rayon::prelude::*;
-        out.par_chunks_exact_mut(t).enumerate().with_min_len((1 << 14) / t + 1).for_each(|(i, row)| f(i, row));
-    }
-    #[cfg(all(target_arch = "wasm32", not(feature = "wasm-threads")))]
-    out.chunks_exact_mut(t).enumerate().for_each(|(i, row)| f(i, row));
+    super::for_chunks(out, t, (1 << 14) / t.max(1) + 1, || (), |_, (i, row)| f(i, row));
 }
 
 /// `table [n, d]` rows `ids` as columns `[d, ids.len()]`. Ids are checked by the caller.
