@@ -65,7 +65,7 @@ impl Backend for CpuBackend {
         match conv1d::tile_kernel_name() {
             // wasm's tiles are simd128 too: its name says it already
             Some(tiles) if !cfg!(target_arch = "wasm32") => format!("CPU ({}, {tiles})", simd::KIND),
-            _ if cfg!(feature = "wasm-threads") => format!("CPU ({}, {} threads)", simd::KIND, rayon::current_num_threads()),
+            _ if cfg!(all(target_arch = "wasm32", feature = "wasm-threads")) => format!("CPU ({}, {} threads)", simd::KIND, rayon::current_num_threads()),
             _ => format!("CPU ({})", simd::KIND),
         }
     }
