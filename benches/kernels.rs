@@ -58,7 +58,7 @@ fn transposed(c: &mut Criterion) {
         let bias = data(c_out, 0.3);
         g.throughput(Throughput::Elements((c_in * c_out * k * t) as u64));
         let id = format!("{c_in}to{c_out}_k{k}_s{stride}_t{t}");
-        g.bench_with_input(BenchmarkId::new("polyphase", &id), &(), |b, _| b.iter(|| conv_transpose1d_polyphase(&geo, &x, &w, Some(&bias))));
+        g.bench_with_input(BenchmarkId::new("polyphase", &id), &(), |b, _| b.iter(|| conv_transpose1d_polyphase(&geo, &x, &w, Some(&bias), |g, x, w| conv1d(g, x, w, None))));
         g.bench_with_input(BenchmarkId::new("scatter", &id), &(), |b, _| b.iter(|| conv_transpose1d_scatter(&geo, &x, &w, Some(&bias))));
     }
     g.finish();

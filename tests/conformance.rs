@@ -43,7 +43,7 @@ fn suite_covers_every_op_and_every_weight_format() {
 
 #[test]
 fn cpu_passes_every_case() {
-    let report = pollster::block_on(conformance::run(&CpuBackend));
+    let report = pollster::block_on(conformance::run(&CpuBackend::default()));
     print(&report);
     assert_eq!((report.failed, report.unsupported), (0, 0));
 }
@@ -53,7 +53,7 @@ fn cpu_passes_every_case() {
 #[test]
 fn tolerances_would_catch_a_wrong_value() {
     for case in cases().iter().filter(|c| c.name.starts_with("conv1d_k3_d3_Q4_K") || c.name == "layer_norm" || c.name == "concat_three") {
-        let mut got = pollster::block_on(case.call.run(&CpuBackend)).unwrap();
+        let mut got = pollster::block_on(case.call.run(&CpuBackend::default())).unwrap();
         let want = pollster::block_on(case.call.run(&ReferenceBackend)).unwrap();
         let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
         let mid = got.len() / 2;
@@ -89,7 +89,7 @@ fn gpu_chained_ops_flush_and_read() {
         (pollster::block_on(b.read(&y)).unwrap(), b.ops_recorded() - before)
     }
     let (on_gpu, gpu_ops) = chain(&gpu, &x, &w1, &b1, &w2);
-    let (on_cpu, cpu_ops) = chain(&CpuBackend, &x, &w1, &b1, &w2);
+    let (on_cpu, cpu_ops) = chain(&CpuBackend::default(), &x, &w1, &b1, &w2);
     assert!(max_rel_error(&on_gpu, &on_cpu) <= 2e-5);
     assert_eq!((gpu_ops, cpu_ops), (2, 2));
 }
@@ -102,7 +102,7 @@ fn bad_arguments_are_errors_on_the_gpu_too() {
     // A vector in any format is decoded at load: an F16 bias adds as the CPU's does.
     let f16_bias = Weight::f16(&[2], vec![f16::from_f32(0.25), f16::ONE]).unwrap();
     let y = gpu.conv1d(&x, &w, Some(&gpu.load_weight(&f16_bias).unwrap()), Conv1dParams::default()).unwrap();
-    let on_cpu = CpuBackend.conv1d(&CpuBackend.upload(&[3, 10], &[0.5; 30]).unwrap(), &Weight::f16(&[2, 3, 3], vec![f16::ONE; 18]).unwrap(), Some(&f16_bias), Conv1dParams::default()).unwrap();
+    let on_cpu = CpuBackend::default().conv1d(&CpuBackend::default().upload(&[3, 10], &[0.5; 30]).unwrap(), &Weight::f16(&[2, 3, 3], vec![f16::ONE; 18]).unwrap(), Some(&f16_bias), Conv1dParams::default()).unwrap();
     assert_eq!(pollster::block_on(gpu.read(&y)).unwrap(), on_cpu.data());
     let w = gpu.load_weight(&Weight::f16(&[2, 4, 3], vec![f16::ONE; 24]).unwrap()).unwrap();
     assert!(matches!(gpu.conv1d(&x, &w, None, Conv1dParams::default()), Err(Error::InvalidArgument { op: "conv1d", .. })));

@@ -91,7 +91,7 @@ mod lockstep {
             "lockstep".into()
         }
         fn upload(&self, shape: &[usize], data: &[f32]) -> Result<Pair> {
-            Ok(Pair(CpuBackend.upload(shape, data)?, self.gpu.upload(shape, data)?))
+            Ok(Pair(CpuBackend::default().upload(shape, data)?, self.gpu.upload(shape, data)?))
         }
         fn load_weight(&self, w: &Weight) -> Result<PairWeight> {
             Ok(PairWeight(w.clone(), self.gpu.load_weight(w)?))
@@ -100,59 +100,59 @@ mod lockstep {
             t.0.shape()
         }
         fn conv1d(&self, x: &Pair, w: &PairWeight, b: Option<&PairWeight>, p: Conv1dParams) -> Result<Pair> {
-            self.check("conv1d", CpuBackend.conv1d(&x.0, &w.0, b.map(|b| &b.0), p), self.gpu.conv1d(&x.1, &w.1, b.map(|b| &b.1), p))
+            self.check("conv1d", CpuBackend::default().conv1d(&x.0, &w.0, b.map(|b| &b.0), p), self.gpu.conv1d(&x.1, &w.1, b.map(|b| &b.1), p))
         }
         fn conv_transpose1d(&self, x: &Pair, w: &PairWeight, b: Option<&PairWeight>, p: ConvTransposeParams) -> Result<Pair> {
-            self.check("conv_transpose1d", CpuBackend.conv_transpose1d(&x.0, &w.0, b.map(|b| &b.0), p), self.gpu.conv_transpose1d(&x.1, &w.1, b.map(|b| &b.1), p))
+            self.check("conv_transpose1d", CpuBackend::default().conv_transpose1d(&x.0, &w.0, b.map(|b| &b.0), p), self.gpu.conv_transpose1d(&x.1, &w.1, b.map(|b| &b.1), p))
         }
         fn linear(&self, x: &Pair, w: &PairWeight, b: Option<&PairWeight>) -> Result<Pair> {
-            self.check("linear", CpuBackend.linear(&x.0, &w.0, b.map(|b| &b.0)), self.gpu.linear(&x.1, &w.1, b.map(|b| &b.1)))
+            self.check("linear", CpuBackend::default().linear(&x.0, &w.0, b.map(|b| &b.0)), self.gpu.linear(&x.1, &w.1, b.map(|b| &b.1)))
         }
         fn embedding(&self, t: &PairWeight, ids: &[u32]) -> Result<Pair> {
-            self.check("embedding", CpuBackend.embedding(&t.0, ids), self.gpu.embedding(&t.1, ids))
+            self.check("embedding", CpuBackend::default().embedding(&t.0, ids), self.gpu.embedding(&t.1, ids))
         }
         fn lstm(&self, x: &Pair, w: &LstmWeights<'_, PairWeight>, reverse: bool) -> Result<Pair> {
             let cw = LstmWeights { w_ih: &w.w_ih.0, w_hh: &w.w_hh.0, b_ih: &w.b_ih.0, b_hh: &w.b_hh.0 };
             let gw = LstmWeights { w_ih: &w.w_ih.1, w_hh: &w.w_hh.1, b_ih: &w.b_ih.1, b_hh: &w.b_hh.1 };
-            self.check("lstm", CpuBackend.lstm(&x.0, &cw, reverse), self.gpu.lstm(&x.1, &gw, reverse))
+            self.check("lstm", CpuBackend::default().lstm(&x.0, &cw, reverse), self.gpu.lstm(&x.1, &gw, reverse))
         }
         fn attention(&self, q: &Pair, k: &Pair, v: &Pair, heads: usize) -> Result<Pair> {
-            self.check("attention", CpuBackend.attention(&q.0, &k.0, &v.0, heads), self.gpu.attention(&q.1, &k.1, &v.1, heads))
+            self.check("attention", CpuBackend::default().attention(&q.0, &k.0, &v.0, heads), self.gpu.attention(&q.1, &k.1, &v.1, heads))
         }
         fn layer_norm(&self, x: &Pair, g: &PairWeight, b: &PairWeight, eps: f32) -> Result<Pair> {
-            self.check("layer_norm", CpuBackend.layer_norm(&x.0, &g.0, &b.0, eps), self.gpu.layer_norm(&x.1, &g.1, &b.1, eps))
+            self.check("layer_norm", CpuBackend::default().layer_norm(&x.0, &g.0, &b.0, eps), self.gpu.layer_norm(&x.1, &g.1, &b.1, eps))
         }
         fn ada_norm(&self, x: &Pair, s: &Pair, kind: NormKind, eps: f32) -> Result<Pair> {
-            self.check("ada_norm", CpuBackend.ada_norm(&x.0, &s.0, kind, eps), self.gpu.ada_norm(&x.1, &s.1, kind, eps))
+            self.check("ada_norm", CpuBackend::default().ada_norm(&x.0, &s.0, kind, eps), self.gpu.ada_norm(&x.1, &s.1, kind, eps))
         }
         fn snake(&self, x: &Pair, a: &PairWeight) -> Result<Pair> {
-            self.check("snake", CpuBackend.snake(&x.0, &a.0), self.gpu.snake(&x.1, &a.1))
+            self.check("snake", CpuBackend::default().snake(&x.0, &a.0), self.gpu.snake(&x.1, &a.1))
         }
         fn unary(&self, x: &Pair, op: Unary) -> Result<Pair> {
-            self.check("unary", CpuBackend.unary(&x.0, op), self.gpu.unary(&x.1, op))
+            self.check("unary", CpuBackend::default().unary(&x.0, op), self.gpu.unary(&x.1, op))
         }
         fn add(&self, a: &Pair, b: &Pair) -> Result<Pair> {
-            self.check("add", CpuBackend.add(&a.0, &b.0), self.gpu.add(&a.1, &b.1))
+            self.check("add", CpuBackend::default().add(&a.0, &b.0), self.gpu.add(&a.1, &b.1))
         }
         fn scale(&self, x: &Pair, s: f32) -> Result<Pair> {
-            self.check("scale", CpuBackend.scale(&x.0, s), self.gpu.scale(&x.1, s))
+            self.check("scale", CpuBackend::default().scale(&x.0, s), self.gpu.scale(&x.1, s))
         }
         fn concat(&self, parts: &[&Pair]) -> Result<Pair> {
             let c: Vec<&CpuTensor> = parts.iter().map(|p| &p.0).collect();
             let g: Vec<_> = parts.iter().map(|p| &p.1).collect();
-            self.check("concat", CpuBackend.concat(&c), self.gpu.concat(&g))
+            self.check("concat", CpuBackend::default().concat(&c), self.gpu.concat(&g))
         }
         fn broadcast(&self, x: &Pair, t: usize) -> Result<Pair> {
-            self.check("broadcast", CpuBackend.broadcast(&x.0, t), self.gpu.broadcast(&x.1, t))
+            self.check("broadcast", CpuBackend::default().broadcast(&x.0, t), self.gpu.broadcast(&x.1, t))
         }
         fn repeat_interleave(&self, x: &Pair, counts: &[usize]) -> Result<Pair> {
-            self.check("repeat_interleave", CpuBackend.repeat_interleave(&x.0, counts), self.gpu.repeat_interleave(&x.1, counts))
+            self.check("repeat_interleave", CpuBackend::default().repeat_interleave(&x.0, counts), self.gpu.repeat_interleave(&x.1, counts))
         }
         fn reflect_pad(&self, x: &Pair, l: usize, r: usize) -> Result<Pair> {
-            self.check("reflect_pad", CpuBackend.reflect_pad(&x.0, l, r), self.gpu.reflect_pad(&x.1, l, r))
+            self.check("reflect_pad", CpuBackend::default().reflect_pad(&x.0, l, r), self.gpu.reflect_pad(&x.1, l, r))
         }
         fn upsample_nearest(&self, x: &Pair, f: usize) -> Result<Pair> {
-            self.check("upsample_nearest", CpuBackend.upsample_nearest(&x.0, f), self.gpu.upsample_nearest(&x.1, f))
+            self.check("upsample_nearest", CpuBackend::default().upsample_nearest(&x.0, f), self.gpu.upsample_nearest(&x.1, f))
         }
         fn flush(&self) -> Result<()> {
             self.gpu.flush()

@@ -115,19 +115,19 @@ fn speech_on_given_durations_equals_speech_on_predicted_ones() {
     use tritone::model::kokoro::Kokoro;
     let cfg = config();
     let tokens = vocab::tokens(cfg.n_token);
-    let model = Kokoro::load(&CpuBackend, &RandomWeights { seed: 0 }, cfg, &tokens).unwrap();
+    let model = Kokoro::load(&CpuBackend::default(), &RandomWeights { seed: 0 }, cfg, &tokens).unwrap();
     let ids = model.tokenize(PHONEMES).unwrap();
     let style = portable_param("voicepack", 256, 0, 0.3, 0.0);
-    let spoken = pollster::block_on(model.synthesize(&CpuBackend, &ids, &style, 1.0, 5)).unwrap();
-    let predicted = pollster::block_on(model.predict_durations(&CpuBackend, &ids, &style, 1.0)).unwrap();
+    let spoken = pollster::block_on(model.synthesize(&CpuBackend::default(), &ids, &style, 1.0, 5)).unwrap();
+    let predicted = pollster::block_on(model.predict_durations(&CpuBackend::default(), &ids, &style, 1.0)).unwrap();
     assert_eq!(predicted, spoken.durations);
-    let forced = pollster::block_on(model.synthesize_with_durations(&CpuBackend, &ids, &style, &predicted, 5)).unwrap();
+    let forced = pollster::block_on(model.synthesize_with_durations(&CpuBackend::default(), &ids, &style, &predicted, 5)).unwrap();
     assert_eq!((&forced.durations, &forced.audio), (&spoken.durations, &spoken.audio));
     // Other durations: their frame count, so another model's audio aligns with this one's.
     let doubled: Vec<usize> = predicted.iter().map(|f| 2 * f).collect();
-    let slow = pollster::block_on(model.synthesize_with_durations(&CpuBackend, &ids, &style, &doubled, 5)).unwrap();
+    let slow = pollster::block_on(model.synthesize_with_durations(&CpuBackend::default(), &ids, &style, &doubled, 5)).unwrap();
     assert_eq!(slow.audio.len(), 2 * spoken.audio.len());
     for bad in [&predicted[1..], &vec![0; predicted.len()][..]] {
-        assert!(pollster::block_on(model.synthesize_with_durations(&CpuBackend, &ids, &style, bad, 5)).is_err());
+        assert!(pollster::block_on(model.synthesize_with_durations(&CpuBackend::default(), &ids, &style, bad, 5)).is_err());
     }
 }

@@ -66,7 +66,7 @@ fn reference_or(case: &str, name: &str, time_first: bool, ours: T) -> T {
 
 fn tensor(a: &NpyArray, time_first: bool) -> T {
     let (shape, v) = as_ct(a, time_first);
-    CpuBackend.upload(&shape, &v).unwrap()
+    CpuBackend::default().upload(&shape, &v).unwrap()
 }
 
 /// Largest |ours − ref| over the largest |ref|: the check for one stage (skipped where a case
@@ -77,8 +77,8 @@ fn check(case: &str, name: &str, ours: &T, time_first: bool, tol: f64) {
     }
     let reference = fixture(case, name);
     let (shape, want) = as_ct(&reference, time_first);
-    let got = pollster::block_on(CpuBackend.read(ours)).unwrap();
-    assert_eq!(CpuBackend.shape(ours), shape.as_slice(), "{case}/{name}: shape");
+    let got = pollster::block_on(CpuBackend::default().read(ours)).unwrap();
+    assert_eq!(CpuBackend::default().shape(ours), shape.as_slice(), "{case}/{name}: shape");
     let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64)).max(1e-12);
     let err = got.iter().zip(&want).fold(0.0f64, |m, (a, b)| m.max((*a as f64 - *b as f64).abs())) / scale;
     println!("{case:16} {name:20} max |Δ| / max |ref| = {err:.2e}");
@@ -117,7 +117,7 @@ struct Front {
 }
 
 fn front(cfg: &KokoroConfig) -> Front {
-    let (b, src) = (&CpuBackend, &RandomWeights { seed: 0 });
+    let (b, src) = (&CpuBackend::default(), &RandomWeights { seed: 0 });
     Front {
         albert: Albert::load(b, src, &cfg.plbert, cfg.n_token).unwrap(),
         bert_encoder: Linear::load(b, src, "bert_encoder", cfg.plbert.hidden_size, cfg.hidden_dim).unwrap(),
@@ -131,7 +131,7 @@ fn front(cfg: &KokoroConfig) -> Front {
 fn style(case: &str) -> (T, T) {
     let ref_s = fixture(case, "ref_s").to_f32(); // [1, 256]: decoder half, then prosody half
     let half = ref_s.len() / 2;
-    (CpuBackend.upload(&[half, 1], &ref_s[..half]).unwrap(), CpuBackend.upload(&[half, 1], &ref_s[half..]).unwrap())
+    (CpuBackend::default().upload(&[half, 1], &ref_s[..half]).unwrap(), CpuBackend::default().upload(&[half, 1], &ref_s[half..]).unwrap())
 }
 
 /// (a) text → prosody: ALBERT, bert_encoder, duration encoder, duration logits, durations
@@ -224,7 +224,7 @@ fn relative(got: &[f32], want: &[f32]) -> f64 {
 #[test]
 fn harmonic_source_and_stft_match_pytorch() {
     let cfg = config();
-    let generator = Generator::load(&CpuBackend, &RandomWeights { seed: 0 }, &cfg).unwrap();
+    let generator = Generator::load(&CpuBackend::default(), &RandomWeights { seed: 0 }, &cfg).unwrap();
     for case in ["short", "oov"] {
         let f0 = fixture(case, "gen.in2").to_f32();
         // golden.py's noise, regenerated (seeded_noise_matches_golden_py checks it value for value).

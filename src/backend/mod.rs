@@ -18,7 +18,7 @@ pub(crate) use crate::error::check_len;
 use crate::error::{Error, Result};
 
 pub use crate::quant::Weight;
-pub use cpu::CpuBackend;
+pub use cpu::{Arithmetic, CpuBackend};
 pub use gpu::GpuBackend;
 pub use reference::ReferenceBackend;
 pub use shapes::ConvTransposeGeometry;

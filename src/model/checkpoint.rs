@@ -136,7 +136,7 @@ impl WeightSource for NameProbe {
 /// The names of every tensor a model of `config` loads.
 fn requested_names(config: &KokoroConfig, tokens: &[String]) -> Result<Vec<String>> {
     let probe = NameProbe(RefCell::new(Vec::new()));
-    Kokoro::load(&CpuBackend, &probe, config.clone(), tokens)?;
+    Kokoro::load(&CpuBackend::default(), &probe, config.clone(), tokens)?;
     let mut names = probe.0.into_inner();
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(n.clone()));
@@ -147,7 +147,7 @@ fn requested_names(config: &KokoroConfig, tokens: &[String]) -> Result<Vec<Strin
 /// weight-normed layers). Missing tensors and wrong shapes are all named in one error.
 pub fn collect_weights(src: &dyn WeightSource, config: &KokoroConfig, tokens: &[String]) -> Result<Vec<(String, Weight)>> {
     let recorder = Recorder { inner: src, seen: RefCell::new(Vec::new()), failures: RefCell::new(Vec::new()) };
-    Kokoro::load(&CpuBackend, &recorder, config.clone(), tokens)?;
+    Kokoro::load(&CpuBackend::default(), &recorder, config.clone(), tokens)?;
     let failures = recorder.failures.into_inner();
     if !failures.is_empty() {
         return Err(Error::InvalidArgument { op: "load weights", reason: format!("{} problems:\n  {}", failures.len(), failures.join("\n  ")) });

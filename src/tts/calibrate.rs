@@ -55,7 +55,7 @@ impl Calibrator {
                     features[i * n + s] = x;
                 }
             }
-            let gram = CpuBackend.linear(&CpuTensor::new(&[n, d], vectors)?, &Weight::f32(&[d, n], features)?, None)?;
+            let gram = CpuBackend::default().linear(&CpuTensor::new(&[n, d], vectors)?, &Weight::f32(&[d, n], features)?, None)?;
             hessians.entry(index).or_insert_with(|| Hessian::new(d)).add_gram(gram.data(), n);
         }
         Ok(())
@@ -103,11 +103,11 @@ impl Backend for Calibrator {
     type Weight = Tracked;
 
     fn name(&self) -> String {
-        format!("calibration on {}", CpuBackend.name())
+        format!("calibration on {}", CpuBackend::default().name())
     }
 
     fn upload(&self, shape: &[usize], data: &[f32]) -> Result<CpuTensor> {
-        CpuBackend.upload(shape, data)
+        CpuBackend::default().upload(shape, data)
     }
 
     fn load_weight(&self, weight: &Weight) -> Result<Tracked> {
@@ -120,7 +120,7 @@ impl Backend for Calibrator {
     }
 
     fn conv1d(&self, x: &CpuTensor, w: &Tracked, bias: Option<&Tracked>, params: Conv1dParams) -> Result<CpuTensor> {
-        let y = CpuBackend.conv1d(x, &w.weight, bias.map(|b| &b.weight), params)?;
+        let y = CpuBackend::default().conv1d(x, &w.weight, bias.map(|b| &b.weight), params)?;
         if w.index.is_some() {
             let g = Conv1dGeometry::new(x.shape(), w.weight.shape(), None, params)?;
             let at = self.pick(g.t_out);
@@ -140,23 +140,23 @@ impl Backend for Calibrator {
     }
 
     fn conv_transpose1d(&self, x: &CpuTensor, w: &Tracked, bias: Option<&Tracked>, params: ConvTransposeParams) -> Result<CpuTensor> {
-        CpuBackend.conv_transpose1d(x, &w.weight, bias.map(|b| &b.weight), params)
+        CpuBackend::default().conv_transpose1d(x, &w.weight, bias.map(|b| &b.weight), params)
     }
 
     fn linear(&self, x: &CpuTensor, w: &Tracked, bias: Option<&Tracked>) -> Result<CpuTensor> {
-        let y = CpuBackend.linear(x, &w.weight, bias.map(|b| &b.weight))?;
+        let y = CpuBackend::default().linear(x, &w.weight, bias.map(|b| &b.weight))?;
         let at = self.pick(x.shape()[1]);
         self.accumulate(w.index, x.shape()[0], &Self::columns(x, &at, 0), at.len());
         Ok(y)
     }
 
     fn embedding(&self, table: &Tracked, ids: &[u32]) -> Result<CpuTensor> {
-        CpuBackend.embedding(&table.weight, ids)
+        CpuBackend::default().embedding(&table.weight, ids)
     }
 
     fn lstm(&self, x: &CpuTensor, w: &LstmWeights<'_, Tracked>, reverse: bool) -> Result<CpuTensor> {
         let inner = LstmWeights { w_ih: &w.w_ih.weight, w_hh: &w.w_hh.weight, b_ih: &w.b_ih.weight, b_hh: &w.b_hh.weight };
-        let h = CpuBackend.lstm(x, &inner, reverse)?;
+        let h = CpuBackend::default().lstm(x, &inner, reverse)?;
         let at = self.pick(x.shape()[1]);
         self.accumulate(w.w_ih.index, x.shape()[0], &Self::columns(x, &at, 0), at.len());
         // step s saw the hidden state of the step before it in the direction of travel
@@ -165,51 +165,51 @@ impl Backend for Calibrator {
     }
 
     fn attention(&self, q: &CpuTensor, k: &CpuTensor, v: &CpuTensor, heads: usize) -> Result<CpuTensor> {
-        CpuBackend.attention(q, k, v, heads)
+        CpuBackend::default().attention(q, k, v, heads)
     }
 
     fn layer_norm(&self, x: &CpuTensor, gamma: &Tracked, beta: &Tracked, eps: f32) -> Result<CpuTensor> {
-        CpuBackend.layer_norm(x, &gamma.weight, &beta.weight, eps)
+        CpuBackend::default().layer_norm(x, &gamma.weight, &beta.weight, eps)
     }
 
     fn ada_norm(&self, x: &CpuTensor, style_params: &CpuTensor, kind: NormKind, eps: f32) -> Result<CpuTensor> {
-        CpuBackend.ada_norm(x, style_params, kind, eps)
+        CpuBackend::default().ada_norm(x, style_params, kind, eps)
     }
 
     fn snake(&self, x: &CpuTensor, alpha: &Tracked) -> Result<CpuTensor> {
-        CpuBackend.snake(x, &alpha.weight)
+        CpuBackend::default().snake(x, &alpha.weight)
     }
 
     fn unary(&self, x: &CpuTensor, op: Unary) -> Result<CpuTensor> {
-        CpuBackend.unary(x, op)
+        CpuBackend::default().unary(x, op)
     }
 
     fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
-        CpuBackend.add(a, b)
+        CpuBackend::default().add(a, b)
     }
 
     fn scale(&self, x: &CpuTensor, s: f32) -> Result<CpuTensor> {
-        CpuBackend.scale(x, s)
+        CpuBackend::default().scale(x, s)
     }
 
     fn concat(&self, parts: &[&CpuTensor]) -> Result<CpuTensor> {
-        CpuBackend.concat(parts)
+        CpuBackend::default().concat(parts)
     }
 
     fn broadcast(&self, column: &CpuTensor, t: usize) -> Result<CpuTensor> {
-        CpuBackend.broadcast(column, t)
+        CpuBackend::default().broadcast(column, t)
     }
 
     fn repeat_interleave(&self, x: &CpuTensor, counts: &[usize]) -> Result<CpuTensor> {
-        CpuBackend.repeat_interleave(x, counts)
+        CpuBackend::default().repeat_interleave(x, counts)
     }
 
     fn reflect_pad(&self, x: &CpuTensor, left: usize, right: usize) -> Result<CpuTensor> {
-        CpuBackend.reflect_pad(x, left, right)
+        CpuBackend::default().reflect_pad(x, left, right)
     }
 
     fn upsample_nearest(&self, x: &CpuTensor, factor: usize) -> Result<CpuTensor> {
-        CpuBackend.upsample_nearest(x, factor)
+        CpuBackend::default().upsample_nearest(x, factor)
     }
 
     fn flush(&self) -> Result<()> {
@@ -217,10 +217,10 @@ impl Backend for Calibrator {
     }
 
     fn ops_recorded(&self) -> u64 {
-        CpuBackend.ops_recorded()
+        CpuBackend::default().ops_recorded()
     }
 
     async fn read(&self, tensor: &CpuTensor) -> Result<Vec<f32>> {
-        CpuBackend.read(tensor).await
+        CpuBackend::default().read(tensor).await
     }
 }

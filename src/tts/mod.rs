@@ -280,7 +280,7 @@ impl Speech {
 
 /// A loaded model on the backend chosen at run time.
 pub enum Engine {
-    Cpu { tts: Box<Voiced<CpuBackend>>, reason: String },
+    Cpu { tts: Box<Voiced<CpuBackend>>, cpu: CpuBackend, reason: String },
     Gpu(Box<GpuEngine>),
 }
 
@@ -292,6 +292,8 @@ pub struct GpuEngine {
     gpu: GpuBackend,
     /// The model file, to load the CPU's copy from when needed (shared, not copied).
     bytes: Bytes,
+    /// The CPU backend it falls back to.
+    cpu: CpuBackend,
     fallback: RefCell<Option<Fallback>>,
 }
 
@@ -313,58 +315,76 @@ impl GpuEngine {
 
     async fn next(&self, stream: &mut SpeechStream) -> Result<Option<SpeechChunk>> {
         if let Some(cpu) = self.fallback() {
-            return cpu.next(&CpuBackend, stream).await;
+            return cpu.next(&self.cpu, stream).await;
         }
         match self.tts.next(&self.gpu, stream).await {
             Ok(chunk) => Ok(chunk),
             Err(e) => {
-                let cpu = Arc::new(Voiced::from_gguf(&CpuBackend, &self.bytes)?);
+                let cpu = Arc::new(Voiced::from_gguf(&self.cpu, &self.bytes)?);
                 *self.fallback.borrow_mut() = Some(Fallback { tts: cpu.clone(), reason: format!("the GPU failed ({e}); the CPU took over") });
-                cpu.next(&CpuBackend, stream).await
+                cpu.next(&self.cpu, stream).await
             }
         }
     }
 }
 
 impl Engine {
-    /// Loads a GGUF model on the CPU.
+    /// Loads a GGUF model on the CPU (f32 arithmetic).
     pub fn cpu(bytes: &Bytes, reason: impl Into<String>) -> Result<Self> {
-        Ok(Engine::Cpu { tts: Box::new(Voiced::from_gguf(&CpuBackend, bytes)?), reason: reason.into() })
+        Self::on_cpu(bytes, CpuBackend::default(), reason)
+    }
+
+    fn on_cpu(bytes: &Bytes, cpu: CpuBackend, reason: impl Into<String>) -> Result<Self> {
+        Ok(Engine::Cpu { tts: Box::new(Voiced::from_gguf(&cpu, bytes)?), cpu, reason: reason.into() })
     }
 
     /// Loads a GGUF model on the backend `choice` asks for. `Auto` takes the GPU when a
     /// hardware adapter opens; otherwise the CPU, saying why.
     pub async fn load(bytes: &Bytes, choice: BackendChoice) -> Result<Self> {
+        Self::load_with(bytes, choice, CpuBackend::default()).await
+    }
+
+    /// [`Engine::load`] with `cpu` as the CPU backend (where the CPU runs, and what the GPU
+    /// falls back to).
+    pub async fn load_with(bytes: &Bytes, choice: BackendChoice, cpu: CpuBackend) -> Result<Self> {
         match choice {
-            BackendChoice::Cpu => Self::cpu(bytes, "asked for"),
-            BackendChoice::Gpu => Self::gpu(bytes, GpuBackend::new().await?),
+            BackendChoice::Cpu => Self::on_cpu(bytes, cpu, "asked for"),
+            BackendChoice::Gpu => Self::gpu(bytes, GpuBackend::new().await?, cpu),
             BackendChoice::Auto => {
                 match GpuBackend::new().await {
                     // A software rasterizer (lavapipe, SwiftShader) runs the same kernels on
                     // these same cores, slower than the CPU backend.
-                    Ok(gpu) if gpu.adapter().is_software() => Self::cpu(bytes, format!("the only GPU is a software rasterizer ({})", gpu.name())),
-                    Ok(gpu) => match Self::gpu(bytes, gpu) {
-                        Err(e @ (Error::Gpu(_) | Error::InvalidArgument { .. })) => Self::cpu(bytes, format!("the GPU could not load the model: {e}")),
+                    Ok(gpu) if gpu.adapter().is_software() => Self::on_cpu(bytes, cpu, format!("the only GPU is a software rasterizer ({})", gpu.name())),
+                    Ok(gpu) => match Self::gpu(bytes, gpu, cpu) {
+                        Err(e @ (Error::Gpu(_) | Error::InvalidArgument { .. })) => Self::on_cpu(bytes, cpu, format!("the GPU could not load the model: {e}")),
                         loaded => loaded,
                     },
-                    Err(e) => Self::cpu(bytes, format!("no GPU: {e}")),
+                    Err(e) => Self::on_cpu(bytes, cpu, format!("no GPU: {e}")),
                 }
             }
         }
     }
 
     /// Loads a GGUF model on `gpu`; uploads are checked before it counts as loaded.
-    fn gpu(bytes: &Bytes, gpu: GpuBackend) -> Result<Self> {
+    fn gpu(bytes: &Bytes, gpu: GpuBackend, cpu: CpuBackend) -> Result<Self> {
         let tts = Voiced::from_gguf(&gpu, bytes)?;
         gpu.flush()?;
-        Ok(Engine::Gpu(Box::new(GpuEngine { tts, gpu, bytes: bytes.clone(), fallback: RefCell::new(None) })))
+        Ok(Engine::Gpu(Box::new(GpuEngine { tts, gpu, bytes: bytes.clone(), cpu, fallback: RefCell::new(None) })))
+    }
+
+    /// The CPU backend: the one that runs, or the one the GPU falls back to.
+    fn cpu_backend(&self) -> CpuBackend {
+        match self {
+            Engine::Cpu { cpu, .. } => *cpu,
+            Engine::Gpu(g) => g.cpu,
+        }
     }
 
     /// The backend's name, e.g. `"CPU (wasm simd128)"` (the CPU's once a GPU has fallen back).
     pub fn backend(&self) -> String {
         match self {
             Engine::Gpu(g) if g.fallback.borrow().is_none() => g.gpu.name(),
-            _ => CpuBackend.name(),
+            _ => self.cpu_backend().name(),
         }
     }
 
@@ -382,7 +402,7 @@ impl Engine {
     pub fn profile(&self, on: bool) -> Result<()> {
         match self {
             Engine::Gpu(g) if g.fallback.borrow().is_none() => g.gpu.profile(on),
-            _ => CpuBackend.profile(on),
+            _ => self.cpu_backend().profile(on),
         }
     }
 
@@ -390,7 +410,7 @@ impl Engine {
     pub async fn take_profile(&self) -> Result<OpTimes> {
         match self {
             Engine::Gpu(g) if g.fallback.borrow().is_none() => g.gpu.take_profile().await,
-            _ => CpuBackend.take_profile().await,
+            _ => self.cpu_backend().take_profile().await,
         }
     }
 
@@ -438,7 +458,7 @@ impl Engine {
     /// Synthesizes the next piece of `stream`; `None` once it has all been given.
     pub async fn next(&self, stream: &mut SpeechStream) -> Result<Option<SpeechChunk>> {
         match self {
-            Engine::Cpu { tts, .. } => tts.next(&CpuBackend, stream).await,
+            Engine::Cpu { tts, cpu, .. } => tts.next(cpu, stream).await,
             Engine::Gpu(g) => g.next(stream).await,
         }
     }
@@ -447,7 +467,7 @@ impl Engine {
     fn ops_recorded(&self) -> u64 {
         match self {
             Engine::Gpu(g) if g.fallback.borrow().is_none() => g.gpu.ops_recorded(),
-            _ => CpuBackend.ops_recorded(),
+            _ => self.cpu_backend().ops_recorded(),
         }
     }
 

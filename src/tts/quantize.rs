@@ -211,7 +211,7 @@ impl Quantizer {
     /// Sets the held-out sentences that [`Quantizer::evaluate`] speaks (piece `i` with voice
     /// `i mod voices.len()`), and speaks them with the input model.
     pub fn set_evaluation(&mut self, sentences: &[String], voices: &[String]) -> Result<()> {
-        let model = self.model(&CpuBackend, &self.weights)?;
+        let model = self.model(&CpuBackend::default(), &self.weights)?;
         self.eval = self
             .pieces(sentences)
             .par_iter()
@@ -220,7 +220,7 @@ impl Quantizer {
                 let voice = voices.get(i % voices.len().max(1)).ok_or_else(|| Error::BadOption { option: "voice", reason: "no voices to evaluate with".into() })?;
                 let ids = model.tokenize(p)?;
                 let style = self.style(voice, p.chars().count())?;
-                let out = pollster::block_on(model.synthesize(&CpuBackend, &ids, &style, 1.0, 0))?;
+                let out = pollster::block_on(model.synthesize(&CpuBackend::default(), &ids, &style, 1.0, 0))?;
                 Ok((ids, style, out))
             })
             .collect::<Result<_>>()?;
@@ -232,16 +232,16 @@ impl Quantizer {
         if self.eval.is_empty() {
             return Err(Error::InvalidArgument { op: "quantize", reason: "no evaluation sentences".into() });
         }
-        let model = self.model(&CpuBackend, weights)?;
+        let model = self.model(&CpuBackend::default(), weights)?;
         // Sentences in parallel: one sentence's small ops leave cores idle. Summed in order.
         let per_sentence = self
             .eval
             .par_iter()
             .map(|(ids, style, reference)| {
-                let frames = pollster::block_on(model.predict_durations(&CpuBackend, ids, style, 1.0))?;
+                let frames = pollster::block_on(model.predict_durations(&CpuBackend::default(), ids, style, 1.0))?;
                 let moved = reference.durations.iter().zip(&frames).filter(|(a, b)| a != b).count();
                 // The sound on the reference's durations: frames align, timing is counted apart.
-                let out = pollster::block_on(model.synthesize_with_durations(&CpuBackend, ids, style, &reference.durations, 0))?;
+                let out = pollster::block_on(model.synthesize_with_durations(&CpuBackend::default(), ids, style, &reference.durations, 0))?;
                 Ok((log_mel_distance(&reference.audio, &out.audio, SAMPLE_RATE), moved, reference.durations.len()))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -311,7 +311,7 @@ impl Quantizer {
         let rows = w.len() / d;
         // Σ (M H) ∘ M for M = rows × d
         let energy = |m: Vec<f32>| -> Result<f64> {
-            let mh = CpuBackend.linear(&hx, &Weight::f32(&[rows, d], m.clone())?, None)?;
+            let mh = CpuBackend::default().linear(&hx, &Weight::f32(&[rows, d], m.clone())?, None)?;
             Ok(mh.data().iter().zip(&m).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum())
         };
         let total = energy(w.clone())?;

@@ -91,7 +91,7 @@ impl Runtime {
     pub fn create() -> Promise {
         future_to_promise(async {
             let gpu = GpuBackend::new().await.map_err(|e| e.to_string());
-            Ok(Runtime { inner: Rc::new(Inner { cpu: CpuBackend, gpu }) }.into())
+            Ok(Runtime { inner: Rc::new(Inner { cpu: CpuBackend::default(), gpu }) }.into())
         })
     }
 

@@ -311,13 +311,14 @@ class SayResult:
 
 
 class Tritone:
-    def __init__(self, binary):
+    def __init__(self, binary, say_args=()):
         self.binary = os.path.abspath(binary)
+        self.say_args = list(say_args)  # e.g. ["--int8"]
         if not os.access(self.binary, os.X_OK):
             raise FileNotFoundError(f"tritone binary not found or not executable: {binary}")
 
     def say(self, model, voice, out_wav, text=None, phonemes=None, seed=0, lang="en-us", dump=None):
-        cmd = [self.binary, "say", "--model", model, "--voice", voice, "--seed", str(seed), "--out", str(out_wav)]
+        cmd = [self.binary, "say", "--model", model, "--voice", voice, "--seed", str(seed), "--out", str(out_wav)] + self.say_args
         if dump:
             cmd += ["--dump", str(dump)]
         if phonemes is not None:

@@ -36,6 +36,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tritone", required=True, help="the tritone binary")
     p.add_argument("--model", required=True, help="the model GGUF")
+    p.add_argument("--say-arg", action="append", default=[], help="an extra argument for `tritone say`, e.g. --say-arg=--int8 (repeatable)")
     p.add_argument("--voice", action="append", required=True, help="a voice (repeat for more)")
     p.add_argument("--path", choices=("text", "misaki", "both"), default="both")
     p.add_argument("--whisper", required=True, help="Whisper model folder in CTranslate2 format (faster-whisper)")
@@ -63,7 +64,7 @@ def main(argv=None):
     a = parse_args(argv)
     t_start = time.perf_counter()
     try:
-        tritone = asrlib.Tritone(a.tritone)
+        tritone = asrlib.Tritone(a.tritone, a.say_arg)
         sentences = asrlib.load_sentences(a.sentences, a.limit)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

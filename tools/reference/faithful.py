@@ -24,7 +24,7 @@ Exit status 1 if any durations differ, any audio is not finite, or any distance 
   target/refenv/bin/python tools/reference/faithful.py --model target/real/kokoro-f32.gguf \
       [--voices jf_alpha,jm_kumo] [--seed 0] [--tritone target/debug/tritone] [--out target/faithful]
   (--phonemes P, repeatable, replaces the 4 built-in sentences; --json FILE; --other-seed;
-   --sequential; --max-l1-db X)
+   --sequential; --max-l1-db X; --say-arg=--int8 passes an argument on to `tritone say`)
 """
 import argparse, json, math, os, re, subprocess, sys, time
 
@@ -138,13 +138,13 @@ def run_torch(model, phonemes, pack, seed, threads, speed=1.0):
     return audio.numpy().astype(np.float32), pred_dur.reshape(-1).numpy().astype(np.int64), dfl, dt
 
 
-def run_tritone(binary, model_path, voice, phonemes, seed, outdir, speed=1.0):
+def run_tritone(binary, model_path, voice, phonemes, seed, outdir, speed=1.0, extra=()):
     os.makedirs(outdir, exist_ok=True)
     for f in ('durations.npy', 'audio.npy'):
         if os.path.exists(os.path.join(outdir, f)):
             os.remove(os.path.join(outdir, f))
     cmd = [binary, 'say', '--model', model_path, '--voice', voice, '--phonemes', phonemes, '--seed', str(seed),
-           '--dump', outdir, '--out', os.path.join(outdir, 'tritone.wav')]
+           '--dump', outdir, '--out', os.path.join(outdir, 'tritone.wav')] + list(extra)
     if speed != 1.0:
         cmd += ['--speed', str(speed)]
     t0 = time.perf_counter()
@@ -164,6 +164,7 @@ def main():
     ap.add_argument('--phonemes', action='append', help='a phoneme string (repeatable; default: the 4 built-in sentences)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--tritone', default=os.path.join(ROOT, 'target/debug/tritone'))
+    ap.add_argument('--say-arg', action='append', default=[], help='an extra argument for `tritone say`, e.g. --say-arg=--int8 (repeatable)')
     ap.add_argument('--out', default=os.path.join(ROOT, 'target/faithful'))
     ap.add_argument('--max-l1-db', type=float, default=0.1, help='largest log-mel distance (dB) allowed')
     ap.add_argument('--other-seed', action='store_true', help='also run PyTorch with seed+1 (the distance another noise gives)')
@@ -203,7 +204,7 @@ def main():
     if not a.sequential:
         from concurrent.futures import ThreadPoolExecutor
         pool = ThreadPoolExecutor(max_workers=1)
-        futs = {(si, v): pool.submit(run_tritone, a.tritone, a.model, v, ps, a.seed, dirs[(si, v)]) for si, ps, v in pairs}
+        futs = {(si, v): pool.submit(run_tritone, a.tritone, a.model, v, ps, a.seed, dirs[(si, v)], extra=a.say_arg) for si, ps, v in pairs}
     rows, failed = [], False
     for si, ps, v in pairs:
         pack = gg['voices'][v]
@@ -214,7 +215,7 @@ def main():
         if a.other_seed:
             au3, _, _, t3 = run_torch(model, ps, pack, a.seed + 1, 1)
         if pool is None:
-            aur, dur, tr, msg = run_tritone(a.tritone, a.model, v, ps, a.seed, d)
+            aur, dur, tr, msg = run_tritone(a.tritone, a.model, v, ps, a.seed, d, extra=a.say_arg)
         else:
             aur, dur, tr, msg = futs[(si, v)].result()
         au2, du2, _, t2 = run_torch(model, ps, pack, a.seed, 2)

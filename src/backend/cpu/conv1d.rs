@@ -52,8 +52,8 @@ pub fn conv1d_axpy(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32
 /// one per output phase: output `p` with `q = p + padding = Q·stride + r` sums the taps
 /// `j = r + m·stride` over inputs `Q − m`, a stride-1 convolution of `x` with the phase's taps
 /// reversed. Each phase runs on [`conv1d`]'s tiles (and threads) instead of scattering one
-/// sample at a time.
-pub fn conv_transpose1d_polyphase(g: &ConvTransposeGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
+/// sample at a time. `conv` runs each phase (the backend's arithmetic).
+pub fn conv_transpose1d_polyphase(g: &ConvTransposeGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>, conv: impl Fn(&Conv1dGeometry, &[f32], &Weight) -> Vec<f32>) -> Vec<f32> {
     let (s, k) = (g.stride, g.k);
     let full = w.to_f32(); // [c_in][c_out][k]
     let mut out = vec![0.0f32; g.c_out * g.t_out];
@@ -77,7 +77,7 @@ pub fn conv_transpose1d_polyphase(g: &ConvTransposeGeometry, x: &[f32], w: &Weig
             unreachable!("a stride-1 convolution padded by its span has outputs")
         };
         // y[co][Q] is output q = Q·s + r, i.e. p = Q·s + r − padding
-        let y = conv1d(&geo, x, &phase, None);
+        let y = conv(&geo, x, &phase);
         for (row, y_row) in out.chunks_exact_mut(g.t_out).zip(y.chunks_exact(geo.t_out)) {
             for (big_q, v) in y_row.iter().enumerate() {
                 if let Some(p) = (big_q * s + r).checked_sub(g.padding).filter(|&p| p < g.t_out) {
@@ -405,7 +405,7 @@ mod tests {
                     let x: Vec<f32> = (0..c_in * t_in).map(|_| rng.uniform()).collect();
                     let w = Weight::f32(&[c_in, c_out, k], (0..c_in * c_out * k).map(|_| rng.uniform()).collect()).unwrap();
                     let bias: Vec<f32> = (0..c_out).map(|_| rng.uniform()).collect();
-                    let fast = conv_transpose1d_polyphase(&g, &x, &w, Some(&bias));
+                    let fast = conv_transpose1d_polyphase(&g, &x, &w, Some(&bias), |g, x, w| conv1d(g, x, w, None));
                     let slow = super::super::nn::conv_transpose1d(&g, &x, &w, Some(&bias));
                     assert_eq!(fast.len(), slow.len());
                     for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {

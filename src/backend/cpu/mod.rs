@@ -2,6 +2,7 @@
 //! packed; each kernel decodes the rows it needs into scratch.
 
 mod conv1d;
+mod int8;
 mod nn;
 pub mod simd;
 
@@ -12,13 +13,45 @@ use super::{check_len, count_host_macs, host_op, host_ops, shapes, Backend, Conv
 use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, Default)]
-pub struct CpuBackend;
+pub struct CpuBackend {
+    arithmetic: Arithmetic,
+}
+
+/// How the CPU backend multiplies in convolutions (the generator's, the decoder's, the text
+/// encoder's, the transposed ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// f32 throughout: the reference the GPU and the conformance suite compare against.
+    #[default]
+    F32,
+    /// The input quantized to int8 per channel and the weights per output channel, products
+    /// summed exactly in i32 (except convolutions with few outputs: the generator's last one
+    /// writes the spectrum and phase directly): faster where the CPU multiplies bytes (AVX-512
+    /// VNNI, wasm's i16 dot), at a small cost in fidelity.
+    Int8,
+}
+
+impl CpuBackend {
+    pub fn new(arithmetic: Arithmetic) -> Self {
+        Self { arithmetic }
+    }
+
+    pub fn arithmetic(&self) -> Arithmetic {
+        self.arithmetic
+    }
+
+    /// A convolution in this backend's arithmetic (int8 where it applies).
+    fn convolve(&self, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
+        let int8 = self.arithmetic == Arithmetic::Int8 && g.c_out >= int8::MIN_CHANNELS;
+        (if int8 { int8::conv1d_int8(g, x, w, bias) } else { None }).unwrap_or_else(|| conv1d(g, x, w, bias))
+    }
+}
 
 /// `f(scratch, (i, chunk i))` for each `len`-long chunk of `out` (the last may be shorter): on
 /// rayon's threads natively and in the threaded wasm build, a task taking at least `min_len`
 /// chunks and making its scratch with `init`; in order with one scratch in the plain wasm build.
 /// Each chunk is computed as on one thread, so results do not depend on the thread count.
-fn for_chunks<S>(out: &mut [f32], len: usize, min_len: usize, init: impl Fn() -> S + Send + Sync, f: impl Fn(&mut S, (usize, &mut [f32])) + Send + Sync) {
+fn for_chunks<T: Send, S>(out: &mut [T], len: usize, min_len: usize, init: impl Fn() -> S + Send + Sync, f: impl Fn(&mut S, (usize, &mut [T])) + Send + Sync) {
     if len == 0 {
         return;
     }
@@ -62,12 +95,19 @@ impl Backend for CpuBackend {
     type Weight = Weight;
 
     fn name(&self) -> String {
+        let mut parts = vec![simd::KIND.to_owned()];
         match conv1d::tile_kernel_name() {
             // wasm's tiles are simd128 too: its name says it already
-            Some(tiles) if !cfg!(target_arch = "wasm32") => format!("CPU ({}, {tiles})", simd::KIND),
-            _ if cfg!(all(target_arch = "wasm32", feature = "wasm-threads")) => format!("CPU ({}, {} threads)", simd::KIND, rayon::current_num_threads()),
-            _ => format!("CPU ({})", simd::KIND),
+            Some(tiles) if !cfg!(target_arch = "wasm32") => parts.push(tiles.to_owned()),
+            _ => {}
         }
+        if self.arithmetic == Arithmetic::Int8 {
+            parts.push(format!("int8 convolutions: {}", int8::kernel_name()));
+        }
+        if cfg!(all(target_arch = "wasm32", feature = "wasm-threads")) {
+            parts.push(format!("{} threads", rayon::current_num_threads()));
+        }
+        format!("CPU ({})", parts.join(", "))
     }
 
     fn upload(&self, shape: &[usize], data: &[f32]) -> Result<CpuTensor> {
@@ -88,7 +128,7 @@ impl Backend for CpuBackend {
         let _op = host_op("conv1d");
         count_host_macs(g.macs());
         let b = bias.map(Weight::values);
-        CpuTensor::new(&[g.c_out, g.t_out], conv1d(&g, &x.data, weight, b.as_deref()))
+        CpuTensor::new(&[g.c_out, g.t_out], self.convolve(&g, &x.data, weight, b.as_deref()))
     }
 
     fn conv_transpose1d(&self, x: &CpuTensor, weight: &Weight, bias: Option<&Weight>, p: ConvTransposeParams) -> Result<CpuTensor> {
@@ -98,7 +138,7 @@ impl Backend for CpuBackend {
         let b = bias.map(Weight::values);
         // Grouped (the depthwise pooling) stays a scatter; the generator's upsampling runs as
         // tiled convolutions.
-        let out = if g.groups == 1 { conv1d::conv_transpose1d_polyphase(&g, &x.data, weight, b.as_deref()) } else { nn::conv_transpose1d(&g, &x.data, weight, b.as_deref()) };
+        let out = if g.groups == 1 { conv1d::conv_transpose1d_polyphase(&g, &x.data, weight, b.as_deref(), |g, x, w| self.convolve(g, x, w, None)) } else { nn::conv_transpose1d(&g, &x.data, weight, b.as_deref()) };
         CpuTensor::new(&[g.c_out, g.t_out], out)
     }
 

@@ -21,6 +21,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc as tmpsc;
+use tritone::backend::CpuBackend;
 use tritone::model::voices::VoiceMix;
 use tritone::phonemize::{Language, Phonemizer, Segment};
 use tritone::tts::{BackendChoice, Engine, SpeechChunk, SynthesisOptions, SAMPLE_RATE};
@@ -36,6 +37,7 @@ pub struct ServeArgs {
     pub max_queue: usize,
     pub max_input_chars: usize,
     pub backend: BackendChoice,
+    pub cpu: CpuBackend,
     pub shutdown_timeout: f64,
     pub check: bool,
 }
@@ -199,7 +201,7 @@ impl IntoResponse for ApiError {
 pub fn serve(args: ServeArgs) -> Result<(), String> {
     let bytes = Bytes::from(std::fs::read(&args.model).map_err(|e| format!("{}: {e}", args.model.display()))?);
     let workers = args.workers.max(1);
-    let load = |_| pollster::block_on(Engine::load(&bytes, args.backend)).map_err(|e| format!("{}: {e}", args.model.display()));
+    let load = |_| pollster::block_on(Engine::load_with(&bytes, args.backend, args.cpu)).map_err(|e| format!("{}: {e}", args.model.display()));
     let engines: Vec<Engine> = (0..workers).map(load).collect::<Result<_, _>>()?;
     let first = &engines[0];
     println!("model {}: {} voices; backend {}{}", args.model.display(), first.voices().len(), first.backend(), paren(&first.backend_reason()));

@@ -1,0 +1,492 @@
+//! Integer convolution, the CPU backend's int8 arithmetic ([`super::Arithmetic::Int8`]): each
+//! input channel is quantized to int8 with its own scale, which moves into the weights
+//! (`w[o][i][j] · scale_i`, as SmoothQuant migrates it, all the way), each output channel's
+//! scaled weights to int8 with one scale for the row, and the products are summed exactly in
+//! i32. One scale for the whole input cost 3–5 dB of log-mel on the real model: a few loud
+//! channels set the step for all. Integer sums do
+//! not depend on order, so every kernel (AVX-512 VNNI, wasm simd128, the scalar twin) and every
+//! thread count give bit-identical output; only the final scaling to f32 rounds, the same way
+//! everywhere.
+
+use super::for_chunks;
+use crate::backend::{Conv1dGeometry, Weight};
+
+/// Input channels per 32-bit word: VNNI multiplies 4 adjacent bytes and sums them.
+const GROUP: usize = 4;
+/// Output channels per tile.
+const ROWS: usize = 8;
+/// Time steps per tile; the padded input and the i32 sums are whole tiles long.
+const STEPS: usize = 32;
+/// Channel groups summed before the time tiles move on: a chunk's input and weights stay in L1.
+const CHUNK: usize = 16;
+/// Convolutions with fewer output channels stay f32: the generator's `conv_post` (22 outputs:
+/// the spectrum and phase the inverse STFT reads) cost 1.6 dB of log-mel in int8 on the real
+/// model, every other convolution together about 0.9.
+pub const MIN_CHANNELS: usize = 64;
+/// Symmetric int8 levels: ±127 (−128 unused, so negation is exact).
+const LEVELS: f32 = 127.0;
+
+/// The quantized input, zero-padded: word `[g][q]` holds channels `4g..4g+4` at padded position
+/// `q` (input position `q − padding`) as bytes `value + 128` (VNNI multiplies unsigned by
+/// signed bytes; the +128 is taken off once per output channel).
+struct Input {
+    words: Vec<u32>,
+    /// Words per group: the time tiles plus the kernel's span.
+    tp: usize,
+    groups: usize,
+    /// Per input channel: the value of one level (0 for a silent channel).
+    channel_scales: Vec<f32>,
+}
+
+/// One tile's quantized weights: word `[g][j][r]` holds channels `4g..4g+4` of tap `j` of row
+/// `r` as signed bytes (zero for missing channels and rows).
+struct Block {
+    words: Vec<u32>,
+    /// Σ of each row's quantized weights (for the +128 of the input).
+    sums: [i32; ROWS],
+    scales: [f32; ROWS],
+}
+
+/// Sums `acc[r][t] += Σ_{g,j} Σ_c x[g][t + j·dilation][c] · w[g][j][r][c]` (bytes as in
+/// [`Input`] and [`Block`]) for `t` in whole tiles.
+type Kernel = fn(&Input, &[u32], usize, usize, &mut [i32]);
+
+/// `x [c_in, t_in]`, `w [c_out, c_in, k]` → `[c_out, t_out]` in int8 arithmetic; `None` where
+/// it does not apply: stride ≠ 1, or values that are not finite (the float path propagates
+/// them as PyTorch does).
+pub fn conv1d_int8(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
+    conv1d_with(kernel(), g, x, w, bias)
+}
+
+fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
+    if g.stride != 1 {
+        return None;
+    }
+    let maxima = x.chunks_exact(g.t_in).map(max_abs).collect::<Option<Vec<f32>>>()?;
+    let input = quantize_input(g, x, &maxima);
+    let t_pad = g.t_out.div_ceil(STEPS) * STEPS;
+    let taps = g.c_in * g.k;
+    let mut out = vec![0.0f32; g.c_out * g.t_out];
+    let block = |(rows, wq, acc): &mut (Vec<f32>, Block, Vec<i32>), (b, y): (usize, &mut [f32])| {
+        let first = b * ROWS;
+        let n = y.len() / g.t_out;
+        w.decode_rows(first, &mut rows[..n * taps]);
+        quantize_block(g, &mut rows[..n * taps], &input.channel_scales, wq);
+        acc.fill(0);
+        kernel(&input, &wq.words, g.k, g.dilation, acc);
+        for (r, (y_row, sums)) in y.chunks_exact_mut(g.t_out).zip(acc.chunks_exact(t_pad)).enumerate() {
+            let scale = wq.scales[r];
+            let offset = 128 * wq.sums[r];
+            let b = bias.map_or(0.0, |bias| bias[first + r]);
+            for (v, &s) in y_row.iter_mut().zip(sums) {
+                *v = (s - offset) as f32 * scale + b;
+            }
+        }
+    };
+    let words = input.groups * g.k * ROWS;
+    let scratch = || (vec![0.0f32; ROWS * taps], Block { words: vec![0; words], sums: [0; ROWS], scales: [0.0; ROWS] }, vec![0i32; ROWS * t_pad]);
+    for_chunks(&mut out, ROWS * g.t_out, 1, scratch, block);
+    Some(out)
+}
+
+/// The level `v / scale` rounds to (halves up), as the byte `level + 128` (`inv` = 1 / scale,
+/// 0 for an all-zero tensor; |v| ≤ the tensor's max, so the level is within ±127). Adding and
+/// truncating, not `f32::round`: x86-64's baseline has no rounding instruction, and a libm call
+/// per value cost as much as a small convolution.
+#[inline]
+fn level_byte(v: f32, inv: f32) -> u8 {
+    (v * inv + 128.5) as u8
+}
+
+/// The largest magnitude, or `None` if any value is not finite. Eight lanes, compares that
+/// compile to vector max, and `v − v` (NaN exactly for infinities and NaNs) summed to find
+/// the bad values: one vectorized pass.
+fn max_abs(values: &[f32]) -> Option<f32> {
+    let (mut max, mut bad) = ([0.0f32; 8], [0.0f32; 8]);
+    let mut chunks = values.chunks_exact(8);
+    for chunk in &mut chunks {
+        for l in 0..8 {
+            let a = chunk[l].abs();
+            max[l] = if a > max[l] { a } else { max[l] };
+            bad[l] += chunk[l] - chunk[l];
+        }
+    }
+    let mut m = max.into_iter().fold(0.0f32, f32::max);
+    let mut b = bad.iter().sum::<f32>();
+    for &v in chunks.remainder() {
+        m = m.max(v.abs());
+        b += v - v;
+    }
+    (b == 0.0).then_some(m)
+}
+
+fn quantize_input(g: &Conv1dGeometry, x: &[f32], maxima: &[f32]) -> Input {
+    let channel_scales: Vec<f32> = maxima.iter().map(|&m| m / LEVELS).collect();
+    let groups = g.c_in.div_ceil(GROUP);
+    let tp = g.t_out.div_ceil(STEPS) * STEPS + (g.k - 1) * g.dilation;
+    let (from, to) = (g.padding.min(tp), (g.padding + g.t_in).min(tp));
+    let mut words = vec![0u32; groups * tp];
+    // Each channel's bytes first (contiguous: vectorizes), then four channels interleaved into
+    // words (widen, shift, or: vectorizes too).
+    let pack = |bytes: &mut Vec<u8>, (group, row): (usize, &mut [u32])| {
+        // Channels past c_in stay 0x80: zero, as is the padding.
+        bytes.fill(0x80);
+        for (c, (x_row, &max)) in x.chunks_exact(g.t_in).zip(maxima).skip(GROUP * group).take(GROUP).enumerate() {
+            let inv = if max > 0.0 { LEVELS / max } else { 0.0 };
+            for (b, &v) in bytes[c * g.t_in..(c + 1) * g.t_in].iter_mut().zip(x_row) {
+                *b = level_byte(v, inv);
+            }
+        }
+        let (b0, rest) = bytes.split_at(g.t_in);
+        let (b1, rest) = rest.split_at(g.t_in);
+        let (b2, b3) = rest.split_at(g.t_in);
+        row[..from].fill(0x8080_8080);
+        row[to..].fill(0x8080_8080);
+        for ((((word, &b0), &b1), &b2), &b3) in row[from..to].iter_mut().zip(b0).zip(b1).zip(b2).zip(b3) {
+            *word = b0 as u32 | (b1 as u32) << 8 | (b2 as u32) << 16 | (b3 as u32) << 24;
+        }
+    };
+    for_chunks(&mut words, tp, 1, || vec![0u8; GROUP * g.t_in], pack);
+    Input { words, tp, groups, channel_scales }
+}
+
+/// Quantizes `rows` (`n ≤ ROWS` output channels, `[c_in][k]` each), times the input's
+/// channel scales, into `block`.
+fn quantize_block(g: &Conv1dGeometry, rows: &mut [f32], channel_scales: &[f32], block: &mut Block) {
+    let taps = g.c_in * g.k;
+    block.words.fill(0);
+    block.sums = [0; ROWS];
+    block.scales = [0.0; ROWS];
+    for (r, row) in rows.chunks_exact_mut(taps).enumerate() {
+        for (taps_c, &s) in row.chunks_exact_mut(g.k).zip(channel_scales) {
+            taps_c.iter_mut().for_each(|v| *v *= s);
+        }
+        let max = max_abs(row).unwrap_or(0.0);
+        if max == 0.0 {
+            continue; // a zero row contributes only its bias
+        }
+        let inv = LEVELS / max;
+        block.scales[r] = max / LEVELS;
+        for (c, taps_c) in row.chunks_exact(g.k).enumerate() {
+            let (group, shift) = (c / GROUP, 8 * (c % GROUP));
+            for (j, &v) in taps_c.iter().enumerate() {
+                let q = level_byte(v, inv) as i32 - 128;
+                block.sums[r] += q;
+                block.words[(group * g.k + j) * ROWS + r] |= (q as u8 as u32) << shift;
+            }
+        }
+    }
+}
+
+/// The fastest kernel this CPU has.
+fn kernel() -> Kernel {
+    #[cfg(target_arch = "x86_64")]
+    if vnni_available() {
+        return |x, w, k, d, acc| {
+            // SAFETY: the CPU has AVX-512F/BW and VNNI (checked above).
+            unsafe { tile_vnni(x, w, k, d, acc) }
+        };
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return tile_simd128;
+    #[allow(unreachable_code)]
+    tile_scalar
+}
+
+#[cfg(target_arch = "x86_64")]
+fn vnni_available() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("avx512vnni")
+}
+
+/// Which int8 kernel runs here.
+pub fn kernel_name() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if vnni_available() {
+        return "AVX-512 VNNI";
+    }
+    if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
+        "simd128 i16 dot"
+    } else {
+        "scalar"
+    }
+}
+
+/// The scalar twin: one (group, tap, row) at a time over the whole padded time axis.
+fn tile_scalar(input: &Input, w: &[u32], k: usize, dilation: usize, acc: &mut [i32]) {
+    let t_pad = acc.len() / ROWS;
+    for (gi, x_group) in input.words.chunks_exact(input.tp).enumerate() {
+        for j in 0..k {
+            let x = &x_group[j * dilation..j * dilation + t_pad];
+            for (r, acc_row) in acc.chunks_exact_mut(t_pad).enumerate() {
+                let wb = w[(gi * k + j) * ROWS + r].to_le_bytes().map(|b| b as i8 as i32);
+                for (a, xw) in acc_row.iter_mut().zip(x) {
+                    let xb = xw.to_le_bytes();
+                    *a += (0..GROUP).map(|c| xb[c] as i32 * wb[c]).sum::<i32>();
+                }
+            }
+        }
+    }
+}
+
+/// 8 rows × 32 steps: 16 accumulators of 16 lanes, one `vpdpbusd` per (register, group, tap)
+/// with the row's 4 weight bytes broadcast; channel groups in chunks of [`CHUNK`] (the sums wait
+/// in `acc` between chunks).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn tile_vnni(input: &Input, w: &[u32], k: usize, dilation: usize, acc: &mut [i32]) {
+    use std::arch::x86_64::*;
+    let t_pad = acc.len() / ROWS;
+    let tp = input.tp;
+    assert!(w.len() >= input.groups * k * ROWS && input.words.len() >= input.groups * tp && tp >= t_pad + (k - 1) * dilation);
+    let mut g0 = 0;
+    while g0 < input.groups {
+        let g1 = (g0 + CHUNK).min(input.groups);
+        let mut t0 = 0;
+        while t0 < t_pad {
+            let mut a = [[_mm512_setzero_si512(); 2]; ROWS];
+            for (r, a_r) in a.iter_mut().enumerate() {
+                let at = acc.as_ptr().add(r * t_pad + t0);
+                *a_r = [_mm512_loadu_si512(at as *const _), _mm512_loadu_si512(at.add(16) as *const _)];
+            }
+            // SAFETY (asserted above): t0 + STEPS + (k−1)·dilation ≤ tp, so every load stays in
+            // its group's row; w walks the chunk's words once.
+            let mut x_row = input.words.as_ptr().add(g0 * tp + t0);
+            let mut wp = w.as_ptr().add(g0 * k * ROWS);
+            for _ in g0..g1 {
+                let mut xs = x_row;
+                for _ in 0..k {
+                    let x0 = _mm512_loadu_si512(xs as *const _);
+                    let x1 = _mm512_loadu_si512(xs.add(16) as *const _);
+                    for (r, a_r) in a.iter_mut().enumerate() {
+                        let wb = _mm512_set1_epi32(*wp.add(r) as i32);
+                        a_r[0] = _mm512_dpbusd_epi32(a_r[0], x0, wb);
+                        a_r[1] = _mm512_dpbusd_epi32(a_r[1], x1, wb);
+                    }
+                    xs = xs.add(dilation);
+                    wp = wp.add(ROWS);
+                }
+                x_row = x_row.add(tp);
+            }
+            for (r, a_r) in a.iter().enumerate() {
+                let at = acc.as_mut_ptr().add(r * t_pad + t0);
+                _mm512_storeu_si512(at as *mut _, a_r[0]);
+                _mm512_storeu_si512(at.add(16) as *mut _, a_r[1]);
+            }
+            t0 += STEPS;
+        }
+        g0 = g1;
+    }
+}
+
+/// 4 rows × 4 steps at a time: each 16-byte load (4 steps × 4 channels) is widened to two i16x8
+/// vectors of 2 steps, and `i32x4.dot_i16x8_s` against the row's 4 weights (twice) leaves each
+/// step's sum in two lanes, added at the end of the tile. The sums are the same integers as the
+/// other kernels'.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn tile_simd128(input: &Input, w: &[u32], k: usize, dilation: usize, acc: &mut [i32]) {
+    use core::arch::wasm32::*;
+    const R: usize = 4;
+    const S: usize = 4;
+    let t_pad = acc.len() / ROWS;
+    let tp = input.tp;
+    assert!(w.len() >= input.groups * k * ROWS && input.words.len() >= input.groups * tp && tp >= t_pad + (k - 1) * dilation);
+    // Each row's weights widened once: [g][j][r] as 4 × i16 (8 bytes) for a 64-bit splat.
+    let wide: Vec<u64> = w
+        .iter()
+        .map(|word| {
+            let b = word.to_le_bytes();
+            (0..GROUP).fold(0u64, |acc, c| acc | ((b[c] as i8 as i16 as u16 as u64) << (16 * c)))
+        })
+        .collect();
+    let mut g0 = 0;
+    while g0 < input.groups {
+        let g1 = (g0 + CHUNK).min(input.groups);
+        for r0 in (0..ROWS).step_by(R) {
+            let mut t0 = 0;
+            while t0 < t_pad {
+                let zero = i32x4_splat(0);
+                let (mut a00, mut a01, mut a10, mut a11) = (zero, zero, zero, zero);
+                let (mut a20, mut a21, mut a30, mut a31) = (zero, zero, zero, zero);
+                // SAFETY (asserted above): t0 + S + (k−1)·dilation ≤ tp words in each group's row;
+                // wide has groups·k·ROWS entries and r0 + R ≤ ROWS.
+                unsafe {
+                    let mut x_row = input.words.as_ptr().add(g0 * tp + t0);
+                    let mut wp = wide.as_ptr().add(g0 * k * ROWS + r0);
+                    for _ in g0..g1 {
+                        let mut xs = x_row;
+                        for _ in 0..k {
+                            let x = v128_load(xs as *const v128);
+                            let (lo, hi) = (u16x8_extend_low_u8x16(x), u16x8_extend_high_u8x16(x));
+                            let w0 = u64x2_splat(*wp);
+                            a00 = i32x4_add(a00, i32x4_dot_i16x8(lo, w0));
+                            a01 = i32x4_add(a01, i32x4_dot_i16x8(hi, w0));
+                            let w1 = u64x2_splat(*wp.add(1));
+                            a10 = i32x4_add(a10, i32x4_dot_i16x8(lo, w1));
+                            a11 = i32x4_add(a11, i32x4_dot_i16x8(hi, w1));
+                            let w2 = u64x2_splat(*wp.add(2));
+                            a20 = i32x4_add(a20, i32x4_dot_i16x8(lo, w2));
+                            a21 = i32x4_add(a21, i32x4_dot_i16x8(hi, w2));
+                            let w3 = u64x2_splat(*wp.add(3));
+                            a30 = i32x4_add(a30, i32x4_dot_i16x8(lo, w3));
+                            a31 = i32x4_add(a31, i32x4_dot_i16x8(hi, w3));
+                            xs = xs.add(dilation);
+                            wp = wp.add(ROWS);
+                        }
+                        x_row = x_row.add(tp);
+                    }
+                    for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate() {
+                        // lanes (step, half): (0,a) (0,b) (1,a) (1,b) → steps 0, 1 (and 2, 3 from hi)
+                        let sums = [
+                            i32x4_extract_lane::<0>(lo) + i32x4_extract_lane::<1>(lo),
+                            i32x4_extract_lane::<2>(lo) + i32x4_extract_lane::<3>(lo),
+                            i32x4_extract_lane::<0>(hi) + i32x4_extract_lane::<1>(hi),
+                            i32x4_extract_lane::<2>(hi) + i32x4_extract_lane::<3>(hi),
+                        ];
+                        let row = &mut acc[(r0 + r) * t_pad + t0..(r0 + r) * t_pad + t0 + S];
+                        for (a, s) in row.iter_mut().zip(sums) {
+                            *a += s;
+                        }
+                    }
+                }
+                t0 += S;
+            }
+        }
+        g0 = g1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Conv1dParams;
+
+    fn case(rng: &mut crate::rng::SplitMix64, c_out: usize, c_in: usize, k: usize, dilation: usize, t_in: usize, padding: usize) -> Option<(Conv1dGeometry, Vec<f32>, Weight, Vec<f32>)> {
+        let params = Conv1dParams { stride: 1, padding, dilation };
+        let g = Conv1dGeometry::new(&[c_in, t_in], &[c_out, c_in, k], Some(&[c_out]), params).ok()?;
+        let x: Vec<f32> = (0..c_in * t_in).map(|_| rng.uniform() * 3.0).collect();
+        let w = Weight::f32(&[c_out, c_in, k], (0..c_out * c_in * k).map(|_| rng.uniform()).collect()).unwrap();
+        let bias: Vec<f32> = (0..c_out).map(|_| rng.uniform()).collect();
+        Some((g, x, w, bias))
+    }
+
+    /// The vector kernel against the scalar twin over every remainder (channels not a multiple
+    /// of 4 or 8, time not a multiple of a tile, padding, dilation, more than one channel
+    /// chunk): the integer sums are exact, so the outputs are bit-identical.
+    #[test]
+    fn vector_kernel_is_bit_identical_to_the_scalar_twin() {
+        let mut rng = crate::rng::SplitMix64(5);
+        let mut cases = 0;
+        for (c_out, c_in) in [(1, 1), (3, 5), (9, 8), (8, 70), (17, 130)] {
+            for (k, dilation) in [(1, 1), (3, 1), (7, 3), (11, 5)] {
+                for t_in in [1, 31, 32, 33, 100] {
+                    for padding in [0, (k - 1) * dilation / 2, (k - 1) * dilation] {
+                        let Some((g, x, w, bias)) = case(&mut rng, c_out, c_in, k, dilation, t_in, padding) else { continue };
+                        let fast = conv1d_int8(&g, &x, &w, Some(&bias)).unwrap();
+                        let twin = conv1d_with(tile_scalar, &g, &x, &w, Some(&bias)).unwrap();
+                        assert_eq!(fast, twin, "c_out {c_out} c_in {c_in} k {k} d {dilation} t_in {t_in} pad {padding} ({})", kernel_name());
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 200, "{cases}");
+    }
+
+    /// Against the float convolution of the quantized operands done by hand (input levels per
+    /// channel, weights times the channel scales in levels per row): equal to f32 rounding. And
+    /// against the unquantized convolution: close (RMS error under 1 % of the output's RMS)
+    /// but not equal (the quantization really happens).
+    #[test]
+    fn int8_convolution_is_the_convolution_of_its_quantized_operands() {
+        let mut rng = crate::rng::SplitMix64(9);
+        for (c_out, c_in, k, dilation, t_in, padding) in [(16, 64, 3, 1, 50, 1), (8, 33, 7, 3, 40, 9), (5, 256, 11, 5, 120, 25)] {
+            let (g, mut x, w, bias) = case(&mut rng, c_out, c_in, k, dilation, t_in, padding).unwrap();
+            // channels of very different loudness, and a silent one
+            for (i, row) in x.chunks_exact_mut(t_in).enumerate() {
+                row.iter_mut().for_each(|v| *v *= [0.01, 1.0, 30.0, 0.0][i % 4]);
+            }
+            let int8 = conv1d_int8(&g, &x, &w, Some(&bias)).unwrap();
+            let levels = |v: &[f32], max: f32| -> Vec<f32> { v.iter().map(|&v| (level_byte(v, if max > 0.0 { LEVELS / max } else { 0.0 }) as i32 - 128) as f32).collect() };
+            let maxima: Vec<f32> = x.chunks_exact(t_in).map(|r| r.iter().fold(0.0f32, |m, v| m.max(v.abs()))).collect();
+            let x_levels: Vec<f32> = x.chunks_exact(t_in).zip(&maxima).flat_map(|(r, &m)| levels(r, m)).collect();
+            let values = w.to_f32();
+            let mut w_hat = Vec::new();
+            for row in values.chunks_exact(c_in * k) {
+                let scaled: Vec<f32> = row.iter().enumerate().map(|(n, v)| v * maxima[n / k] / LEVELS).collect();
+                let max = scaled.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                w_hat.extend(levels(&scaled, max).into_iter().map(|q| q * max / LEVELS));
+            }
+            let w_hat = Weight::f32(&[c_out, c_in, k], w_hat).unwrap();
+            let by_hand = super::super::conv1d_axpy(&g, &x_levels, &w_hat, Some(&bias));
+            let exact = super::super::conv1d_axpy(&g, &x, &w, Some(&bias));
+            let magnitude = (c_in * k) as f32 * 30.0;
+            for (a, b) in int8.iter().zip(&by_hand) {
+                assert!((a - b).abs() <= 1e-6 * magnitude, "{a} vs {b}");
+            }
+            let rms = |v: &mut dyn Iterator<Item = f32>| (v.map(|d| d * d).sum::<f32>() / int8.len() as f32).sqrt();
+            let error = rms(&mut int8.iter().zip(&exact).map(|(a, b)| a - b));
+            let signal = rms(&mut exact.iter().copied());
+            assert!(error < 0.01 * signal && error > 1e-5 * signal, "RMS error {error} of {signal}");
+        }
+    }
+
+    /// An all-zero input is only the bias; a zero weight row is only its bias; infinities,
+    /// NaNs and strides are left to the float path.
+    #[test]
+    fn zero_input_and_zero_rows_give_the_bias() {
+        let params = Conv1dParams { stride: 1, padding: 1, dilation: 1 };
+        let g = Conv1dGeometry::new(&[3, 5], &[2, 3, 3], Some(&[2]), params).unwrap();
+        let mut values = vec![0.5f32; 18];
+        values[9..].fill(0.0);
+        let w = Weight::f32(&[2, 3, 3], values).unwrap();
+        assert_eq!(conv1d_int8(&g, &[0.0; 15], &w, Some(&[1.0, -2.0])).unwrap(), [[1.0; 5], [-2.0; 5]].concat());
+        let y = conv1d_int8(&g, &[1.0; 15], &w, Some(&[1.0, -2.0])).unwrap();
+        assert_eq!(&y[5..], &[-2.0; 5]);
+        assert!((y[2] - (1.0 + 4.5)).abs() < 1e-3, "{}", y[2]);
+        for bad in [f32::NAN, f32::INFINITY] {
+            let mut x = [1.0f32; 15];
+            x[7] = bad;
+            assert!(conv1d_int8(&g, &x, &w, None).is_none());
+        }
+        let strided = Conv1dGeometry::new(&[3, 5], &[2, 3, 3], None, Conv1dParams { stride: 2, padding: 1, dilation: 1 }).unwrap();
+        assert!(conv1d_int8(&strided, &[1.0; 15], &w, None).is_none());
+    }
+}
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::backend::Conv1dParams;
+    #[test]
+    #[ignore]
+    fn time_shapes() {
+        let mut rng = crate::rng::SplitMix64(1);
+        for (c, t, k, d) in [(128usize, 20000usize, 3usize, 1usize), (128, 20000, 11, 5), (256, 3000, 7, 3), (512, 600, 3, 1)] {
+            let params = Conv1dParams { stride: 1, padding: (k - 1) * d / 2, dilation: d };
+            let g = Conv1dGeometry::new(&[c, t], &[c, c, k], Some(&[c]), params).unwrap();
+            let x: Vec<f32> = (0..c * t).map(|_| rng.uniform()).collect();
+            let w = Weight::f32(&[c, c, k], (0..c * c * k).map(|_| rng.uniform()).collect()).unwrap();
+            let macs = (c * c * k * t) as f64;
+            let s0 = std::time::Instant::now();
+            let m: Vec<f32> = x.chunks_exact(t).map(|r| max_abs(r).unwrap()).collect();
+            let s1 = std::time::Instant::now();
+            let inp = quantize_input(&g, &x, &m);
+            let s2 = std::time::Instant::now();
+            let t_pad = g.t_out.div_ceil(STEPS) * STEPS;
+            let mut acc = vec![0i32; ROWS * t_pad];
+            let wq = vec![0x01020304u32; inp.groups * k * ROWS];
+            for _ in 0..c / ROWS { kernel()(&inp, &wq, k, d, &mut acc); }
+            let s3 = std::time::Instant::now();
+            println!("max {:?} pack {:?} kernel {:?}", s1 - s0, s2 - s1, s3 - s2);
+            for name in ["f32", "int8"] {
+                let mut best = f64::MAX;
+                for _ in 0..3 {
+                    let s = std::time::Instant::now();
+                    let y = if name == "f32" { super::super::conv1d(&g, &x, &w, None) } else { conv1d_int8(&g, &x, &w, None).unwrap() };
+                    std::hint::black_box(y);
+                    best = best.min(s.elapsed().as_secs_f64());
+                }
+                println!("c {c} t {t} k {k} d {d} {name}: {:.2} ms, {:.1} GMAC/s", best * 1e3, macs / best / 1e9);
+            }
+        }
+    }
+}
