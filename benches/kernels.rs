@@ -83,7 +83,7 @@ fn decoding(c: &mut Criterion) {
 /// audio), the CPU backend against the f64 reference (its ada_norm, minutes here, left out).
 fn activations(c: &mut Criterion) {
     let (ch, t) = (128usize, 17280usize);
-    let cpu = CpuBackend;
+    let cpu = CpuBackend::default();
     let reference = ReferenceBackend;
     let x = data(ch * t, 0.013);
     let alpha = Weight::f32(&[ch], data(ch, 0.3).into_iter().map(|v| 1.0 + v.abs()).collect()).unwrap();

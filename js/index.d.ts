@@ -15,6 +15,9 @@ export interface LoadOptions {
   /** CPU threads in a worker (default 'auto': one per core). More than one needs a cross-origin
    * isolated page (COOP/COEP headers) and loads the threaded build; otherwise one runs. */
   threads?: number | 'auto';
+  /** CPU convolutions in int8 arithmetic (default false): about 2× faster on the CPU, about
+   * 0.9 dB of log-mel from f32 (onnxruntime's int8 Kokoro: 1.4 dB). The GPU is unaffected. */
+  int8?: boolean;
   /** Browsers: run the engine in a module Web Worker (default true). */
   worker?: boolean;
   /** Browsers: keep a downloaded model in Cache Storage (default true), verified by SHA-256. */

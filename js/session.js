@@ -14,9 +14,9 @@ export class Session {
     this.tts = null;
   }
 
-  async load(bytes, backend = 'auto') {
+  async load(bytes, backend = 'auto', int8 = false) {
     try {
-      const next = await this.wasm.Tts.create(bytes, backend);
+      const next = await this.wasm.Tts.create(bytes, backend, int8);
       this.tts?.free();
       this.tts = next;
     } catch (e) {

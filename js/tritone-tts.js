@@ -7,7 +7,7 @@ import { Session, checkInput, checkOptions } from './session.js';
 import { modelBytes } from './model-source.js';
 
 export const SAMPLE_RATE = 24000;
-const LOAD_OPTIONS = ['backend', 'threads', 'worker', 'cache', 'sha256', 'progress'];
+const LOAD_OPTIONS = ['backend', 'threads', 'int8', 'worker', 'cache', 'sha256', 'progress'];
 
 // Kokoro's voice names: language by the first letter, gender by the second.
 const LANGUAGES = { a: 'en-us', b: 'en-gb', e: 'es', f: 'fr', h: 'hi', i: 'it', j: 'ja', p: 'pt-br', z: 'zh' };
@@ -105,7 +105,7 @@ class LocalTransport {
     if (op !== 'load') throw new TritoneError('bad_option', `unknown request ${op}`);
     const model = await modelBytes(payload.source, { ...payload.options, progress: onProgress, readFile: this.readFile });
     onProgress({ phase: 'load', loaded: model.bytes.length, total: model.bytes.length });
-    const info = await this.session.load(model.bytes, payload.options.backend);
+    const info = await this.session.load(model.bytes, payload.options.backend, payload.options.int8);
     await model.commit();
     return info;
   }
@@ -166,10 +166,11 @@ export class TritoneTTS {
     for (const key of Object.keys(options)) {
       if (!LOAD_OPTIONS.includes(key)) throw new TritoneError('bad_option', `unknown load option "${key}": expected ${LOAD_OPTIONS.join(', ')}`);
     }
-    const { backend = 'auto', threads = 'auto', progress, cache = true, sha256 } = options;
+    const { backend = 'auto', threads = 'auto', int8 = false, progress, cache = true, sha256 } = options;
     if (!['auto', 'webgpu', 'cpu'].includes(backend)) {
       throw new TritoneError('bad_option', `backend: "${backend}": expected "auto", "webgpu" or "cpu"`);
     }
+    if (typeof int8 !== 'boolean') throw new TritoneError('bad_option', `int8: ${JSON.stringify(int8)}: expected true or false`);
     if (threads !== 'auto' && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
       throw new TritoneError('bad_option', `threads: ${JSON.stringify(threads)}: expected "auto" or a whole number from 1 to 256`);
     }
@@ -190,7 +191,7 @@ export class TritoneTTS {
       transport = new LocalTransport(new Session(await platform.initWasm(), threadCount(threads, false).reason), platform.readFile);
     }
     try {
-      const info = await transport.request('load', { source, options: { backend, cache, sha256 } }, progress);
+      const info = await transport.request('load', { source, options: { backend, int8, cache, sha256 } }, progress);
       return new TritoneTTS(transport, info, platform);
     } catch (e) {
       transport.dispose();

@@ -24,7 +24,7 @@ export function serveEngine(startWasm) {
           const progress = (p) => reply({ type: 'progress', progress: p });
           const model = await modelBytes(data.source, { ...data.options, progress });
           progress({ phase: 'load', loaded: model.bytes.length, total: model.bytes.length });
-          const info = await session.load(model.bytes, data.options.backend);
+          const info = await session.load(model.bytes, data.options.backend, data.options.int8);
           await model.commit();
           reply({ type: 'result', value: info });
           break;

@@ -115,7 +115,7 @@ impl KokoroConfig {
         if self.plbert.max_position_embeddings < 3 {
             return bad("plbert.max_position_embeddings must leave room for two boundary tokens and a phoneme".into());
         }
-        if self.plbert.hidden_size % self.plbert.num_attention_heads != 0 {
+        if !self.plbert.hidden_size.is_multiple_of(self.plbert.num_attention_heads) {
             return bad(format!(
                 "plbert.hidden_size {} is not a multiple of num_attention_heads {}",
                 self.plbert.hidden_size, self.plbert.num_attention_heads

@@ -157,7 +157,7 @@ fn selftest_speaks_with_the_model_on_the_gpu_and_the_cpu() {
     let out = tritone(&["selftest", "--json", "--model", path.to_str().unwrap(), "--text", "Hello there. This is a test."]);
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["ops"].as_array().unwrap().len(), 2, "the CPU and the GPU");
+    assert_eq!(v["ops"].as_array().unwrap().len(), 3, "the CPU in f32 and in int8, and the GPU");
     assert!(v["ops"].as_array().unwrap().iter().all(|r| r["pass"] == true));
     let m = &v["model"];
     assert_eq!(m["pass"], true, "{m}");

@@ -3,7 +3,7 @@
 //! adapter) must pass every case, every op in every weight format.
 
 use half::f16;
-use tritone::backend::{Backend, Conv1dParams, CpuBackend, GpuBackend, ReferenceBackend, Weight, OPS};
+use tritone::backend::{Arithmetic, Backend, Conv1dParams, CpuBackend, GpuBackend, ReferenceBackend, Weight, OPS};
 use tritone::conformance::{self, cases, max_rel_error, Outcome, Report, WEIGHT_FORMATS};
 use tritone::Error;
 
@@ -108,4 +108,20 @@ fn bad_arguments_are_errors_on_the_gpu_too() {
     assert!(matches!(gpu.conv1d(&x, &w, None, Conv1dParams::default()), Err(Error::InvalidArgument { op: "conv1d", .. })));
     let empty = gpu.upload(&[3, 0], &[]).unwrap();
     assert!(matches!(gpu.conv1d(&empty, &w, None, Conv1dParams::default()), Err(Error::InvalidArgument { .. })));
+}
+
+/// The CPU's int8 arithmetic against the reference: convolutions within int8 rounding
+/// (`convolution_error`), every other op exactly as in f32, and the int8 kernels really run.
+#[test]
+fn int8_arithmetic_passes_the_suite() {
+    let int8 = CpuBackend::new(Arithmetic::Int8);
+    assert!(int8.name().contains("int8 convolutions"), "{}", int8.name());
+    let report = pollster::block_on(conformance::run(&int8));
+    let failed: Vec<String> = report.cases.iter().filter(|c| c.outcome == Outcome::Fail).map(|c| format!("{}: {} > {}", c.name, c.max_rel_error, c.tolerance)).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    // The wide cases went through int8: their error is int8's, not f32's.
+    for name in ["conv1d_generator_k7_d3", "conv_transpose1d_upsample_64"] {
+        let c = report.cases.iter().find(|c| c.name == name).unwrap();
+        assert!(c.max_rel_error > 1e-4, "{name}: {} (f32-sized: int8 did not run)", c.max_rel_error);
+    }
 }

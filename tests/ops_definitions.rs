@@ -14,7 +14,7 @@ macro_rules! on_both {
             $body
         }
         {
-            let $b = &CpuBackend;
+            let $b = &CpuBackend::default();
             $body
         }
     }};

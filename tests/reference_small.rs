@@ -140,7 +140,7 @@ fn style(case: &str) -> (T, T) {
 fn text_to_prosody_matches_pytorch() {
     let cfg = config();
     let m = front(&cfg);
-    let b = &CpuBackend;
+    let b = &CpuBackend::default();
     for case in CASES {
         let manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir().join(case).join("manifest.json")).unwrap()).unwrap();
         let speed = manifest["speed"].as_f64().unwrap() as f32;
@@ -180,7 +180,7 @@ fn text_to_prosody_matches_pytorch() {
 #[test]
 fn decoder_matches_pytorch() {
     let cfg = config();
-    let b = &CpuBackend;
+    let b = &CpuBackend::default();
     let decoder = Decoder::load(b, &RandomWeights { seed: 0 }, &cfg).unwrap();
     for case in ["short", "oov"] {
         let (s_d, _) = style(case);
@@ -243,7 +243,7 @@ fn harmonic_source_and_stft_match_pytorch() {
 #[test]
 fn generator_matches_pytorch() {
     let cfg = config();
-    let b = &CpuBackend;
+    let b = &CpuBackend::default();
     let generator = Generator::load(b, &RandomWeights { seed: 0 }, &cfg).unwrap();
     for case in ["short", "oov"] {
         let (s_d, _) = style(case);
@@ -311,7 +311,7 @@ fn log_mel_distance(a: &[f32], b: &[f32]) -> f64 {
 #[test]
 fn end_to_end_with_seed_matches_pytorch() {
     let cfg = config();
-    let b = &CpuBackend;
+    let b = &CpuBackend::default();
     let model = Kokoro::load(b, &RandomWeights { seed: 0 }, cfg.clone(), &vocab::tokens(cfg.n_token)).unwrap();
     for case in CASES {
         let manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir().join(case).join("manifest.json")).unwrap()).unwrap();

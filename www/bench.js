@@ -31,6 +31,7 @@ async function main() {
   const q = new URLSearchParams(location.search);
   const threads = Number(q.get('threads') ?? 1);
   const runs = Number(q.get('runs') ?? 3);
+  const int8 = q.get('int8') === '1';
   if (!q.get('model') || !q.get('onnx')) throw new Error('bench.html needs ?model=URL (a tritone GGUF) and &onnx=URL (a Kokoro ONNX export)');
   if (!(Number.isInteger(threads) && threads >= 1 && Number.isInteger(runs) && runs >= 1)) throw new Error('threads and runs must be positive integers');
   if (threads > 1 && !crossOriginIsolated) throw new Error(`threads=${threads} needs a cross-origin isolated page (COOP/COEP headers); this one is not`);
@@ -65,7 +66,7 @@ async function main() {
     style: new ort.Tensor('float32', style, [1, 256]),
     speed: new ort.Tensor('float32', Float32Array.of(1), [1]),
   };
-  const tts = await TritoneTTS.load(gguf, { backend: 'cpu', threads, cache: false });
+  const tts = await TritoneTTS.load(gguf, { backend: 'cpu', threads, int8, cache: false });
   if (tts.threads !== threads) throw new Error(`tritone runs ${tts.threads} threads, not ${threads}: ${tts.threadsReason}`);
 
   const ortRun = async () => (await session.run(feeds))[session.outputNames[0]].data.length;
@@ -88,7 +89,7 @@ async function main() {
     return { median_s: s, audio_s: audio, rtf: s / audio, runs_s: times[name], ...extra };
   };
   const result = {
-    phonemes, voice, threads, runs, crossOriginIsolated, userAgent: navigator.userAgent,
+    phonemes, voice, threads, int8, runs, crossOriginIsolated, userAgent: navigator.userAgent,
     tritone: engine('tritone', tritoneSamples, { backend: tts.backendName, threads: tts.threads }),
     onnxruntime: engine('onnxruntime', ortSamples, { version: ort.env.versions?.web ?? null, threads }),
   };

@@ -61,8 +61,9 @@ async function main() {
   $('cpu').textContent = backends.simd128 ? 'CPU SIMD (wasm simd128)' : backends.cpu;
 
   const reports = {};
-  for (const kind of backends.gpu ? ['cpu', 'webgpu'] : ['cpu']) {
-    $('progress').textContent = `Running the suite on ${kind === 'cpu' ? 'the CPU' : 'WebGPU'}…`;
+  const names = { cpu: 'the CPU', 'cpu-int8': 'the CPU in int8 arithmetic', webgpu: 'WebGPU' };
+  for (const kind of backends.gpu ? ['cpu', 'cpu-int8', 'webgpu'] : ['cpu', 'cpu-int8']) {
+    $('progress').textContent = `Running the suite on ${names[kind]}…`;
     const t0 = performance.now();
     const report = await runtime.selfTest(kind);
     reports[kind] = report;

@@ -27,7 +27,7 @@ pub struct Spectrogram {
 
 impl Stft {
     pub fn new(n_fft: usize, hop: usize) -> Result<Self> {
-        if n_fft < 2 || n_fft % 2 != 0 || hop == 0 || hop > n_fft {
+        if n_fft < 2 || !n_fft.is_multiple_of(2) || hop == 0 || hop > n_fft {
             return Err(Error::InvalidArgument { op: "stft", reason: format!("n_fft {n_fft} (even, ≥ 2) and hop {hop} (1..=n_fft)") });
         }
         // torch.hann_window(n_fft, periodic=True) as Kokoro builds it, in torch's f32 steps:

@@ -53,6 +53,12 @@ pub trait Backend {
     /// Human-readable description, e.g. `"CPU (wasm simd128)"` or `"llvmpipe (Vulkan)"`.
     fn name(&self) -> String;
 
+    /// The error this backend's arithmetic may add to a convolution, relative to the output's
+    /// magnitude (what the conformance suite allows on top of f32 rounding): 0 for f32.
+    fn convolution_error(&self) -> f32 {
+        0.0
+    }
+
     /// Uploads an f32 activation tensor.
     fn upload(&self, shape: &[usize], data: &[f32]) -> Result<Self::Tensor>;
 

@@ -90,7 +90,7 @@ fn lstm(prefix: &str, rest: &[&str]) -> Option<Target> {
         "reverse_biases" => ("bias", "_reverse"),
         _ => return None,
     };
-    let source = if gate % 2 == 0 { "ih" } else { "hh" };
+    let source = if gate.is_multiple_of(2) { "ih" } else { "hh" };
     Some(Target { name: format!("{prefix}.{what}_{source}_l0{reverse}"), part: gate / 2, parts: 4 })
 }
 

@@ -149,7 +149,7 @@ impl GgmlType {
 
     /// Bytes of `n` elements; None when n is not a multiple of block_size or on overflow.
     pub fn bytes_for(self, n: usize) -> Option<usize> {
-        if n % self.block_size() != 0 {
+        if !n.is_multiple_of(self.block_size()) {
             return None;
         }
         (n / self.block_size()).checked_mul(self.type_size())
@@ -172,7 +172,7 @@ impl GgmlType {
     /// Encodes `values` (len a multiple of block_size) appending to `out`; error otherwise.
     /// Block types also refuse non-finite values and scales beyond f16 (see the module docs).
     pub fn quantize(self, values: &[f32], out: &mut Vec<u8>) -> Result<()> {
-        if values.len() % self.block_size() != 0 {
+        if !values.len().is_multiple_of(self.block_size()) {
             return Err(self.not_whole_blocks("quantize", values.len()));
         }
         if self.block_size() > 1 {

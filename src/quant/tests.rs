@@ -181,10 +181,10 @@ fn any_bytes_and_any_floats_never_panic() {
         for _ in 0..200 {
             // mostly whole blocks with the right byte count, sometimes one value or byte off
             let blocks = (rng.next() % 4) as usize;
-            let n = blocks * ty.block_size() + usize::from(rng.next() % 4 == 0);
+            let n = blocks * ty.block_size() + usize::from(rng.next().is_multiple_of(4));
             let len = (blocks * ty.type_size() + (rng.next() % 8) as usize)
                 .saturating_sub(4)
-                .max(if rng.next() % 2 == 0 { blocks * ty.type_size() } else { 0 });
+                .max(if rng.next().is_multiple_of(2) { blocks * ty.type_size() } else { 0 });
             let bytes = rng.bytes(len);
             let mut out = vec![0.0; n];
             let _ = ty.dequantize(&bytes, &mut out);

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::backend::{Backend, CpuBackend, GpuBackend};
+use crate::backend::{Arithmetic, Backend, CpuBackend, GpuBackend};
 use crate::error::Error;
 use crate::phonemize::{Language, Phonemized, Phonemizer, Segment};
 use crate::tts::{BackendChoice, Engine, SynthesisOptions};
@@ -44,6 +44,8 @@ pub fn cpu_threads() -> usize {
 #[derive(Clone, Copy)]
 enum BackendKind {
     Cpu,
+    /// The CPU in int8 arithmetic (the load option `int8`).
+    CpuInt8,
     WebGpu,
 }
 
@@ -51,8 +53,9 @@ impl BackendKind {
     fn parse(name: &str) -> Result<Self, JsValue> {
         match name {
             "cpu" => Ok(Self::Cpu),
+            "cpu-int8" => Ok(Self::CpuInt8),
             "webgpu" => Ok(Self::WebGpu),
-            other => Err(js_error(Error::BadOption { option: "backend", reason: format!("unknown backend {other:?}: expected \"cpu\" or \"webgpu\"") })),
+            other => Err(js_error(Error::BadOption { option: "backend", reason: format!("unknown backend {other:?}: expected \"cpu\", \"cpu-int8\" or \"webgpu\"") })),
         }
     }
 }
@@ -107,7 +110,8 @@ impl Runtime {
     }
 
     /// Runs the conformance suite (every op × every weight format it takes, against the f64
-    /// reference backend) on `"cpu"` or `"webgpu"`; resolves to `{ backend, pass, passed,
+    /// reference backend) on `"cpu"`, `"cpu-int8"` (convolutions within int8 rounding) or
+    /// `"webgpu"`; resolves to `{ backend, pass, passed,
     /// unsupported, failed, cases: [{ name, op, format, outcome, maxRelError, tolerance, message }] }`.
     #[wasm_bindgen(js_name = selfTest, unchecked_return_type = "Promise<any>")]
     pub fn self_test(&self, backend: String) -> Promise {
@@ -116,6 +120,7 @@ impl Runtime {
             let kind = BackendKind::parse(&backend)?;
             let report = match kind {
                 BackendKind::Cpu => conformance::run(&inner.cpu).await,
+                BackendKind::CpuInt8 => conformance::run(&CpuBackend::new(Arithmetic::Int8)).await,
                 BackendKind::WebGpu => conformance::run(inner.gpu()?).await,
             };
             Ok(serde_wasm_bindgen::to_value(&report)?)
@@ -231,12 +236,14 @@ impl Tts {
 
     /// Loads a model on `backend`: `"auto"` (WebGPU when a hardware adapter opens, else the
     /// CPU, with the reason in `backendReason`), `"webgpu"` or `"cpu"`. A GPU that fails
-    /// later hands the speech to the CPU (`backend` and `backendReason` then say so).
+    /// later hands the speech to the CPU (`backend` and `backendReason` then say so). `int8`:
+    /// the CPU's convolutions in int8 arithmetic (faster, slightly less faithful).
     #[wasm_bindgen(unchecked_return_type = "Promise<Tts>")]
-    pub fn create(bytes: Vec<u8>, backend: String) -> Promise {
+    pub fn create(bytes: Vec<u8>, backend: String, int8: Option<bool>) -> Promise {
         future_to_promise(async move {
             let choice: BackendChoice = backend.parse().map_err(js_error)?;
-            let engine = Engine::load(&bytes.into(), choice).await.map_err(js_error)?;
+            let cpu = CpuBackend::new(if int8.unwrap_or(false) { Arithmetic::Int8 } else { Arithmetic::F32 });
+            let engine = Engine::load_with(&bytes.into(), choice, cpu).await.map_err(js_error)?;
             Ok(Tts { inner: Rc::new(engine) }.into())
         })
     }

@@ -177,6 +177,7 @@ test('cancel stops within a chunk; the engine goes on; errors are TritoneErrors 
       badLoad: await error(() => TritoneTTS.load('/small.gguf', { backend: 'opengl' })),
       badLoadOption: await error(() => TritoneTTS.load('/small.gguf', { thread: 2 })),
       badThreads: await error(() => TritoneTTS.load('/small.gguf', { threads: 0 })),
+      badInt8: await error(() => TritoneTTS.load('/small.gguf', { int8: 'yes' })),
       missing: await error(() => TritoneTTS.load('/missing.gguf')),
       notModel: await error(() => TritoneTTS.load('/www/favicon.svg')),
     };
@@ -201,6 +202,7 @@ test('cancel stops within a chunk; the engine goes on; errors are TritoneErrors 
   refused(got.badLoad, 'bad_option', /backend: "opengl": expected "auto", "webgpu" or "cpu"/);
   refused(got.badLoadOption, 'bad_option', /unknown load option "thread"/);
   refused(got.badThreads, 'bad_option', /threads: 0: expected "auto" or a whole number/);
+  refused(got.badInt8, 'bad_option', /int8: "yes": expected true or false/);
   refused(got.missing, 'bad_download', /missing\.gguf: HTTP 404/);
   refused(got.notModel, 'bad_gguf', /not a GGUF file/);
 });

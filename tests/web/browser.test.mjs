@@ -41,7 +41,7 @@ async function adapterInfo(page) {
   });
 }
 
-test('diagnostics page: the conformance suite passes on CPU simd128 and WebGPU', async () => {
+test('diagnostics page: the conformance suite passes on CPU simd128 (f32 and int8) and WebGPU', async () => {
   const { page, errors } = await openPage();
   await page.goto(`${base}diagnostics.html`);
   const info = await adapterInfo(page);
@@ -57,8 +57,8 @@ test('diagnostics page: the conformance suite passes on CPU simd128 and WebGPU',
     const { simd128 } = await import('./pkg/tritone.js');
     return { reports: window.conformance, simd128: simd128() };
   });
-  const { cpu, webgpu } = reports ?? {};
-  for (const r of [cpu, webgpu].filter(Boolean)) {
+  const { cpu, webgpu, 'cpu-int8': int8 } = reports ?? {};
+  for (const r of [cpu, int8, webgpu].filter(Boolean)) {
     console.log(`${r.backend}: ${r.cases.length} cases, ${r.passed} passed, ${r.unsupported} unsupported, ${r.failed} failed`);
     for (const c of r.cases.filter((c) => c.outcome === 'fail')) console.log(`  FAIL ${c.name}: ${c.message ?? c.maxRelError}`);
   }
@@ -81,9 +81,17 @@ test('diagnostics page: the conformance suite passes on CPU simd128 and WebGPU',
   assert.equal(webgpu.passed, webgpu.cases.length);
   for (const r of [cpu, webgpu]) assert.equal(r.passed + r.unsupported + r.failed, r.cases.length);
 
+  // int8: the simd128 i16-dot kernel, its convolutions within int8 rounding and really int8
+  assert.ok(int8, 'an int8 CPU report');
+  assert.equal(int8.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot)');
+  assert.equal(int8.failed, 0);
+  assert.equal(int8.passed, cpu.cases.length);
+  const wide = int8.cases.find((c) => c.name === 'conv1d_generator_k7_d3');
+  assert.ok(wide.maxRelError > 1e-4 && wide.maxRelError <= 0.01, `conv1d_generator_k7_d3 in int8: ${wide.maxRelError}`);
+
   const rows = await page.locator('#cases tbody tr').count();
-  assert.equal(rows, cpu.cases.length + webgpu.cases.length, 'one row per case per backend');
-  assert.equal(await page.locator('#summary tbody tr').count(), 2, 'a summary per backend');
+  assert.equal(rows, 3 * cpu.cases.length, 'one row per case per backend');
+  assert.equal(await page.locator('#summary tbody tr').count(), 3, 'a summary per backend');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -28,16 +28,16 @@ after(async () => {
 });
 
 // Both builds in one page (two wasm instances), the same model, phonemes and seed.
-async function speakWithBoth(server) {
+async function speakWithBoth(server, int8 = false) {
   const page = await browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   try {
     await page.goto(`http://127.0.0.1:${server.address().port}/favicon.svg`);
-    const got = await page.evaluate(async (phonemes) => {
+    const got = await page.evaluate(async ([phonemes, int8]) => {
       const bytes = new Uint8Array(await (await fetch('/models/small.gguf')).arrayBuffer());
       const speak = async (mod) => {
-        const tts = await mod.Tts.create(bytes, 'cpu');
+        const tts = await mod.Tts.create(bytes, 'cpu', int8);
         const speech = await tts.speak(phonemes, 'af_test', 1.0, 7);
         return { backend: tts.backend, threads: mod.cpuThreads(), audio: Array.from(speech.audio) };
       };
@@ -53,7 +53,7 @@ async function speakWithBoth(server) {
         out.threadedError = String(e?.message ?? e);
       }
       return out;
-    }, PHONEMES);
+    }, [PHONEMES, int8]);
     assert.deepEqual(errors, []);
     return got;
   } finally {
@@ -73,6 +73,16 @@ test('the threaded build speaks on 2 threads exactly as the plain build', async 
   assert.deepEqual(got.threaded.audio, got.single.audio);
 });
 
+test('int8 arithmetic: the same integers on 2 threads as on one, so the same speech; not the f32 speech', async () => {
+  const [f32, got] = [await speakWithBoth(isolated), await speakWithBoth(isolated, true)];
+  assert.equal(got.threadedError, undefined);
+  assert.equal(got.single.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot)');
+  assert.equal(got.threaded.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot, 2 threads)');
+  assert.deepEqual(got.threaded.audio, got.single.audio);
+  assert.equal(got.single.audio.length, f32.single.audio.length);
+  assert.notDeepEqual(got.single.audio, f32.single.audio);
+});
+
 test('the API in an isolated page: the worker runs the threaded build, same speech as one thread', async () => {
   const page = await browser.newPage();
   const errors = [];
@@ -81,20 +91,23 @@ test('the API in an isolated page: the worker runs the threaded build, same spee
     await page.goto(`http://127.0.0.1:${isolated.address().port}/favicon.svg`);
     const got = await page.evaluate(async () => {
       const { TritoneTTS } = await import('/pkg/index.js');
-      const run = async (threads) => {
-        const tts = await TritoneTTS.load('/models/small.gguf', { threads, backend: 'cpu', cache: false });
+      const run = async (threads, int8 = false) => {
+        const tts = await TritoneTTS.load('/models/small.gguf', { threads, int8, backend: 'cpu', cache: false });
         const audio = await tts.generate('Hello world. This is a test.', { voice: 'af_test', seed: 3 });
         const out = { threads: tts.threads, threadsReason: tts.threadsReason, backendName: tts.backendName, audio: Array.from(audio.samples) };
         tts.dispose();
         return out;
       };
-      return { two: await run(2), one: await run(1) };
+      return { two: await run(2), one: await run(1), int8: await run(2, true) };
     });
     assert.deepEqual(errors, []);
     assert.deepEqual({ ...got.two, audio: null }, { threads: 2, threadsReason: '', backendName: 'CPU (wasm simd128, 2 threads)', audio: null });
     assert.deepEqual({ ...got.one, audio: null }, { threads: 1, threadsReason: '', backendName: 'CPU (wasm simd128)', audio: null });
     assert.ok(got.one.audio.length > 2_000);
     assert.deepEqual(got.two.audio, got.one.audio);
+    // the load option int8 reaches the worker's engine
+    assert.equal(got.int8.backendName, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot, 2 threads)');
+    assert.equal(got.int8.audio.length, got.one.audio.length);
   } finally {
     await page.close();
   }

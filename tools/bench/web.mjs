@@ -2,10 +2,11 @@
 // voice and thread count (www/bench.html does the work; this serves it and reads its result).
 //
 //   node tools/bench/web.mjs [--model target/real/kokoro-f32.gguf] [--onnx target/real/kokoro-v1.0.int8.onnx]
-//                            [--threads 1,2] [--runs 3] [--voice V] [--text T] [--json out.json]
+//                            [--threads 1,2] [--runs 3] [--int8] [--voice V] [--text T] [--json out.json]
 //
 // The page is served cross-origin isolated (COOP/COEP), so both engines can use threads: with
-// more than one, tritone runs its threaded build (pkg/threads).
+// more than one, tritone runs its threaded build (pkg/threads). --int8: tritone's CPU convolutions
+// in int8 arithmetic (the load option int8: true).
 // Needs the wasm package (scripts/build-wasm.sh) and onnxruntime-web (npm ci).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -17,6 +18,7 @@ const { values: a } = parseArgs({
     onnx: { type: 'string', default: `${root}target/real/kokoro-v1.0.int8.onnx` },
     threads: { type: 'string', default: '1,2' },
     runs: { type: 'string', default: '3' },
+    int8: { type: 'boolean', default: false },
     voice: { type: 'string' },
     text: { type: 'string' },
     json: { type: 'string' },
@@ -35,6 +37,7 @@ try {
     const page = await browser.newPage();
     page.on('console', (m) => { if (m.type() === 'error') console.error(`page: ${m.text()}`); });
     const q = new URLSearchParams({ model: '/models/bench.gguf', onnx: '/models/bench.onnx', threads, runs: a.runs });
+    if (a.int8) q.set('int8', '1');
     if (a.voice) q.set('voice', a.voice);
     if (a.text) q.set('text', a.text);
     await page.goto(`http://127.0.0.1:${server.address().port}/bench.html?${q}`);

@@ -110,6 +110,13 @@ impl Backend for CpuBackend {
         format!("CPU ({})", parts.join(", "))
     }
 
+    fn convolution_error(&self) -> f32 {
+        match self.arithmetic {
+            Arithmetic::F32 => 0.0,
+            Arithmetic::Int8 => int8::ERROR,
+        }
+    }
+
     fn upload(&self, shape: &[usize], data: &[f32]) -> Result<CpuTensor> {
         CpuTensor::new(shape, data.to_vec())
     }

@@ -157,7 +157,7 @@ mod tests {
     fn size_classes_waste_at_most_an_eighth() {
         for bytes in [1u64, 255, 256, 257, 1000, 4096, 4097, 1 << 20, (1 << 20) + 1, 123_456_789] {
             let c = size_class(bytes);
-            assert!(c >= bytes && c % 4 == 0, "{bytes} → {c}");
+            assert!(c >= bytes && c.is_multiple_of(4), "{bytes} → {c}");
             assert!(bytes < 256 || c <= bytes + bytes / 8 + 1, "{bytes} → {c}");
         }
         assert_eq!(size_class(1000), size_class(1020));

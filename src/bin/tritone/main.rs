@@ -344,7 +344,7 @@ fn backends() {
 }
 
 fn selftest(json: bool, model: Option<&Path>, voice: Option<&str>, text: Option<&str>) -> Result<(), String> {
-    let mut reports = vec![pollster::block_on(conformance::run(&CpuBackend::default()))];
+    let mut reports = vec![pollster::block_on(conformance::run(&CpuBackend::default())), pollster::block_on(conformance::run(&CpuBackend::new(Arithmetic::Int8)))];
     match pollster::block_on(GpuBackend::new()) {
         Ok(gpu) => reports.push(pollster::block_on(conformance::run(&gpu))),
         Err(e) => eprintln!("gpu: skipped ({e})"),
