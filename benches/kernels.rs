@@ -5,7 +5,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use half::f16;
 use tritone::backend::cpu::simd::{axpy, axpy_scalar, dot, dot_scalar};
 use tritone::backend::cpu::{conv1d, conv1d_axpy, conv_transpose1d_polyphase, conv_transpose1d_scatter};
-use tritone::backend::{Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, CpuBackend, NormKind, ReferenceBackend, Weight};
+use tritone::backend::{Arithmetic, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, CpuBackend, NormKind, ReferenceBackend, Weight};
 use tritone::quant::GgmlType;
 
 fn data(n: usize, f: f32) -> Vec<f32> {
@@ -38,6 +38,10 @@ fn convolutions(c: &mut Criterion) {
         let id = format!("{c_ch}ch_k{k}_d{dilation}_t{t}");
         g.bench_with_input(BenchmarkId::new("cpu", &id), &(), |b, _| b.iter(|| conv1d(&geo, &x, &w, Some(&bias))));
         g.bench_with_input(BenchmarkId::new("axpy", &id), &(), |b, _| b.iter(|| conv1d_axpy(&geo, &x, &w, Some(&bias))));
+        // int8 arithmetic: the input's quantization and the weights' per call included
+        let int8 = CpuBackend::new(Arithmetic::Int8);
+        let (xi, bi) = (int8.upload(&[c_ch, t], &x).unwrap(), Weight::f32(&[c_ch], bias.clone()).unwrap());
+        g.bench_with_input(BenchmarkId::new("int8", &id), &(), |b, _| b.iter(|| int8.conv1d(&xi, &w, Some(&bi), p).unwrap()));
         let reference = ReferenceBackend;
         let (xr, br) = (reference.upload(&[c_ch, t], &x).unwrap(), Weight::f32(&[c_ch], bias.clone()).unwrap());
         g.bench_with_input(BenchmarkId::new("reference", &id), &(), |b, _| b.iter(|| reference.conv1d(&xr, &w, Some(&br), p).unwrap()));

@@ -3,7 +3,7 @@
 
 The paragraph (the script's own English text, phonemized by `tritone phonemize`, kept to the
 vocabulary) is spoken by:
-  - tritone:      `tritone bench --model M --phonemes P --threads N --runs R --json`
+  - tritone:      `tritone bench --model M --phonemes P --threads N --runs R --json [--int8]`
   - onnxruntime:  kokoro-onnx's int8 file (the model tritone's real GGUF is converted from),
                   CPUExecutionProvider, intra-op threads N, the same tokens, voice pack row and speed.
 Runs alternate (ORT, tritone, ORT, …) so both see the same machine load; medians, RTFs and the
@@ -41,6 +41,7 @@ def main():
     ap.add_argument("--voice", default="jf_alpha")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--int8", action="store_true", help="tritone's CPU convolutions in int8 arithmetic (bench --int8)")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args()
 
@@ -72,7 +73,8 @@ def main():
             sess.run(None, feed)
             ort_times.append(time.perf_counter() - t0)
             out = subprocess.run([a.tritone, "bench", "--model", a.model, "--voice", a.voice, "--phonemes", phonemes,
-                                  "--threads", str(threads), "--runs", "1", "--json"], check=True, capture_output=True, text=True)
+                                  "--threads", str(threads), "--runs", "1", "--json"] + (["--int8"] if a.int8 else []),
+                                 check=True, capture_output=True, text=True)
             tritone_runs.append(json.loads(out.stdout))
         ort_median = statistics.median(ort_times)
         tritone_median = statistics.median(r["median_s"] for r in tritone_runs)
