@@ -33,6 +33,9 @@ target/pyenv/bin/python tools/onnx/compare_gguf.py $REAL/kokoro-from-fp16.gguf $
 part "faithful: tritone vs PyTorch Kokoro on the real weights (4 sentences × 2 voices)"
 target/refenv/bin/python tools/reference/faithful.py --model $REAL/kokoro-f32.gguf --tritone $BIN --out target/faithful
 
+part "faithful in int8 arithmetic (--int8): same durations, log-mel ≤ 1.5 dB (measured 0.80-1.06)"
+target/refenv/bin/python tools/reference/faithful.py --model $REAL/kokoro-f32.gguf --tritone $BIN --out target/faithful-int8 --say-arg=--int8 --max-l1-db 1.5
+
 part "onnxruntime on the int8 file vs tritone"
 target/asrenv/bin/python tools/asr/ort_check.py --tritone $BIN --model $REAL/kokoro-f32.gguf --onnx $REAL/kokoro-v1.0.int8.onnx \
   --whisper $REAL/whisper-tiny.en --limit 6
