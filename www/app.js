@@ -73,7 +73,9 @@ async function loadModel(source, name, sha256) {
   const ms = (performance.now() - t0).toFixed(0);
   $('model-status').textContent = `${name}: ${size ? `${(size / 1e6).toFixed(1)} MB, ` : ''}${voices.length} voices, loaded in ${ms} ms. Runs on ${tts.backendName}.`;
   // The engine picks the backend per model: say which and why.
-  const why = [tts.backendReason, tts.threadsReason].filter(Boolean).join('; ');
+  // Without COOP/COEP from the host, the service worker adds them from the next load on.
+  const reload = !crossOriginIsolated && navigator.serviceWorker?.controller === null ? 'reload for more threads: the service worker makes the page cross-origin isolated' : '';
+  const why = [tts.backendReason, tts.threadsReason, reload].filter(Boolean).join('; ');
   $('active').textContent = why ? `${tts.backendName} — ${why}` : tts.backendName;
   document.body.dataset.model = 'loaded';
   delete document.body.dataset.error;

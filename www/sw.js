@@ -3,6 +3,13 @@
 // here: tritone-tts keeps each verified model in its own Cache Storage ('tritone-models-v1')
 // and reads it from there before any download. The threaded build (pkg/worker-threads.js,
 // pkg/threads/), which only cross-origin isolated pages load, is cached when first fetched.
+//
+// Cross-origin isolation on static hosts: every response this worker serves carries COOP/COEP
+// (what scripts/dev.sh sends), so once it controls the page (the second visit, or a reload) the
+// page is cross-origin isolated and the engine can run more than one CPU thread, on hosts that
+// cannot set headers (GitHub Pages, a plain file server). Models from other origins still load
+// where they send CORS headers, as they must for fetch() anyway.
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 const APP_CACHE = 'tritone-app-v1';
 const MODEL_CACHE = 'tritone-models-v1';
 const SHELL = [
@@ -42,10 +49,18 @@ async function networkFirst(request) {
   try {
     const response = await fetch(request);
     if (response.ok) await cache.put(request, response.clone());
-    return response;
+    return isolated(response);
   } catch (e) {
     const cached = await cache.match(request, { ignoreSearch: true });
-    if (cached) return cached;
+    if (cached) return isolated(cached);
     throw e;
   }
+}
+
+// The response with the isolation headers added (opaque responses cannot be rewritten).
+function isolated(response) {
+  if (response.type === 'opaque' || response.type === 'opaqueredirect' || response.status === 0) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(ISOLATION)) headers.set(name, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

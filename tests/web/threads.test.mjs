@@ -140,3 +140,29 @@ test('without cross-origin isolation the threaded build cannot start, and the pl
   assert.ok(got.threadedError, 'the threaded build needs shared memory');
   console.log(`threaded build without isolation: ${got.threadedError}`);
 });
+
+test('on a host that sends no COOP/COEP the service worker adds them: after a reload the page is isolated and runs 2 threads', async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${plain.address().port}/`);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), false, 'the server sends no isolation headers');
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.reload();
+    const got = await page.evaluate(async () => {
+      const { TritoneTTS } = await import('/pkg/index.js');
+      const tts = await TritoneTTS.load('/models/small.gguf', { threads: 2, backend: 'cpu', cache: false });
+      const audio = await tts.generate('Hello world.', { voice: 'af_test', seed: 3 });
+      const out = { isolated: crossOriginIsolated, threads: tts.threads, reason: tts.threadsReason, samples: audio.samples.length };
+      tts.dispose();
+      return out;
+    });
+    assert.deepEqual({ ...got, samples: null }, { isolated: true, threads: 2, reason: '', samples: null });
+    assert.ok(got.samples > 2_000);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
