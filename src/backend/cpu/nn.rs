@@ -94,11 +94,10 @@ pub fn embedding(table: &Weight, ids: &[u32]) -> Vec<f32> {
 pub fn attention(q: &[f32], k: &[f32], v: &[f32], heads: usize, d: usize, t: usize) -> Vec<f32> {
     let mut out = vec![0.0; heads * d * t];
     let scale = 1.0 / (d as f32).sqrt();
-    let mut scores = vec![0.0f32; t * t];
-    // Keys and values as [t, d] rows make the inner loops contiguous.
-    let mut k_rows = vec![0.0f32; t * d];
-    let mut v_rows = vec![0.0f32; t * d];
-    for h in 0..heads {
+    // Heads on rayon's threads, each as on one thread. Keys and values as [t, d] rows make the
+    // inner loops contiguous.
+    let scratch = || (vec![0.0f32; t * t], vec![0.0f32; t * d], vec![0.0f32; t * d]);
+    let head = |(scores, k_rows, v_rows): &mut (Vec<f32>, Vec<f32>, Vec<f32>), (h, out_h): (usize, &mut [f32])| {
         let rows = h * d * t..(h + 1) * d * t;
         let (qh, kh, vh) = (&q[rows.clone()], &k[rows.clone()], &v[rows.clone()]);
         for c in 0..d {
@@ -122,10 +121,11 @@ pub fn attention(q: &[f32], k: &[f32], v: &[f32], heads: usize, d: usize, t: usi
                 axpy(&mut acc, p, &v_rows[j * d..(j + 1) * d]);
             }
             for c in 0..d {
-                out[(h * d + c) * t + i] = acc[c];
+                out_h[c * t + i] = acc[c];
             }
         }
-    }
+    };
+    super::for_chunks(&mut out, d * t, 1, scratch, head);
     out
 }
 
