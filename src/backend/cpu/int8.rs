@@ -28,6 +28,9 @@ pub const MIN_CHANNELS: usize = 64;
 /// largest), and over many products the errors mostly cancel. A kernel that mixes up lanes,
 /// taps or channels is off by the output itself.
 pub const ERROR: f32 = 0.01;
+/// The most products one i32 sum may hold: each is at most 255 · 127 (a biased input byte
+/// times a weight), so 66,000 of them stay below 2³¹. Kokoro's widest convolution sums 3,270.
+const MAX_TAPS: usize = 65_536;
 /// Symmetric int8 levels: ±127 (−128 unused, so negation is exact).
 const LEVELS: f32 = 127.0;
 
@@ -57,14 +60,14 @@ struct Block {
 type Kernel = fn(&Input, &[u32], usize, usize, &mut [i32]);
 
 /// `x [c_in, t_in]`, `w [c_out, c_in, k]` → `[c_out, t_out]` in int8 arithmetic; `None` where
-/// it does not apply: stride ≠ 1, or values that are not finite (the float path propagates
-/// them as PyTorch does).
+/// it does not apply: stride ≠ 1, more than [`MAX_TAPS`] products per output, or values that
+/// are not finite (the float path propagates them as PyTorch does).
 pub fn conv1d_int8(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
     conv1d_with(kernel(), g, x, w, bias)
 }
 
 fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
-    if g.stride != 1 {
+    if g.stride != 1 || g.c_in * g.k > MAX_TAPS {
         return None;
     }
     let maxima = x.chunks_exact(g.t_in).map(max_abs).collect::<Option<Vec<f32>>>()?;
@@ -455,5 +458,9 @@ mod tests {
         }
         let strided = Conv1dGeometry::new(&[3, 5], &[2, 3, 3], None, Conv1dParams { stride: 2, padding: 1, dilation: 1 }).unwrap();
         assert!(conv1d_int8(&strided, &[1.0; 15], &w, None).is_none());
+        // more products than an i32 sum holds
+        let wide = Conv1dGeometry::new(&[MAX_TAPS + 1, 1], &[1, MAX_TAPS + 1, 1], None, Conv1dParams::default()).unwrap();
+        let ones = Weight::f32(&[1, MAX_TAPS + 1, 1], vec![1.0; MAX_TAPS + 1]).unwrap();
+        assert!(conv1d_int8(&wide, &vec![1.0; MAX_TAPS + 1], &ones, None).is_none());
     }
 }
