@@ -72,7 +72,7 @@ fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: 
     }
     let maxima = x.chunks_exact(g.t_in).map(max_abs).collect::<Option<Vec<f32>>>()?;
     let input = quantize_input(g, x, &maxima);
-    let t_pad = g.t_out.div_ceil(STEPS) * STEPS;
+    let t_pad = whole_tiles(g);
     let taps = g.c_in * g.k;
     let mut out = vec![0.0f32; g.c_out * g.t_out];
     let block = |(rows, wq, acc): &mut (Vec<f32>, Block, Vec<i32>), (b, y): (usize, &mut [f32])| {
@@ -97,8 +97,13 @@ fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: 
     Some(out)
 }
 
+/// The output steps rounded up to whole time tiles (the kernels have no partial tile).
+fn whole_tiles(g: &Conv1dGeometry) -> usize {
+    g.t_out.div_ceil(STEPS) * STEPS
+}
+
 /// The level `v / scale` rounds to (halves up), as the byte `level + 128` (`inv` = 1 / scale,
-/// 0 for an all-zero tensor; |v| ≤ the tensor's max, so the level is within ±127). Adding and
+/// 0 for an all-zero channel or row; |v| ≤ its max, so the level is within ±127). Adding and
 /// truncating, not `f32::round`: x86-64's baseline has no rounding instruction, and a libm call
 /// per value cost as much as a small convolution.
 #[inline]
@@ -131,7 +136,7 @@ fn max_abs(values: &[f32]) -> Option<f32> {
 fn quantize_input(g: &Conv1dGeometry, x: &[f32], maxima: &[f32]) -> Input {
     let channel_scales: Vec<f32> = maxima.iter().map(|&m| m / LEVELS).collect();
     let groups = g.c_in.div_ceil(GROUP);
-    let tp = g.t_out.div_ceil(STEPS) * STEPS + (g.k - 1) * g.dilation;
+    let tp = whole_tiles(g) + (g.k - 1) * g.dilation;
     let (from, to) = (g.padding.min(tp), (g.padding + g.t_in).min(tp));
     let mut words = vec![0u32; groups * tp];
     // Each channel's bytes first (contiguous: vectorizes), then four channels interleaved into

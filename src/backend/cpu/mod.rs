@@ -36,10 +36,6 @@ impl CpuBackend {
         Self { arithmetic }
     }
 
-    pub fn arithmetic(&self) -> Arithmetic {
-        self.arithmetic
-    }
-
     /// A convolution in this backend's arithmetic (int8 where it applies).
     fn convolve(&self, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
         let int8 = self.arithmetic == Arithmetic::Int8 && g.c_out >= int8::MIN_CHANNELS;
