@@ -159,3 +159,100 @@ fn bad_requests_are_clear_errors() {
     }
     assert!(!out.exists());
 }
+
+/// The sensitivity sweep skips duration prediction for parts that `shapes_durations` says do
+/// not reach it: scaling every other matrix leaves the durations as they were, and scaling
+/// one matrix it names moves them. Parts inside the decoder start from the input model's
+/// decoder inputs: the two halves speak as the whole.
+#[test]
+fn durations_depend_only_on_the_tensors_named_for_them_and_the_decoder_starts_from_its_inputs() {
+    use tritone::backend::{CpuBackend, Weight};
+    use tritone::model::checkpoint::MapSource;
+    use tritone::model::kokoro::Kokoro;
+    use tritone::tts::quantize::shapes_durations;
+    let cfg = config();
+    let tokens = vocab::tokens(cfg.n_token);
+    let weights = collect_weights(&RandomWeights { seed: 0 }, &cfg, &tokens).unwrap();
+    let scaled = |keep: &dyn Fn(&str) -> bool| -> Vec<(String, Weight)> {
+        weights
+            .iter()
+            .map(|(n, w)| {
+                let w = if w.shape().len() >= 2 && !keep(n) { Weight::f32(w.shape(), w.to_f32().iter().map(|v| v * 1.7).collect()).unwrap() } else { w.clone() };
+                (n.clone(), w)
+            })
+            .collect()
+    };
+    let durations = |ws: Vec<(String, Weight)>| {
+        let b = CpuBackend::default();
+        let model = Kokoro::load(&b, &MapSource::from_weights(ws), cfg.clone(), &tokens).unwrap();
+        let style: Vec<f32> = (0..256).map(|i| ((i as f32) * 0.37).sin() * 0.3).collect();
+        phonemes(3).iter().map(|p| pollster::block_on(model.predict_durations(&b, &model.tokenize(p).unwrap(), &style, 1.0)).unwrap()).collect::<Vec<_>>()
+    };
+    let original = durations(weights.clone());
+    // The decoder started from another run's inputs speaks exactly as the whole model does.
+    {
+        let b = CpuBackend::default();
+        let model = Kokoro::load(&b, &MapSource::from_weights(weights.clone()), cfg.clone(), &tokens).unwrap();
+        let ids = model.tokenize(&phonemes(2)[1]).unwrap();
+        let style: Vec<f32> = (0..256).map(|i| ((i as f32) * 0.11).cos() * 0.3).collect();
+        let frames: Vec<usize> = (0..ids.len()).map(|i| 1 + i % 3).collect();
+        let whole = pollster::block_on(model.synthesize_with_durations(&b, &ids, &style, &frames, 7)).unwrap();
+        let inputs = pollster::block_on(model.decoder_inputs(&b, &ids, &style, &frames)).unwrap();
+        let halves = pollster::block_on(model.decode(&b, &inputs, &style, 7)).unwrap();
+        assert!(whole.audio.len() > 1000);
+        assert_eq!(halves.audio, whole.audio);
+        assert_eq!(halves.durations, frames);
+    }
+    assert_eq!(durations(scaled(&shapes_durations)), original, "a matrix past the duration head moved the durations");
+    assert_ne!(durations(scaled(&|n| !n.starts_with("predictor.duration_proj"))), original, "the test cannot tell");
+    assert!(weights.iter().any(|(n, _)| shapes_durations(n)) && weights.iter().any(|(n, w)| w.shape().len() >= 2 && !shapes_durations(n)));
+}
+
+/// The budget plan is the best one: against every combination of rungs (synthetic costs, 6
+/// groups × 3–4 rungs), no plan that fits has a lower sum of squared scores, and the plan fits.
+#[test]
+fn the_budget_plan_is_the_least_distortion_that_fits() {
+    use tritone::tts::quantize::{Distortion, GroupCost};
+    let bytes = Bytes::from(std::fs::read(model_path()).unwrap());
+    let q = Quantizer::open(&bytes).unwrap();
+    let mut rng = tritone::rng::SplitMix64(3);
+    let types = [GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q2_K, GgmlType::TQ1_0];
+    for trial in 0..20 {
+        let costs: Vec<GroupCost> = (0..6)
+            .map(|g| {
+                let (mut size, mut db) = (1_000_000 + (rng.next_u64() % 3_000_000) as usize, 0.05 * rng.uniform().abs() as f64);
+                let rungs = (0..3 + g % 2)
+                    .map(|r| {
+                        let rung = (types[r], size, Distortion { mel_db: db, durations_moved: 0.0 });
+                        size = size * (40 + (rng.next_u64() % 40) as usize) / 100;
+                        db += 0.1 + 2.0 * rng.uniform().abs() as f64;
+                        rung
+                    })
+                    .collect();
+                GroupCost { group: "synthetic", members: vec![], rungs }
+            })
+            .collect();
+        let score = |plan: &[usize]| costs.iter().zip(plan).map(|(c, &r)| c.rungs[r].2.mel_db.powi(2)).sum::<f64>();
+        let bytes_of = |plan: &[usize]| costs.iter().zip(plan).map(|(c, &r)| c.rungs[r].1).sum::<usize>();
+        let smallest = bytes_of(&costs.iter().map(|c| c.rungs.len() - 1).collect::<Vec<_>>());
+        let largest = bytes_of(&vec![0; costs.len()]);
+        let fixed = q.plan_budget(&costs, 200_000_000).unwrap().estimated_bytes - largest;
+        let budget = fixed + smallest + (largest - smallest) * (trial + 1) / 22;
+        let plan = q.plan_budget(&costs, budget).unwrap();
+        let chosen: Vec<usize> = costs.iter().zip(&plan.groups).map(|(c, (_, t))| c.rungs.iter().position(|r| r.0 == *t).unwrap()).collect();
+        assert!(fixed + bytes_of(&chosen) <= budget && plan.estimated_bytes == fixed + bytes_of(&chosen));
+        // every combination (at most 4^6)
+        let mut best = f64::INFINITY;
+        let mut combo = vec![0usize; costs.len()];
+        loop {
+            // sizes rounded up to KiB as the plan counts them, so both see the same budget
+            if fixed + costs.iter().zip(&combo).map(|(c, &r)| c.rungs[r].1.div_ceil(1024) * 1024).sum::<usize>() <= budget {
+                best = best.min(score(&combo));
+            }
+            let Some(g) = (0..costs.len()).find(|&g| combo[g] + 1 < costs[g].rungs.len()) else { break };
+            combo[g] += 1;
+            combo[..g].fill(0);
+        }
+        assert!((score(&chosen) - best).abs() <= 1e-9 * best.max(1.0), "trial {trial}: plan {:.4} vs best {best:.4}", score(&chosen));
+    }
+}

@@ -169,22 +169,48 @@ impl<B: Backend> Kokoro<B> {
         Ok((d, frames))
     }
 
+    /// What the decoder takes for `ids` spoken on `frames` (boundary tokens included): the
+    /// text encoder's features and the predicted F0 and energy, frame by frame. With
+    /// [`Kokoro::decode`] it is [`Kokoro::synthesize_with_durations`] in two halves, so a model
+    /// that differs from another only in the decoder (or generator) can start from the other's
+    /// inputs.
+    pub async fn decoder_inputs(&self, b: &B, ids: &[u32], style: &[f32], frames: &[usize]) -> Result<DecoderInputs<B>> {
+        if frames.len() != ids.len() || frames.iter().all(|&f| f == 0) {
+            return Err(Error::InvalidArgument { op: "synthesize", reason: format!("{} durations for {} tokens (and not all zero)", frames.len(), ids.len()) });
+        }
+        let mut times = StageTimes::default();
+        self.prepare(b, ids, style, Timing::Given(frames), &mut times, &mut now_ms()).await
+    }
+
+    /// The decoder and generator on `inputs` (from [`Kokoro::decoder_inputs`]) with the timbre
+    /// half of `style`, and the source noise drawn from `seed`.
+    pub async fn decode(&self, b: &B, inputs: &DecoderInputs<B>, style: &[f32], seed: u64) -> Result<Synthesis> {
+        if style.len() != STYLE {
+            return Err(Error::InvalidArgument { op: "synthesize", reason: format!("style has {} values, expected {STYLE}", style.len()) });
+        }
+        let mut times = StageTimes::default();
+        self.render(b, inputs, style, seed, &mut times, &mut now_ms()).await
+    }
+
     async fn run(&self, b: &B, ids: &[u32], style: &[f32], timing: Timing<'_>, seed: u64) -> Result<Synthesis> {
+        let mut times = StageTimes::default();
+        let mut clock = now_ms();
+        let inputs = self.prepare(b, ids, style, timing, &mut times, &mut clock).await?;
+        self.render(b, &inputs, style, seed, &mut times, &mut clock).await
+    }
+
+    /// ALBERT, the durations (unless given), F0 and energy, the text encoder.
+    async fn prepare(&self, b: &B, ids: &[u32], style: &[f32], timing: Timing<'_>, times: &mut StageTimes, clock: &mut f64) -> Result<DecoderInputs<B>> {
         let speed = match timing {
             Timing::Predicted { speed } => speed,
             Timing::Given(_) => 1.0,
         };
         let s_p = self.prosody_style(b, style, speed)?; // predictor: prosody
-        let half = STYLE / 2;
-        let s_d = b.upload(&[half, 1], &style[..half])?; // decoder: timbre
-        let mut times = StageTimes::default();
-        let mut clock = now_ms();
         let mut lap = |slot: &mut f64| {
             let now = now_ms();
-            *slot += now - clock;
-            clock = now;
+            *slot += now - *clock;
+            *clock = now;
         };
-
         let (d, frames) = self.encode_durations(b, ids, &s_p, timing, &mut || lap(&mut times.albert)).await?;
         let en = b.repeat_interleave(&d, &frames)?; // [hidden + style, frames]
         let (f0, n) = self.f0n.forward(b, &en, &s_p)?; // [1, 2·frames] each
@@ -192,8 +218,21 @@ impl<B: Backend> Kokoro<B> {
         let t_en = self.text_encoder.forward(b, ids)?; // [hidden, t]
         let asr = b.repeat_interleave(&t_en, &frames)?; // [hidden, frames]
         lap(&mut times.text_encoder);
-        let x = self.decoder.forward(b, &asr, &f0, &n, &s_d)?; // [channels, 2·frames]
-        let f0_host = b.read(&f0).await?;
+        Ok(DecoderInputs { asr, f0, n, frames })
+    }
+
+    /// The decoder, the generator and the inverse STFT.
+    async fn render(&self, b: &B, inputs: &DecoderInputs<B>, style: &[f32], seed: u64, times: &mut StageTimes, clock: &mut f64) -> Result<Synthesis> {
+        let mut lap = |slot: &mut f64| {
+            let now = now_ms();
+            *slot += now - *clock;
+            *clock = now;
+        };
+        let half = STYLE / 2;
+        let s_d = b.upload(&[half, 1], &style[..half])?; // decoder: timbre
+        let DecoderInputs { asr, f0, n, frames } = inputs;
+        let x = self.decoder.forward(b, asr, f0, n, &s_d)?; // [channels, 2·frames]
+        let f0_host = b.read(f0).await?;
         lap(&mut times.decoder);
         let samples = f0_host.len() * self.generator.upsample_scale;
         let (_, har) = self.generator.source_spectrogram(&f0_host, &noise::rand_ini(seed), &noise::sine_noise(samples, seed))?;
@@ -203,6 +242,14 @@ impl<B: Backend> Kokoro<B> {
         lap(&mut times.generator);
         let audio = self.generator.to_audio(&post, post_frames)?;
         lap(&mut times.istft);
-        Ok(Synthesis { audio, durations: frames, times })
+        Ok(Synthesis { audio, durations: frames.clone(), times: times.clone() })
     }
+}
+
+/// The decoder's inputs for one utterance (see [`Kokoro::decoder_inputs`]).
+pub struct DecoderInputs<B: Backend> {
+    asr: B::Tensor,
+    f0: B::Tensor,
+    n: B::Tensor,
+    frames: Vec<usize>,
 }

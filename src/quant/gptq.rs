@@ -18,7 +18,11 @@
 use bytemuck::Pod;
 use rayon::prelude::*;
 
+use std::collections::HashMap;
+
 use super::{padded_row_len, with_grid_block, GgmlType, GridBlock, Weight};
+use crate::backend::cpu::conv1d;
+use crate::backend::{Conv1dGeometry, Conv1dParams};
 use crate::error::{Error, Result};
 
 /// Rows handed to one task: each row of `R` read from memory serves all of them.
@@ -329,40 +333,51 @@ where
                 unknowns
             })
             .collect();
-        // z_u = H φ_u, one pass over H's rows for all the rows of this task.
-        let mut z: Vec<Vec<Vec<f32>>> = rows_basis.iter().map(|u| vec![vec![0.0f32; d]; u.len()]).collect();
-        for c in 0..d {
-            let (b, j) = (c / N, c % N);
-            let hc = &h[c * d..(c + 1) * d];
-            for (unknowns, zr) in rows_basis.iter().zip(z.iter_mut()) {
-                for ((ub, _, phi), zu) in unknowns.iter().zip(zr.iter_mut()) {
-                    if *ub == b && phi[j] != 0.0 {
-                        let a = phi[j];
-                        for (zv, &hv) in zu.iter_mut().zip(hc) {
-                            *zv += a * hv;
-                        }
+        // G[u][v] = φ_uᵀ H φ_v and rhs[v] = φ_vᵀ H w, block by block: the unknowns of block b
+        // (two per row of this task) give z_v = H φ_v as one matrix product on the CPU's tiled
+        // kernel (φ_v is zero outside its block, so z_v = H[:, block] φ_v, and H is symmetric:
+        // H[:, block]ᵀ is the block's rows of H).
+        let n_rows = rows_basis.len();
+        let at: Vec<HashMap<(usize, usize), usize>> = rows_basis.iter().map(|u| u.iter().enumerate().map(|(i, &(b, k, _))| ((b, k), i)).collect()).collect();
+        let mut g: Vec<Vec<f64>> = rows_basis.iter().map(|u| vec![0.0; u.len() * u.len()]).collect();
+        let mut rhs: Vec<Vec<f64>> = rows_basis.iter().map(|u| vec![0.0; u.len()]).collect();
+        for b in 0..nb {
+            let c0 = b * N;
+            let width = N.min(d.saturating_sub(c0));
+            if width == 0 {
+                continue;
+            }
+            let mut phi = vec![0.0f32; 2 * n_rows * width];
+            for (r, unknowns) in rows_basis.iter().enumerate() {
+                for k in 0..2 {
+                    if let Some(&u) = at[r].get(&(b, k)) {
+                        phi[(2 * r + k) * width..(2 * r + k + 1) * width].copy_from_slice(&unknowns[u].2[..width]);
+                    }
+                }
+            }
+            let z = block_products(&h[c0 * d..(c0 + width) * d], d, phi, 2 * n_rows, width);
+            for (r, unknowns) in rows_basis.iter().enumerate() {
+                let m = unknowns.len();
+                let w = &rows[r * d..(r + 1) * d];
+                for k in 0..2 {
+                    let Some(&v) = at[r].get(&(b, k)) else { continue };
+                    let zv = &z[(2 * r + k) * d..(2 * r + k + 1) * d];
+                    rhs[r][v] = zv.iter().zip(w).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+                    for (u, (ub, _, phi_u)) in unknowns.iter().enumerate() {
+                        let cu = ub * N;
+                        g[r][u * m + v] = (cu..(cu + N).min(d)).map(|c| f64::from(phi_u[c - cu]) * f64::from(zv[c])).sum();
                     }
                 }
             }
         }
-        for (r, ((row, unknowns), zr)) in blocks.chunks_exact_mut(nb).zip(&rows_basis).zip(&z).enumerate() {
-            let w = &rows[r * d..(r + 1) * d];
+        for ((row, unknowns), (g, rhs)) in blocks.chunks_exact_mut(nb).zip(&rows_basis).zip(g.iter().zip(&rhs)) {
             let m = unknowns.len();
-            let mut g = vec![0.0f64; m * m];
-            let mut rhs = vec![0.0f64; m];
-            for (u, (ub, _, phi)) in unknowns.iter().enumerate() {
-                let c0 = ub * N;
-                for (v, zv) in zr.iter().enumerate() {
-                    g[u * m + v] = (c0..(c0 + N).min(d)).map(|c| f64::from(phi[c - c0]) * f64::from(zv[c])).sum();
-                }
-                rhs[u] = zr[u].iter().zip(w).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
-            }
             let scales_of = |row: &[B]| unknowns.iter().map(|&(b, k, _)| f64::from(row[b].scales()[k])).collect::<Vec<f64>>();
             // (w − q)ᵀ H (w − q) − wᵀ H w for q = Σ θ_u φ_u
             let objective = |theta: &[f64]| -> f64 {
                 (0..m).map(|u| theta[u] * ((0..m).map(|v| g[u * m + v] * theta[v]).sum::<f64>() - 2.0 * rhs[u])).sum()
             };
-            let Some(theta) = solve_spd(&g, &rhs, m) else { continue };
+            let Some(theta) = solve_spd(g, rhs, m) else { continue };
             let mut refit: Vec<B> = row.to_vec();
             let mut representable = true;
             for (b, blk) in refit.iter_mut().enumerate() {
@@ -383,6 +398,18 @@ where
         }
     });
     Weight::from_bytes(weight.shape(), B::TYPE, bytemuck::cast_slice(&blocks).to_vec().into())
+}
+
+/// `z[o] = Σ_j phi[o][j] · h_rows[j]` for `rows` vectors `phi` of `width` values and
+/// `h_rows` = `width` rows of `d` values: a `[rows, width] × [width, d]` product on the CPU
+/// backend's tiled kernel.
+fn block_products(h_rows: &[f32], d: usize, phi: Vec<f32>, rows: usize, width: usize) -> Vec<f32> {
+    let geometry = Conv1dGeometry::new(&[width, d], &[rows, width, 1], None, Conv1dParams::default());
+    let weight = Weight::f32(&[rows, width, 1], phi);
+    match (geometry, weight) {
+        (Ok(g), Ok(w)) => conv1d(&g, h_rows, &w, None),
+        _ => unreachable!("the shapes hold the values"),
+    }
 }
 
 /// Solves `G θ = rhs` for a small symmetric positive semi-definite `G` (`m × m`) through

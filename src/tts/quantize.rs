@@ -9,11 +9,10 @@
 //!    the log-mel distance ([`crate::audio::mel`]) with the input model's durations forced (the
 //!    frames align), and the share of tokens whose predicted duration moved.
 //! 4. **Budget**: each group of tensors ([`group_of`]) is quantized alone at each format of the
-//!    ladder and evaluated (its sensitivity); then, from each group's largest format, the step
-//!    down that costs the least distortion per byte saved is taken until the file fits (a
-//!    group's score is log-mel dB + 10 × the share of moved durations; scores add in
-//!    quadrature, so a step costs the growth of its square); the budget left over buys steps
-//!    back up in the same order. The plan is verified end to end.
+//!    ladder and evaluated (its sensitivity); then one format per group is chosen that fits the
+//!    file in the budget with the least sum of squared scores (a group's score is log-mel dB +
+//!    10 × the share of moved durations; scores of independent parts add in quadrature),
+//!    exactly, by a knapsack over sizes in KiB. The plan is verified end to end.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +29,7 @@ use crate::config::KokoroConfig;
 use crate::error::{Error, Result};
 use crate::gguf::{GgmlType, GgufFile, MetaValue};
 use crate::model::checkpoint::{collect_weights, storage_type, write_packed_model, MapSource};
-use crate::model::kokoro::{Kokoro, Synthesis};
+use crate::model::kokoro::{DecoderInputs, Kokoro, Synthesis};
 use crate::model::voices::{style_row, ROWS, STYLE};
 use crate::model::weights::{GgufWeights, WeightSource};
 use crate::quant::gptq::{self, Hessian, InverseFactor};
@@ -38,6 +37,9 @@ use crate::tts::SAMPLE_RATE;
 
 /// Several hundred English sentences written for calibration (one per line).
 pub const CALIBRATION_EN: &str = include_str!("calibration_en.txt");
+
+/// The unit of [`Quantizer::plan_budget`]'s knapsack.
+const KIB: usize = 1024;
 
 /// GPTQ's damping: `λ · mean(diag H)` added to the diagonal before inverting.
 const DAMPING: f64 = 0.01;
@@ -120,6 +122,45 @@ pub fn group_of(name: &str) -> &'static str {
     }
 }
 
+/// One held-out sentence.
+struct Held {
+    ids: Vec<u32>,
+    style: Vec<f32>,
+    reference: Synthesis,
+    inputs: DecoderInputs<CpuBackend>,
+}
+
+/// Where a judged model's weights differ from the input model's, latest part first: what
+/// comes before it is the input model's (the durations cannot move after the duration head;
+/// the decoder's inputs are the same when only the decoder and generator changed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Changed {
+    Decoder,
+    AfterDurations,
+    Anywhere,
+}
+
+impl Changed {
+    fn of<'n>(names: impl Iterator<Item = &'n str>) -> Self {
+        names.fold(Changed::Decoder, |at, name| {
+            let here = if shapes_durations(name) {
+                Changed::Anywhere
+            } else if name.starts_with("decoder.") {
+                Changed::Decoder
+            } else {
+                Changed::AfterDurations
+            };
+            at.max(here)
+        })
+    }
+}
+
+/// Whether tensor `name` is on the way to the predicted durations: ALBERT, its projection, the
+/// duration encoder (with its AdaLayerNorm projections), the duration LSTM and its projection.
+pub fn shapes_durations(name: &str) -> bool {
+    ["bert.", "bert_encoder", "predictor.text_encoder", "predictor.lstm", "predictor.duration_proj"].iter().any(|p| name.starts_with(p))
+}
+
 /// The single digit after `prefix` in `name` ("decoder.decode.2.conv1" → 2).
 fn index_after(name: &str, prefix: &str) -> Option<usize> {
     name.strip_prefix(prefix)?.chars().next()?.to_digit(10).map(|d| d as usize)
@@ -135,8 +176,8 @@ pub struct Quantizer {
     factors: HashMap<usize, InverseFactor>,
     cache: HashMap<(usize, GgmlType, Method), Weight>,
     errors: HashMap<(usize, GgmlType), Rounding>,
-    /// Held-out sentences: token ids, style row, and the input model's speech.
-    eval: Vec<(Vec<u32>, Vec<f32>, Synthesis)>,
+    /// Held-out sentences: token ids, style row, the input model's speech and its decoder's inputs.
+    eval: Vec<Held>,
     calibration: String,
 }
 
@@ -221,7 +262,8 @@ impl Quantizer {
                 let ids = model.tokenize(p)?;
                 let style = self.style(voice, p.chars().count())?;
                 let out = pollster::block_on(model.synthesize(&CpuBackend::default(), &ids, &style, 1.0, 0))?;
-                Ok((ids, style, out))
+                let inputs = pollster::block_on(model.decoder_inputs(&CpuBackend::default(), &ids, &style, &out.durations))?;
+                Ok(Held { ids, style, reference: out, inputs })
             })
             .collect::<Result<_>>()?;
         Ok(())
@@ -229,6 +271,12 @@ impl Quantizer {
 
     /// The distortion of a model with `weights` (a full list, as [`Quantizer::assemble`] gives).
     pub fn evaluate(&self, weights: &[(String, Weight)]) -> Result<Distortion> {
+        self.judge(weights, Changed::Anywhere)
+    }
+
+    /// [`Quantizer::evaluate`] for `weights` that differ from the input model's only where
+    /// `changed` says: what comes before the change is taken from the input model.
+    fn judge(&self, weights: &[(String, Weight)], changed: Changed) -> Result<Distortion> {
         if self.eval.is_empty() {
             return Err(Error::InvalidArgument { op: "quantize", reason: "no evaluation sentences".into() });
         }
@@ -237,11 +285,19 @@ impl Quantizer {
         let per_sentence = self
             .eval
             .par_iter()
-            .map(|(ids, style, reference)| {
-                let frames = pollster::block_on(model.predict_durations(&CpuBackend::default(), ids, style, 1.0))?;
-                let moved = reference.durations.iter().zip(&frames).filter(|(a, b)| a != b).count();
+            .map(|Held { ids, style, reference, inputs }| {
+                let moved = if changed == Changed::Anywhere {
+                    let frames = pollster::block_on(model.predict_durations(&CpuBackend::default(), ids, style, 1.0))?;
+                    reference.durations.iter().zip(&frames).filter(|(a, b)| a != b).count()
+                } else {
+                    0
+                };
                 // The sound on the reference's durations: frames align, timing is counted apart.
-                let out = pollster::block_on(model.synthesize_with_durations(&CpuBackend::default(), ids, style, &reference.durations, 0))?;
+                let out = if changed == Changed::Decoder {
+                    pollster::block_on(model.decode(&CpuBackend::default(), inputs, style, 0))?
+                } else {
+                    pollster::block_on(model.synthesize_with_durations(&CpuBackend::default(), ids, style, &reference.durations, 0))?
+                };
                 Ok((log_mel_distance(&reference.audio, &out.audio, SAMPLE_RATE), moved, reference.durations.len()))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -401,7 +457,7 @@ impl Quantizer {
             for (ty, bytes) in formats {
                 let plan: HashMap<usize, GgmlType> = members.iter().map(|&i| (i, ty)).collect();
                 let weights = self.assemble(&plan, method)?;
-                let d = self.evaluate(&weights)?;
+                let d = self.judge(&weights, Changed::of(members.iter().map(|&i| self.weights[i].0.as_str())))?;
                 progress(group, ty, &d);
                 rungs.push((ty, bytes, d));
             }
@@ -410,9 +466,10 @@ impl Quantizer {
         Ok(out)
     }
 
-    /// Chooses a format per group so the file fits `budget` bytes (see the module docs). Each
-    /// group's choices are the rungs no other rung beats in both size and distortion, largest
-    /// first (a K format padding short rows can be larger than a 32-block one).
+    /// Chooses a format per group so the file fits `budget` bytes with the least sum of squared
+    /// scores (see the module docs). Each group's choices are the rungs no other rung beats in
+    /// both size and distortion (a K format padding short rows can be larger than a 32-block
+    /// one).
     pub fn plan_budget(&self, costs: &[GroupCost], budget: usize) -> Result<Plan> {
         let fixed = self.fixed_bytes();
         // Distortions of independent parts add in quadrature, so the plan minimizes the sum of
@@ -437,37 +494,41 @@ impl Quantizer {
             })
             .collect();
         let size = |rung: &[usize]| fixed + fronts.iter().zip(rung).map(|(f, &r)| f[r].1).sum::<usize>();
-        let mut rung = vec![0usize; costs.len()];
-        // Down: the cheapest distortion per byte saved, until it fits.
-        while size(&rung) > budget {
-            let best = (0..fronts.len())
-                .filter(|&g| rung[g] + 1 < fronts[g].len())
-                .map(|g| {
-                    let (now, next) = (fronts[g][rung[g]], fronts[g][rung[g] + 1]);
-                    ((next.2 - now.2).max(0.0) / (now.1 - next.1) as f64, g)
-                })
-                .min_by(|a, b| a.0.total_cmp(&b.0));
-            let Some((_, g)) = best else {
-                let smallest = size(&fronts.iter().map(|f| f.len() - 1).collect::<Vec<_>>());
-                return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes is below the smallest plan this ladder allows ({smallest} bytes)") });
-            };
-            rung[g] += 1;
+        let smallest: Vec<usize> = fronts.iter().map(|f| f.len() - 1).collect();
+        if size(&smallest) > budget {
+            return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes is below the smallest plan this ladder allows ({} bytes)", size(&smallest)) });
         }
-        // Up: spend what is left where it buys the most distortion per byte.
-        loop {
-            let room = budget - size(&rung);
-            let best = (0..fronts.len())
-                .filter(|&g| rung[g] > 0 && fronts[g][rung[g] - 1].1 - fronts[g][rung[g]].1 <= room)
-                .map(|g| {
-                    let (now, up) = (fronts[g][rung[g]], fronts[g][rung[g] - 1]);
-                    ((now.2 - up.2) / (up.1 - now.1) as f64, g)
-                })
-                .filter(|(gain, _)| *gain > 0.0)
-                .max_by(|a, b| a.0.total_cmp(&b.0));
-            match best {
-                Some((_, g)) => rung[g] -= 1,
-                None => break,
+        // The least sum of squared scores within the budget, exactly: a knapsack with one
+        // choice per group over sizes in KiB (each rung rounded up, so the plan fits).
+        let cells = (budget - fixed) / KIB;
+        let cost = |bytes: usize| bytes.div_ceil(KIB);
+        let mut best = vec![f64::INFINITY; cells + 1];
+        best[0] = 0.0;
+        let mut choice: Vec<Vec<u8>> = Vec::with_capacity(fronts.len());
+        for front in &fronts {
+            let mut next = vec![f64::INFINITY; cells + 1];
+            let mut pick = vec![u8::MAX; cells + 1];
+            for (c, &so_far) in best.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+                for (r, &(_, bytes, score)) in front.iter().enumerate() {
+                    let to = c + cost(bytes);
+                    if to <= cells && so_far + score < next[to] {
+                        next[to] = so_far + score;
+                        pick[to] = r as u8;
+                    }
+                }
             }
+            best = next;
+            choice.push(pick);
+        }
+        // Lowest total score; among equals, the smallest file.
+        let Some(mut c) = (0..=cells).filter(|&c| best[c].is_finite()).min_by(|&a, &b| best[a].total_cmp(&best[b]).then(a.cmp(&b))) else {
+            return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes leaves no plan once sizes are rounded up to KiB") });
+        };
+        let mut rung = vec![0usize; fronts.len()];
+        for g in (0..fronts.len()).rev() {
+            let r = usize::from(choice[g][c]);
+            rung[g] = r;
+            c -= cost(fronts[g][r].1);
         }
         let chosen: Vec<GgmlType> = fronts.iter().zip(&rung).map(|(f, &r)| f[r].0).collect();
         let groups = costs.iter().zip(&chosen).map(|(c, &t)| (c.group, t)).collect();
