@@ -128,9 +128,7 @@ impl<B: Backend> Kokoro<B> {
     /// [`Kokoro::synthesize`] with the frames per token given (boundary tokens included; e.g.
     /// another model's durations), so two models' audio align frame for frame.
     pub async fn synthesize_with_durations(&self, b: &B, ids: &[u32], style: &[f32], frames: &[usize], seed: u64) -> Result<Synthesis> {
-        if frames.len() != ids.len() || frames.iter().all(|&f| f == 0) {
-            return Err(Error::InvalidArgument { op: "synthesize", reason: format!("{} durations for {} tokens (and not all zero)", frames.len(), ids.len()) });
-        }
+        check_frames(ids, frames)?;
         self.run(b, ids, style, Timing::Given(frames), seed).await
     }
 
@@ -175,9 +173,7 @@ impl<B: Backend> Kokoro<B> {
     /// that differs from another only in the decoder (or generator) can start from the other's
     /// inputs.
     pub async fn decoder_inputs(&self, b: &B, ids: &[u32], style: &[f32], frames: &[usize]) -> Result<DecoderInputs<B>> {
-        if frames.len() != ids.len() || frames.iter().all(|&f| f == 0) {
-            return Err(Error::InvalidArgument { op: "synthesize", reason: format!("{} durations for {} tokens (and not all zero)", frames.len(), ids.len()) });
-        }
+        check_frames(ids, frames)?;
         let mut times = StageTimes::default();
         self.prepare(b, ids, style, Timing::Given(frames), &mut times, &mut now_ms()).await
     }
@@ -206,11 +202,7 @@ impl<B: Backend> Kokoro<B> {
             Timing::Given(_) => 1.0,
         };
         let s_p = self.prosody_style(b, style, speed)?; // predictor: prosody
-        let mut lap = |slot: &mut f64| {
-            let now = now_ms();
-            *slot += now - *clock;
-            *clock = now;
-        };
+        let mut lap = |slot: &mut f64| stage_lap(slot, clock);
         let (d, frames) = self.encode_durations(b, ids, &s_p, timing, &mut || lap(&mut times.albert)).await?;
         let en = b.repeat_interleave(&d, &frames)?; // [hidden + style, frames]
         let (f0, n) = self.f0n.forward(b, &en, &s_p)?; // [1, 2·frames] each
@@ -223,11 +215,7 @@ impl<B: Backend> Kokoro<B> {
 
     /// The decoder, the generator and the inverse STFT.
     async fn render(&self, b: &B, inputs: &DecoderInputs<B>, style: &[f32], seed: u64, times: &mut StageTimes, clock: &mut f64) -> Result<Synthesis> {
-        let mut lap = |slot: &mut f64| {
-            let now = now_ms();
-            *slot += now - *clock;
-            *clock = now;
-        };
+        let mut lap = |slot: &mut f64| stage_lap(slot, clock);
         let half = STYLE / 2;
         let s_d = b.upload(&[half, 1], &style[..half])?; // decoder: timbre
         let DecoderInputs { asr, f0, n, frames } = inputs;
@@ -244,6 +232,21 @@ impl<B: Backend> Kokoro<B> {
         lap(&mut times.istft);
         Ok(Synthesis { audio, durations: frames.clone(), times: times.clone() })
     }
+}
+
+/// Given frames per token: one per token, not all zero.
+fn check_frames(ids: &[u32], frames: &[usize]) -> Result<()> {
+    if frames.len() != ids.len() || frames.iter().all(|&f| f == 0) {
+        return Err(Error::InvalidArgument { op: "synthesize", reason: format!("{} durations for {} tokens (and not all zero)", frames.len(), ids.len()) });
+    }
+    Ok(())
+}
+
+/// Adds the time since `clock` to `slot` and restarts `clock` (stage times).
+fn stage_lap(slot: &mut f64, clock: &mut f64) {
+    let now = now_ms();
+    *slot += now - *clock;
+    *clock = now;
 }
 
 /// The decoder's inputs for one utterance (see [`Kokoro::decoder_inputs`]).

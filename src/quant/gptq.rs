@@ -18,8 +18,6 @@
 use bytemuck::Pod;
 use rayon::prelude::*;
 
-use std::collections::HashMap;
-
 use super::{padded_row_len, with_grid_block, GgmlType, GridBlock, Weight};
 use crate::backend::cpu::conv1d;
 use crate::backend::{Conv1dGeometry, Conv1dParams};
@@ -338,7 +336,17 @@ where
         // kernel (φ_v is zero outside its block, so z_v = H[:, block] φ_v, and H is symmetric:
         // H[:, block]ᵀ is the block's rows of H).
         let n_rows = rows_basis.len();
-        let at: Vec<HashMap<(usize, usize), usize>> = rows_basis.iter().map(|u| u.iter().enumerate().map(|(i, &(b, k, _))| ((b, k), i)).collect()).collect();
+        // at[r][2·b + k]: row r's unknown for scale k of block b, if it has one
+        let at: Vec<Vec<Option<usize>>> = rows_basis
+            .iter()
+            .map(|unknowns| {
+                let mut at = vec![None; 2 * nb];
+                for (u, &(b, k, _)) in unknowns.iter().enumerate() {
+                    at[2 * b + k] = Some(u);
+                }
+                at
+            })
+            .collect();
         let mut g: Vec<Vec<f64>> = rows_basis.iter().map(|u| vec![0.0; u.len() * u.len()]).collect();
         let mut rhs: Vec<Vec<f64>> = rows_basis.iter().map(|u| vec![0.0; u.len()]).collect();
         for b in 0..nb {
@@ -350,7 +358,7 @@ where
             let mut phi = vec![0.0f32; 2 * n_rows * width];
             for (r, unknowns) in rows_basis.iter().enumerate() {
                 for k in 0..2 {
-                    if let Some(&u) = at[r].get(&(b, k)) {
+                    if let Some(u) = at[r][2 * b + k] {
                         phi[(2 * r + k) * width..(2 * r + k + 1) * width].copy_from_slice(&unknowns[u].2[..width]);
                     }
                 }
@@ -360,7 +368,7 @@ where
                 let m = unknowns.len();
                 let w = &rows[r * d..(r + 1) * d];
                 for k in 0..2 {
-                    let Some(&v) = at[r].get(&(b, k)) else { continue };
+                    let Some(v) = at[r][2 * b + k] else { continue };
                     let zv = &z[(2 * r + k) * d..(2 * r + k + 1) * d];
                     rhs[r][v] = zv.iter().zip(w).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
                     for (u, (ub, _, phi_u)) in unknowns.iter().enumerate() {
