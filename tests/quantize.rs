@@ -11,7 +11,8 @@ use tritone::config::KokoroConfig;
 use tritone::gguf::{GgmlType, GgufFile};
 use tritone::model::checkpoint::{collect_weights, write_model};
 use tritone::model::weights::{portable_param, RandomWeights};
-use tritone::tts::quantize::{Method, Quantizer};
+use tritone::rng::SplitMix64;
+use tritone::tts::quantize::{best_plan, sweep, Distortion, GroupCost, Method, Quantizer};
 use tritone::tts::{Engine, SynthesisOptions};
 use tritone::vocab;
 
@@ -99,10 +100,12 @@ fn a_budget_plan_fits_mixes_formats_records_itself_and_speaks() {
     assert_eq!(result["output_bytes"].as_u64(), Some(size));
     let plan: Vec<&str> = result["plan"].as_array().unwrap().iter().map(|p| p["type"].as_str().unwrap()).collect();
     assert!(plan.contains(&"Q4_K") && plan.contains(&"TQ1_0"), "{plan:?}");
-    for group in doc["sensitivity"].as_array().unwrap() {
+    // Every part has both rungs; the ones the plan uses were judged.
+    for (group, chosen) in doc["sensitivity"].as_array().unwrap().iter().zip(&plan) {
         let rungs = group["rungs"].as_array().unwrap();
         assert_eq!(rungs.len(), 2, "{group}");
-        assert!(rungs.iter().all(|r| r["mel_db"].as_f64().unwrap().is_finite()), "{group}");
+        let used = rungs.iter().find(|r| r["type"] == *chosen).unwrap();
+        assert!(used["mel_db"].as_f64().unwrap().is_finite(), "{group}");
     }
     assert!(result["distortion"]["round-to-nearest"]["mel_db"].as_f64().unwrap() > 0.0);
 
@@ -208,39 +211,47 @@ fn durations_depend_only_on_the_tensors_named_for_them_and_the_decoder_starts_fr
     assert!(weights.iter().any(|(n, _)| shapes_durations(n)) && weights.iter().any(|(n, w)| w.shape().len() >= 2 && !shapes_durations(n)));
 }
 
-/// The budget plan is the best one: against every combination of rungs (synthetic costs, 6
-/// groups × 3–4 rungs), no plan that fits has a lower sum of squared scores, and the plan fits.
+/// Synthetic costs: 6 groups × 3–4 rungs, each smaller and worse than the one before.
+fn synthetic_costs(rng: &mut SplitMix64) -> Vec<GroupCost> {
+    let types = [GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q2_K, GgmlType::TQ1_0];
+    (0..6)
+        .map(|g| {
+            let (mut size, mut db) = (1_000_000 + (rng.next_u64() % 3_000_000) as usize, 0.05 * rng.uniform().abs() as f64);
+            let rungs = (0..3 + g % 2)
+                .map(|r| {
+                    let rung = (types[r], size, Some(Distortion { mel_db: db, durations_moved: 0.0 }));
+                    size = size * (40 + (rng.next_u64() % 40) as usize) / 100;
+                    db += 0.1 + 2.0 * rng.uniform().abs() as f64;
+                    rung
+                })
+                .collect();
+            GroupCost { group: "synthetic", members: vec![], rungs }
+        })
+        .collect()
+}
+
+/// Bytes of the rungs `plan` picks (one index per group).
+fn bytes_of(costs: &[GroupCost], plan: &[usize]) -> usize {
+    costs.iter().zip(plan).map(|(c, &r)| c.rungs[r].1).sum()
+}
+
+/// The budget plan is the best one: against every combination of rungs (synthetic costs), no
+/// plan that fits has a lower sum of squared scores, and the plan fits.
 #[test]
 fn the_budget_plan_is_the_least_distortion_that_fits() {
-    use tritone::tts::quantize::{Distortion, GroupCost};
     let bytes = Bytes::from(std::fs::read(model_path()).unwrap());
     let q = Quantizer::open(&bytes).unwrap();
-    let mut rng = tritone::rng::SplitMix64(3);
-    let types = [GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q2_K, GgmlType::TQ1_0];
+    let mut rng = SplitMix64(3);
     for trial in 0..20 {
-        let costs: Vec<GroupCost> = (0..6)
-            .map(|g| {
-                let (mut size, mut db) = (1_000_000 + (rng.next_u64() % 3_000_000) as usize, 0.05 * rng.uniform().abs() as f64);
-                let rungs = (0..3 + g % 2)
-                    .map(|r| {
-                        let rung = (types[r], size, Distortion { mel_db: db, durations_moved: 0.0 });
-                        size = size * (40 + (rng.next_u64() % 40) as usize) / 100;
-                        db += 0.1 + 2.0 * rng.uniform().abs() as f64;
-                        rung
-                    })
-                    .collect();
-                GroupCost { group: "synthetic", members: vec![], rungs }
-            })
-            .collect();
-        let score = |plan: &[usize]| costs.iter().zip(plan).map(|(c, &r)| c.rungs[r].2.mel_db.powi(2)).sum::<f64>();
-        let bytes_of = |plan: &[usize]| costs.iter().zip(plan).map(|(c, &r)| c.rungs[r].1).sum::<usize>();
-        let smallest = bytes_of(&costs.iter().map(|c| c.rungs.len() - 1).collect::<Vec<_>>());
-        let largest = bytes_of(&vec![0; costs.len()]);
+        let costs = synthetic_costs(&mut rng);
+        let score = |plan: &[usize]| costs.iter().zip(plan).map(|(c, &r)| c.rungs[r].2.as_ref().unwrap().mel_db.powi(2)).sum::<f64>();
+        let smallest = bytes_of(&costs, &costs.iter().map(|c| c.rungs.len() - 1).collect::<Vec<_>>());
+        let largest = bytes_of(&costs, &vec![0; costs.len()]);
         let fixed = q.plan_budget(&costs, 200_000_000).unwrap().estimated_bytes - largest;
         let budget = fixed + smallest + (largest - smallest) * (trial + 1) / 22;
         let plan = q.plan_budget(&costs, budget).unwrap();
         let chosen: Vec<usize> = costs.iter().zip(&plan.groups).map(|(c, (_, t))| c.rungs.iter().position(|r| r.0 == *t).unwrap()).collect();
-        assert!(fixed + bytes_of(&chosen) <= budget && plan.estimated_bytes == fixed + bytes_of(&chosen));
+        assert!(fixed + bytes_of(&costs, &chosen) <= budget && plan.estimated_bytes == fixed + bytes_of(&costs, &chosen));
         // every combination (at most 4^6)
         let mut best = f64::INFINITY;
         let mut combo = vec![0usize; costs.len()];
@@ -255,4 +266,38 @@ fn the_budget_plan_is_the_least_distortion_that_fits() {
         }
         assert!((score(&chosen) - best).abs() <= 1e-9 * best.max(1.0), "trial {trial}: plan {:.4} vs best {best:.4}", score(&chosen));
     }
+}
+
+/// The sweep judges only the rungs some budget's best plan could use, and its plans are the
+/// plans of judging every rung; without budgets it judges every rung.
+#[test]
+fn the_sweep_judges_what_the_budgets_need_and_plans_as_judging_everything() {
+    let mut rng = SplitMix64(5);
+    let fixed = 2_000_000;
+    let (mut judged, mut every) = (0, 0);
+    for trial in 0..20 {
+        let truth = synthetic_costs(&mut rng);
+        let unjudged = || -> Vec<GroupCost> { truth.iter().map(|c| GroupCost { rungs: c.rungs.iter().map(|&(t, b, _)| (t, b, None)).collect(), ..c.clone() }).collect() };
+        let smallest = bytes_of(&truth, &truth.iter().map(|c| c.rungs.len() - 1).collect::<Vec<_>>());
+        let largest = bytes_of(&truth, &vec![0; truth.len()]);
+        let budgets: Vec<usize> = [0.15, 0.4, 0.7].iter().map(|f| fixed + smallest + ((largest - smallest) as f64 * (f + 0.01 * trial as f64)) as usize).collect();
+        let mut lazy = unjudged();
+        sweep(&mut lazy, fixed, Some(&budgets), &mut |round| {
+            judged += round.len();
+            Ok(round.iter().map(|&(g, r)| truth[g].rungs[r].2.clone().unwrap()).collect())
+        })
+        .unwrap();
+        for &budget in &budgets {
+            let (got, want) = (best_plan(&lazy, fixed, budget).unwrap(), best_plan(&truth, fixed, budget).unwrap());
+            assert_eq!(got.groups, want.groups, "trial {trial}, budget {budget}");
+            assert_eq!(got.predicted_mel_db, want.predicted_mel_db);
+        }
+        let rungs = truth.iter().map(|c| c.rungs.len()).sum::<usize>();
+        every += rungs;
+        let mut all = unjudged();
+        sweep(&mut all, fixed, None, &mut |round| Ok(round.iter().map(|&(g, r)| truth[g].rungs[r].2.clone().unwrap()).collect())).unwrap();
+        assert!(all.iter().flat_map(|c| &c.rungs).zip(truth.iter().flat_map(|c| &c.rungs)).all(|(a, t)| a.2 == t.2));
+    }
+    println!("judged {judged} of {every} rungs");
+    assert!(judged < every, "judged all {every}: the sweep should skip rungs no plan wants");
 }

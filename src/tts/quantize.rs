@@ -449,94 +449,149 @@ impl Quantizer {
     }
 
     /// Per group and format of [`Quantizer::sensitivity_plan`]: its bytes, and its distortion
-    /// when only it is quantized. `progress` after each evaluation.
-    pub fn sensitivity(&mut self, ladder: &[GgmlType], method: Method, progress: &mut dyn FnMut(&str, GgmlType, &Distortion)) -> Result<Vec<GroupCost>> {
-        let mut out = Vec::new();
-        for GroupFormats { group, members, formats } in self.sensitivity_plan(ladder) {
-            let mut rungs = Vec::new();
-            for (ty, bytes) in formats {
-                let plan: HashMap<usize, GgmlType> = members.iter().map(|&i| (i, ty)).collect();
-                let weights = self.assemble(&plan, method)?;
-                let d = self.judge(&weights, Changed::of(members.iter().map(|&i| self.weights[i].0.as_str())))?;
-                progress(group, ty, &d);
-                rungs.push((ty, bytes, d));
-            }
-            out.push(GroupCost { group, members, rungs });
-        }
-        Ok(out)
+    /// when only it is quantized. With `budgets`, only the rungs some budget's best plan could
+    /// use are judged ([`sweep`]); the others stay `None`. `progress` hears of each round and
+    /// each evaluation.
+    pub fn sensitivity(&mut self, ladder: &[GgmlType], method: Method, budgets: Option<&[usize]>, progress: &mut dyn FnMut(Sweep<'_>)) -> Result<Vec<GroupCost>> {
+        let mut costs: Vec<GroupCost> = self
+            .sensitivity_plan(ladder)
+            .into_iter()
+            .map(|GroupFormats { group, members, formats }| GroupCost { group, members, rungs: formats.into_iter().map(|(t, b)| (t, b, None)).collect() })
+            .collect();
+        let parts: Vec<(&'static str, Vec<usize>, Vec<GgmlType>)> = costs.iter().map(|c| (c.group, c.members.clone(), c.rungs.iter().map(|r| r.0).collect())).collect();
+        let fixed = self.fixed_bytes();
+        sweep(&mut costs, fixed, budgets, &mut |round| {
+            progress(Sweep::Round(round.len()));
+            round
+                .iter()
+                .map(|&(g, r)| {
+                    let (group, members, types) = &parts[g];
+                    let plan: HashMap<usize, GgmlType> = members.iter().map(|&i| (i, types[r])).collect();
+                    let weights = self.assemble(&plan, method)?;
+                    let d = self.judge(&weights, Changed::of(members.iter().map(|&i| self.weights[i].0.as_str())))?;
+                    progress(Sweep::Judged(group, types[r], &d));
+                    Ok(d)
+                })
+                .collect()
+        })?;
+        Ok(costs)
     }
 
     /// Chooses a format per group so the file fits `budget` bytes with the least sum of squared
-    /// scores (see the module docs). Each group's choices are the rungs no other rung beats in
-    /// both size and distortion (a K format padding short rows can be larger than a 32-block
-    /// one).
+    /// scores: [`best_plan`] with this model's fixed bytes (voices, vectors, metadata).
     pub fn plan_budget(&self, costs: &[GroupCost], budget: usize) -> Result<Plan> {
-        let fixed = self.fixed_bytes();
-        // Distortions of independent parts add in quadrature, so the plan minimizes the sum of
-        // squared scores: a step's cost is the growth of its part's square.
-        let score = |d: &Distortion| (d.mel_db + 10.0 * d.durations_moved).powi(2);
-        let fronts: Vec<Vec<(GgmlType, usize, f64)>> = costs
-            .iter()
-            .map(|c| {
-                let mut rungs: Vec<(GgmlType, usize, f64)> = c.rungs.iter().map(|(t, b, d)| (*t, *b, score(d))).collect();
-                rungs.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.total_cmp(&b.2)));
-                let mut front: Vec<(GgmlType, usize, f64)> = Vec::new();
-                for r in rungs {
-                    // a smaller rung stays only if nothing smaller or equal is at least as good
-                    while front.last().is_some_and(|l| l.2 >= r.2) {
-                        front.pop();
-                    }
-                    if front.last().is_none_or(|l| l.1 > r.1) {
-                        front.push(r);
-                    }
-                }
-                front
-            })
-            .collect();
-        let size = |rung: &[usize]| fixed + fronts.iter().zip(rung).map(|(f, &r)| f[r].1).sum::<usize>();
-        let smallest: Vec<usize> = fronts.iter().map(|f| f.len() - 1).collect();
-        if size(&smallest) > budget {
-            return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes is below the smallest plan this ladder allows ({} bytes)", size(&smallest)) });
-        }
-        // The least sum of squared scores within the budget, exactly: a knapsack with one
-        // choice per group over sizes in KiB (each rung rounded up, so the plan fits).
-        let cells = (budget - fixed) / KIB;
-        let cost = |bytes: usize| bytes.div_ceil(KIB);
-        let mut best = vec![f64::INFINITY; cells + 1];
-        best[0] = 0.0;
-        let mut choice: Vec<Vec<u8>> = Vec::with_capacity(fronts.len());
-        for front in &fronts {
-            let mut next = vec![f64::INFINITY; cells + 1];
-            let mut pick = vec![u8::MAX; cells + 1];
-            for (c, &so_far) in best.iter().enumerate().filter(|(_, v)| v.is_finite()) {
-                for (r, &(_, bytes, score)) in front.iter().enumerate() {
-                    let to = c + cost(bytes);
-                    if to <= cells && so_far + score < next[to] {
-                        next[to] = so_far + score;
-                        pick[to] = r as u8;
+        best_plan(costs, self.fixed_bytes(), budget)
+    }
+}
+
+/// What [`Quantizer::sensitivity`] is doing: starting a round of this many evaluations, or
+/// done with one.
+pub enum Sweep<'a> {
+    Round(usize),
+    Judged(&'a str, GgmlType, &'a Distortion),
+}
+
+/// Judges the rungs of `costs` that the best plans for `budgets` could use (every rung without
+/// budgets), in rounds: `judge` gets a round's (group, rung) pairs and returns their
+/// distortions. An unjudged rung counts as distortion 0, the least it can have; when every
+/// budget's best plan uses judged rungs only, judging the others could only make the plans
+/// that contain them worse, so the plans are those of judging every rung.
+pub fn sweep(costs: &mut [GroupCost], fixed: usize, budgets: Option<&[usize]>, judge: &mut dyn FnMut(&[(usize, usize)]) -> Result<Vec<Distortion>>) -> Result<()> {
+    loop {
+        let mut round = std::collections::BTreeSet::new();
+        match budgets {
+            None => round.extend(costs.iter().enumerate().flat_map(|(g, c)| c.rungs.iter().enumerate().filter(|r| r.1 .2.is_none()).map(move |(r, _)| (g, r)))),
+            Some(budgets) => {
+                for &budget in budgets {
+                    let plan = best_plan(costs, fixed, budget)?;
+                    for (g, (c, (_, ty))) in costs.iter().zip(&plan.groups).enumerate() {
+                        let r = c.rungs.iter().position(|r| r.0 == *ty).expect("a plan picks its group's rungs");
+                        if c.rungs[r].2.is_none() {
+                            round.insert((g, r));
+                        }
                     }
                 }
             }
-            best = next;
-            choice.push(pick);
         }
-        // Lowest total score; among equals, the smallest file.
-        let Some(mut c) = (0..=cells).filter(|&c| best[c].is_finite()).min_by(|&a, &b| best[a].total_cmp(&best[b]).then(a.cmp(&b))) else {
-            return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes leaves no plan once sizes are rounded up to KiB") });
-        };
-        let mut rung = vec![0usize; fronts.len()];
-        for g in (0..fronts.len()).rev() {
-            let r = usize::from(choice[g][c]);
-            rung[g] = r;
-            c -= cost(fronts[g][r].1);
+        if round.is_empty() {
+            return Ok(());
         }
-        let chosen: Vec<GgmlType> = fronts.iter().zip(&rung).map(|(f, &r)| f[r].0).collect();
-        let groups = costs.iter().zip(&chosen).map(|(c, &t)| (c.group, t)).collect();
-        let tensors = costs.iter().zip(&chosen).flat_map(|(c, &t)| c.members.iter().map(move |&i| (i, t))).collect();
-        // Independent perturbations: their distances add roughly in quadrature.
-        let predicted = costs.iter().zip(&chosen).map(|(c, &t)| c.rungs.iter().find(|r| r.0 == t).map_or(0.0, |r| r.2.mel_db.powi(2))).sum::<f64>().sqrt();
-        Ok(Plan { groups, tensors, predicted_mel_db: predicted, estimated_bytes: size(&rung) })
+        let round: Vec<(usize, usize)> = round.into_iter().collect();
+        for ((g, r), d) in round.iter().zip(judge(&round)?) {
+            costs[*g].rungs[*r].2 = Some(d);
+        }
     }
+}
+
+/// The format per group that fits the file (`fixed` bytes plus the groups' rungs) in `budget`
+/// bytes with the least sum of squared scores (see the module docs; an unjudged rung scores 0).
+/// Each group's choices are the rungs no other rung beats in both size and distortion (a K
+/// format padding short rows can be larger than a 32-block one).
+pub fn best_plan(costs: &[GroupCost], fixed: usize, budget: usize) -> Result<Plan> {
+    // Distortions of independent parts add in quadrature, so the plan minimizes the sum of
+    // squared scores: a step's cost is the growth of its part's square.
+    let score = |d: &Option<Distortion>| d.as_ref().map_or(0.0, |d| (d.mel_db + 10.0 * d.durations_moved).powi(2));
+    let fronts: Vec<Vec<(GgmlType, usize, f64)>> = costs
+        .iter()
+        .map(|c| {
+            let mut rungs: Vec<(GgmlType, usize, f64)> = c.rungs.iter().map(|(t, b, d)| (*t, *b, score(d))).collect();
+            rungs.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.total_cmp(&b.2)));
+            let mut front: Vec<(GgmlType, usize, f64)> = Vec::new();
+            for r in rungs {
+                // a smaller rung stays only if nothing smaller or equal is at least as good
+                while front.last().is_some_and(|l| l.2 >= r.2) {
+                    front.pop();
+                }
+                if front.last().is_none_or(|l| l.1 > r.1) {
+                    front.push(r);
+                }
+            }
+            front
+        })
+        .collect();
+    let size = |rung: &[usize]| fixed + fronts.iter().zip(rung).map(|(f, &r)| f[r].1).sum::<usize>();
+    let smallest: Vec<usize> = fronts.iter().map(|f| f.len() - 1).collect();
+    if size(&smallest) > budget {
+        return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes is below the smallest plan this ladder allows ({} bytes)", size(&smallest)) });
+    }
+    // The least sum of squared scores within the budget, exactly: a knapsack with one
+    // choice per group over sizes in KiB (each rung rounded up, so the plan fits).
+    let cells = (budget - fixed) / KIB;
+    let cost = |bytes: usize| bytes.div_ceil(KIB);
+    let mut best = vec![f64::INFINITY; cells + 1];
+    best[0] = 0.0;
+    let mut choice: Vec<Vec<u8>> = Vec::with_capacity(fronts.len());
+    for front in &fronts {
+        let mut next = vec![f64::INFINITY; cells + 1];
+        let mut pick = vec![u8::MAX; cells + 1];
+        for (c, &so_far) in best.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+            for (r, &(_, bytes, score)) in front.iter().enumerate() {
+                let to = c + cost(bytes);
+                if to <= cells && so_far + score < next[to] {
+                    next[to] = so_far + score;
+                    pick[to] = r as u8;
+                }
+            }
+        }
+        best = next;
+        choice.push(pick);
+    }
+    // Lowest total score; among equals, the smallest file.
+    let Some(mut c) = (0..=cells).filter(|&c| best[c].is_finite()).min_by(|&a, &b| best[a].total_cmp(&best[b]).then(a.cmp(&b))) else {
+        return Err(Error::BadOption { option: "budget", reason: format!("{budget} bytes leaves no plan once sizes are rounded up to KiB") });
+    };
+    let mut rung = vec![0usize; fronts.len()];
+    for g in (0..fronts.len()).rev() {
+        let r = usize::from(choice[g][c]);
+        rung[g] = r;
+        c -= cost(fronts[g][r].1);
+    }
+    let chosen: Vec<GgmlType> = fronts.iter().zip(&rung).map(|(f, &r)| f[r].0).collect();
+    let groups = costs.iter().zip(&chosen).map(|(c, &t)| (c.group, t)).collect();
+    let tensors = costs.iter().zip(&chosen).flat_map(|(c, &t)| c.members.iter().map(move |&i| (i, t))).collect();
+    // Independent perturbations: their distances add roughly in quadrature.
+    let predicted = costs.iter().zip(&chosen).map(|(c, &t)| c.rungs.iter().find(|r| r.0 == t).and_then(|r| r.2.as_ref()).map_or(0.0, |d| d.mel_db.powi(2))).sum::<f64>().sqrt();
+    Ok(Plan { groups, tensors, predicted_mel_db: predicted, estimated_bytes: size(&rung) })
 }
 
 /// A group's tensors and the formats it is judged at, with their bytes.
@@ -552,8 +607,8 @@ pub struct GroupFormats {
 pub struct GroupCost {
     pub group: &'static str,
     pub members: Vec<usize>,
-    /// (format, bytes, distortion when only this group is quantized)
-    pub rungs: Vec<(GgmlType, usize, Distortion)>,
+    /// (format, bytes, distortion when only this group is quantized; `None` if not judged)
+    pub rungs: Vec<(GgmlType, usize, Option<Distortion>)>,
 }
 
 /// The formats [`Quantizer::plan_budget`] chose.

@@ -251,6 +251,10 @@ enum Command {
         /// With --budget: the formats to choose from, best first.
         #[arg(long, value_enum, value_delimiter = ',', default_value = "q8_0,q4_k,q4_0,q2_k,tq1_0")]
         ladder: Vec<Dtype>,
+        /// With --budget: judge every part at every format of the ladder (the whole sensitivity
+        /// table), not only the pairs some budget's best plan could use (the same plans).
+        #[arg(long, requires = "budget")]
+        full_sweep: bool,
         /// Calibration text, one sentence per line (default: the built-in English set of 320).
         #[arg(long)]
         calibration: Option<PathBuf>,
@@ -305,8 +309,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Selftest { json, model, voice, text } => selftest(json, model.as_deref(), voice.as_deref(), text.as_deref()),
-        Command::Quantize { input, out, ty, budget, check, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads } => {
-            quantize::quantize(quantize::QuantizeArgs { input, out, ty, budget, check, ladder, calibration, sentences, eval_sentences, voice, nearest, report, threads })
+        Command::Quantize { input, out, ty, budget, check, ladder, full_sweep, calibration, sentences, eval_sentences, voice, nearest, report, threads } => {
+            quantize::quantize(quantize::QuantizeArgs { input, out, ty, budget, check, ladder, full_sweep, calibration, sentences, eval_sentences, voice, nearest, report, threads })
         }
         Command::Inspect { file, json } => inspect(&file, json),
         Command::Tensor { file, name, out } => tensor(&file, &name, &out),

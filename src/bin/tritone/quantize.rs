@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tritone::gguf::{GgmlType, MetaValue};
 use tritone::phonemize::{Language, Phonemizer};
 pub use tritone::tts::quantize::group_of;
-use tritone::tts::quantize::{Distortion, Method, Quantizer, CALIBRATION_EN};
+use tritone::tts::quantize::{Distortion, Method, Quantizer, Sweep, CALIBRATION_EN};
 
 use super::{progress, Dtype};
 
@@ -43,6 +43,7 @@ pub struct QuantizeArgs {
     pub budget: Vec<String>,
     pub check: Option<PathBuf>,
     pub ladder: Vec<Dtype>,
+    pub full_sweep: bool,
     pub calibration: Option<PathBuf>,
     pub sentences: usize,
     pub eval_sentences: usize,
@@ -176,23 +177,29 @@ pub fn quantize(a: QuantizeArgs) -> Result<(), String> {
             }
         }
         (true, false) => {
-            // The sensitivity once; a plan per budget.
+            // The sensitivity once, as far as some budget needs it; a plan per budget.
             let ladder: Vec<GgmlType> = a.ladder.iter().map(|d| d.ggml()).collect();
-            let evaluations: usize = q.sensitivity_plan(&ladder).iter().map(|g| g.formats.len()).sum();
-            let bar = progress(evaluations as u64, "sensitivity");
+            let every: usize = q.sensitivity_plan(&ladder).iter().map(|g| g.formats.len()).sum();
+            let bar = progress(0, "sensitivity");
+            let sizes: Vec<usize> = budgets.iter().map(|(_, b)| *b).collect();
             let costs = q
-                .sensitivity(&ladder, method, &mut |group, ty, d| {
-                    bar.suspend(|| println!("{group:>20} {:>6}: {:.2} dB, durations moved {:.1} %", ty.name(), d.mel_db, 100.0 * d.durations_moved));
-                    bar.inc(1);
+                .sensitivity(&ladder, method, (!a.full_sweep).then_some(sizes.as_slice()), &mut |event| match event {
+                    Sweep::Round(n) => bar.inc_length(n as u64),
+                    Sweep::Judged(group, ty, d) => {
+                        bar.suspend(|| println!("{group:>20} {:>6}: {:.2} dB, durations moved {:.1} %", ty.name(), d.mel_db, 100.0 * d.durations_moved));
+                        bar.inc(1);
+                    }
                 })
                 .map_err(|e| fail(&e))?;
             bar.finish();
+            let judged = costs.iter().flat_map(|c| &c.rungs).filter(|r| r.2.is_some()).count();
+            println!("judged {judged} of {every} (part, format) pairs; the rest no budget's best plan could use");
             report["ladder"] = json!(ladder.iter().map(|t| t.name()).collect::<Vec<_>>());
             report["sensitivity"] = json!(costs
                 .iter()
                 .map(|c| json!({
                     "group": c.group, "tensors": c.members.len(),
-                    "rungs": c.rungs.iter().map(|(t, b, d)| json!({ "type": t.name(), "bytes": b, "mel_db": d.mel_db, "durations_moved": d.durations_moved })).collect::<Vec<_>>(),
+                    "rungs": c.rungs.iter().map(|(t, b, d)| json!({ "type": t.name(), "bytes": b, "mel_db": d.as_ref().map(|d| d.mel_db), "durations_moved": d.as_ref().map(|d| d.durations_moved) })).collect::<Vec<_>>(),
                 }))
                 .collect::<Vec<_>>());
             for (name, budget) in &budgets {
