@@ -211,6 +211,60 @@ fn durations_depend_only_on_the_tensors_named_for_them_and_the_decoder_starts_fr
     assert!(weights.iter().any(|(n, _)| shapes_durations(n)) && weights.iter().any(|(n, w)| w.shape().len() >= 2 && !shapes_durations(n)));
 }
 
+/// A model that differs from another only in weights a generator point's run still uses
+/// ([`Point::using`]) speaks, from the other's activations there, exactly as it speaks whole;
+/// a weight used before the point makes them differ.
+#[test]
+fn the_generator_restarts_where_its_later_weights_begin() {
+    use tritone::backend::{CpuBackend, Weight};
+    use tritone::model::checkpoint::MapSource;
+    use tritone::model::generator::Point;
+    use tritone::model::kokoro::Kokoro;
+    let cfg = config();
+    let tokens = vocab::tokens(cfg.n_token);
+    let resblocks = cfg.istftnet.resblock_kernel_sizes.len();
+    let weights = collect_weights(&RandomWeights { seed: 0 }, &cfg, &tokens).unwrap();
+    let b = CpuBackend::default();
+    let load = |ws: Vec<(String, Weight)>| Kokoro::load(&b, &MapSource::from_weights(ws), cfg.clone(), &tokens).unwrap();
+    let scaled = |change: &dyn Fn(&str) -> bool| -> Vec<(String, Weight)> {
+        weights
+            .iter()
+            .map(|(n, w)| {
+                let w = if w.shape().len() >= 2 && change(n) { Weight::f32(w.shape(), w.to_f32().iter().map(|v| v * 0.8).collect()).unwrap() } else { w.clone() };
+                (n.clone(), w)
+            })
+            .collect()
+    };
+    let original = load(weights.clone());
+    let ids = original.tokenize(&phonemes(2)[1]).unwrap();
+    let style: Vec<f32> = (0..256).map(|i| ((i as f32) * 0.11).cos() * 0.3).collect();
+    let frames: Vec<usize> = (0..ids.len()).map(|i| 1 + i % 3).collect();
+    let inputs = pollster::block_on(original.decoder_inputs(&b, &ids, &style, &frames)).unwrap();
+    let mut at = pollster::block_on(original.generator_inputs(&b, &inputs, &style, 7)).unwrap();
+    let points: Vec<Point> = (0..cfg.istftnet.upsample_rates.len()).map(Point::Stage).chain([Point::Post]).collect();
+    for (k, &point) in points.iter().enumerate() {
+        if k > 0 {
+            at = original.advance(&b, &at, &style, point).unwrap();
+        }
+        assert_eq!(at.at(), point);
+        let later = load(scaled(&|n| Point::using(n, resblocks).is_some_and(|p| p >= point)));
+        let whole = pollster::block_on(later.synthesize_with_durations(&b, &ids, &style, &frames, 7)).unwrap();
+        let restarted = pollster::block_on(later.generate(&b, &at, &style)).unwrap();
+        assert!(whole.audio.len() > 1000);
+        assert!(restarted.audio == whole.audio, "from {point:?}: the restart speaks otherwise");
+        if k > 0 {
+            let earlier = load(scaled(&|n| Point::using(n, resblocks).is_some_and(|p| p >= points[k - 1])));
+            let whole = pollster::block_on(earlier.synthesize_with_durations(&b, &ids, &style, &frames, 7)).unwrap();
+            assert!(pollster::block_on(earlier.generate(&b, &at, &style)).unwrap().audio != whole.audio, "the test cannot tell at {point:?}");
+        }
+    }
+    assert_eq!(Point::using("decoder.generator.resblocks.4.convs1.0.weight", 3), Some(Point::Stage(1)));
+    assert_eq!(Point::using("decoder.generator.noise_res.1.convs2.2.weight", 3), Some(Point::Stage(1)));
+    assert_eq!(Point::using("decoder.generator.conv_post.weight", 3), Some(Point::Post));
+    assert_eq!(Point::using("decoder.decode.3.conv1.weight", 3), None);
+    assert_eq!(Point::using("decoder.generator.m_source.l_linear.weight", 3), None);
+}
+
 /// Synthetic costs: 6 groups × 3–4 rungs, each smaller and worse than the one before.
 fn synthetic_costs(rng: &mut SplitMix64) -> Vec<GroupCost> {
     let types = [GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q2_K, GgmlType::TQ1_0];

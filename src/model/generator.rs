@@ -75,6 +75,34 @@ pub fn harmonic_source(f0: &[f32], scale: usize, rand_ini: &[f32], noise: &[f32]
     Ok(out)
 }
 
+/// A point in the generator: before upsampling stage `i` (its input: the decoder's output
+/// for stage 0, the previous stage's output after it), before `conv_post`, or its output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Point {
+    Stage(usize),
+    Post,
+    Output,
+}
+
+impl Point {
+    /// The latest point from which a run still uses weight `name` (a `decoder.generator.*`
+    /// name; `None` for others and for the source's `m_source`, which the source spectrogram
+    /// uses before stage 0), for `resblocks` residual blocks per stage.
+    pub fn using(name: &str, resblocks: usize) -> Option<Point> {
+        let rest = name.strip_prefix("decoder.generator.").filter(|r| !r.starts_with("m_source."))?;
+        let index = |prefix: &str| rest.strip_prefix(prefix).and_then(|r| r.split('.').next()).and_then(|i| i.parse::<usize>().ok());
+        Some(if rest.starts_with("conv_post") {
+            Point::Post
+        } else if let Some(i) = index("resblocks.") {
+            Point::Stage(i / resblocks.max(1))
+        } else if let Some(i) = index("ups.").or_else(|| index("noise_convs.")).or_else(|| index("noise_res.")) {
+            Point::Stage(i)
+        } else {
+            Point::Stage(0)
+        })
+    }
+}
+
 /// AdaIN → Snake → conv.
 struct SnakeConv<B: Backend> {
     norm: AdaNorm<B>,
@@ -198,25 +226,44 @@ impl<B: Backend> Generator<B> {
     /// The network: `x [channels, 2·frames]`, decoder style, source spectrogram → `conv_post`
     /// output `[n_fft + 2, stft frames]` (log-magnitude rows, then phase rows).
     pub fn forward(&self, b: &B, x: &B::Tensor, style: &B::Tensor, har: &Spectrogram) -> Result<B::Tensor> {
-        let har = b.upload(&[2 * har.bins, har.frames], &[har.magnitude.as_slice(), har.phase.as_slice()].concat())?;
-        let mut x = b.unary(x, Unary::LeakyRelu(0.1))?;
-        for (i, stage) in self.stages.iter().enumerate() {
-            if i > 0 {
-                x = b.unary(&x, Unary::LeakyRelu(0.1))?;
-            }
-            let source = stage.noise_res.forward(b, &stage.noise_conv.forward(b, &har)?, style)?;
-            x = stage.up.forward(b, &x)?;
-            if i + 1 == self.stages.len() {
+        self.forward_between(b, x, style, har, Point::Stage(0), Point::Output)
+    }
+
+    /// The network from `from` (`x`: its activations there) to `to` (the activations there;
+    /// [`Point::Output`]: `conv_post`'s output), so a run can restart where earlier weights no
+    /// longer matter.
+    pub fn forward_between(&self, b: &B, x: &B::Tensor, style: &B::Tensor, har: &Spectrogram, from: Point, to: Point) -> Result<B::Tensor> {
+        let stages = self.stages.len();
+        let stage = |e: Point| match e {
+            Point::Stage(i) if i < stages => Ok(i),
+            Point::Stage(i) => Err(Error::InvalidArgument { op: "generator", reason: format!("stage {i} of {stages}") }),
+            Point::Post | Point::Output => Ok(stages),
+        };
+        let (first, last) = (stage(from)?, stage(to)?);
+        if from >= to {
+            return Err(Error::InvalidArgument { op: "generator", reason: format!("from {from:?} to {to:?}") });
+        }
+        let har = (first < last).then(|| b.upload(&[2 * har.bins, har.frames], &[har.magnitude.as_slice(), har.phase.as_slice()].concat())).transpose()?;
+        let mut out: Option<B::Tensor> = None;
+        for (i, stage) in self.stages.iter().enumerate().take(last).skip(first) {
+            let x = b.unary(out.as_ref().unwrap_or(x), Unary::LeakyRelu(0.1))?;
+            let har = har.as_ref().expect("uploaded when a stage runs");
+            let source = stage.noise_res.forward(b, &stage.noise_conv.forward(b, har)?, style)?;
+            let mut x = stage.up.forward(b, &x)?;
+            if i + 1 == stages {
                 x = b.reflect_pad(&x, 1, 0)?;
             }
-            x = b.add(&x, &source)?;
+            let x = b.add(&x, &source)?;
             let mut sum = stage.resblocks[0].forward(b, &x, style)?;
             for block in &stage.resblocks[1..] {
                 sum = b.add(&sum, &block.forward(b, &x, style)?)?;
             }
-            x = b.scale(&sum, 1.0 / stage.resblocks.len() as f32)?;
+            out = Some(b.scale(&sum, 1.0 / stage.resblocks.len() as f32)?);
         }
-        self.conv_post.forward(b, &b.unary(&x, Unary::LeakyRelu(0.01))?)
+        if to == Point::Output {
+            return self.conv_post.forward(b, &b.unary(out.as_ref().unwrap_or(x), Unary::LeakyRelu(0.01))?);
+        }
+        out.ok_or_else(|| Error::InvalidArgument { op: "generator", reason: format!("nothing runs from {from:?} to {to:?}") })
     }
 
     /// Samples from `conv_post`'s output (read back, `[n_fft + 2, frames]` row-major):

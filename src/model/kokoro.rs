@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use super::albert::Albert;
 use crate::config::KokoroConfig;
 use super::decoder::Decoder;
-use super::generator::Generator;
+use super::generator::{Generator, Point};
 use super::layers::Linear;
 use super::noise;
 use super::predictor::{durations, DurationEncoder, DurationHead, F0N};
 use super::text_encoder::TextEncoder;
 use super::voices::STYLE;
 use super::weights::WeightSource;
+use crate::audio::stft::Spectrogram;
 use crate::backend::{now_ms, Backend};
 use crate::error::{Error, Result};
 
@@ -181,11 +182,36 @@ impl<B: Backend> Kokoro<B> {
     /// The decoder and generator on `inputs` (from [`Kokoro::decoder_inputs`]) with the timbre
     /// half of `style`, and the source noise drawn from `seed`.
     pub async fn decode(&self, b: &B, inputs: &DecoderInputs<B>, style: &[f32], seed: u64) -> Result<Synthesis> {
+        let mut times = StageTimes::default();
+        self.render(b, inputs, style, seed, &mut times, &mut now_ms()).await
+    }
+
+    /// The generator's input for `inputs` (the decoder's output, at [`Point::Stage`] 0) and its
+    /// source spectrogram: [`Kokoro::decode`] is [`Kokoro::generate`] on it.
+    pub async fn generator_inputs(&self, b: &B, inputs: &DecoderInputs<B>, style: &[f32], seed: u64) -> Result<GeneratorInputs<B>> {
+        self.enter_generator(b, inputs, style, seed, &mut StageTimes::default(), &mut now_ms()).await
+    }
+
+    /// `inputs` carried through the generator to `to`: a model that differs from another only
+    /// after `to` can start from the other's activations there.
+    pub fn advance(&self, b: &B, inputs: &GeneratorInputs<B>, style: &[f32], to: Point) -> Result<GeneratorInputs<B>> {
+        let s_d = self.timbre(b, style)?;
+        let x = self.generator.forward_between(b, &inputs.x, &s_d, &inputs.har, inputs.at, to)?;
+        Ok(GeneratorInputs { at: to, x, har: inputs.har.clone(), frames: inputs.frames.clone() })
+    }
+
+    /// The rest of the generator from `inputs`, and the inverse STFT.
+    pub async fn generate(&self, b: &B, inputs: &GeneratorInputs<B>, style: &[f32]) -> Result<Synthesis> {
+        let mut times = StageTimes::default();
+        self.finish(b, inputs, style, &mut times, &mut now_ms()).await
+    }
+
+    /// The decoder style (`[style/2, 1]`, the timbre half), after checking `style`'s length.
+    fn timbre(&self, b: &B, style: &[f32]) -> Result<B::Tensor> {
         if style.len() != STYLE {
             return Err(Error::InvalidArgument { op: "synthesize", reason: format!("style has {} values, expected {STYLE}", style.len()) });
         }
-        let mut times = StageTimes::default();
-        self.render(b, inputs, style, seed, &mut times, &mut now_ms()).await
+        b.upload(&[STYLE / 2, 1], &style[..STYLE / 2])
     }
 
     async fn run(&self, b: &B, ids: &[u32], style: &[f32], timing: Timing<'_>, seed: u64) -> Result<Synthesis> {
@@ -215,22 +241,32 @@ impl<B: Backend> Kokoro<B> {
 
     /// The decoder, the generator and the inverse STFT.
     async fn render(&self, b: &B, inputs: &DecoderInputs<B>, style: &[f32], seed: u64, times: &mut StageTimes, clock: &mut f64) -> Result<Synthesis> {
-        let mut lap = |slot: &mut f64| stage_lap(slot, clock);
-        let half = STYLE / 2;
-        let s_d = b.upload(&[half, 1], &style[..half])?; // decoder: timbre
+        let generator_inputs = self.enter_generator(b, inputs, style, seed, times, clock).await?;
+        self.finish(b, &generator_inputs, style, times, clock).await
+    }
+
+    /// The decoder, then the generator's source spectrogram from F0 and `seed`.
+    async fn enter_generator(&self, b: &B, inputs: &DecoderInputs<B>, style: &[f32], seed: u64, times: &mut StageTimes, clock: &mut f64) -> Result<GeneratorInputs<B>> {
+        let s_d = self.timbre(b, style)?;
         let DecoderInputs { asr, f0, n, frames } = inputs;
         let x = self.decoder.forward(b, asr, f0, n, &s_d)?; // [channels, 2·frames]
         let f0_host = b.read(f0).await?;
-        lap(&mut times.decoder);
+        stage_lap(&mut times.decoder, clock);
         let samples = f0_host.len() * self.generator.upsample_scale;
         let (_, har) = self.generator.source_spectrogram(&f0_host, &noise::rand_ini(seed), &noise::sine_noise(samples, seed))?;
-        let post = self.generator.forward(b, &x, &s_d, &har)?;
+        Ok(GeneratorInputs { at: Point::Stage(0), x, har, frames: frames.clone() })
+    }
+
+    /// The generator from `inputs` on, and the inverse STFT.
+    async fn finish(&self, b: &B, inputs: &GeneratorInputs<B>, style: &[f32], times: &mut StageTimes, clock: &mut f64) -> Result<Synthesis> {
+        let s_d = self.timbre(b, style)?;
+        let post = self.generator.forward_between(b, &inputs.x, &s_d, &inputs.har, inputs.at, Point::Output)?;
         let post_frames = b.shape(&post)[1];
         let post = b.read(&post).await?;
-        lap(&mut times.generator);
+        stage_lap(&mut times.generator, clock);
         let audio = self.generator.to_audio(&post, post_frames)?;
-        lap(&mut times.istft);
-        Ok(Synthesis { audio, durations: frames.clone(), times: times.clone() })
+        stage_lap(&mut times.istft, clock);
+        Ok(Synthesis { audio, durations: inputs.frames.clone(), times: times.clone() })
     }
 }
 
@@ -255,4 +291,20 @@ pub struct DecoderInputs<B: Backend> {
     f0: B::Tensor,
     n: B::Tensor,
     frames: Vec<usize>,
+}
+
+/// The generator's activations at one of its points for one utterance, with its source
+/// spectrogram (see [`Kokoro::generator_inputs`] and [`Kokoro::advance`]).
+pub struct GeneratorInputs<B: Backend> {
+    at: Point,
+    x: B::Tensor,
+    har: Spectrogram,
+    frames: Vec<usize>,
+}
+
+impl<B: Backend> GeneratorInputs<B> {
+    /// Where in the generator these activations are.
+    pub fn at(&self) -> Point {
+        self.at
+    }
 }

@@ -29,7 +29,8 @@ use crate::config::KokoroConfig;
 use crate::error::{Error, Result};
 use crate::gguf::{GgmlType, GgufFile, MetaValue};
 use crate::model::checkpoint::{collect_weights, storage_type, write_packed_model, MapSource};
-use crate::model::kokoro::{DecoderInputs, Kokoro, Synthesis};
+use crate::model::generator::Point;
+use crate::model::kokoro::{DecoderInputs, GeneratorInputs, Kokoro, Synthesis};
 use crate::model::voices::{style_row, ROWS, STYLE};
 use crate::model::weights::{GgufWeights, WeightSource};
 use crate::quant::gptq::{self, Hessian, InverseFactor};
@@ -127,30 +128,38 @@ struct Held {
     ids: Vec<u32>,
     style: Vec<f32>,
     reference: Synthesis,
+    /// The input model's decoder inputs, and its generator's activations at each stage and
+    /// before `conv_post`.
     inputs: DecoderInputs<CpuBackend>,
+    generator: Vec<GeneratorInputs<CpuBackend>>,
 }
 
-/// Where a judged model's weights differ from the input model's, latest part first: what
-/// comes before it is the input model's (the durations cannot move after the duration head;
-/// the decoder's inputs are the same when only the decoder and generator changed).
+/// Where judging a model can start, given where its weights differ from the input model's
+/// (earliest first): from the text, after the durations (they cannot move after the duration
+/// head), at the decoder's inputs, or at a point in the generator (what comes before is the
+/// input model's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Changed {
-    Decoder,
+enum Start {
+    Text,
     AfterDurations,
-    Anywhere,
+    Decoder,
+    Generator(Point),
 }
 
-impl Changed {
-    fn of<'n>(names: impl Iterator<Item = &'n str>) -> Self {
-        names.fold(Changed::Decoder, |at, name| {
+impl Start {
+    /// The earliest start that runs every use of tensors `names`; `resblocks` per generator stage.
+    fn of<'n>(names: impl Iterator<Item = &'n str>, resblocks: usize) -> Self {
+        names.fold(Start::Generator(Point::Post), |at, name| {
             let here = if shapes_durations(name) {
-                Changed::Anywhere
+                Start::Text
+            } else if let Some(entry) = Point::using(name, resblocks) {
+                Start::Generator(entry)
             } else if name.starts_with("decoder.") {
-                Changed::Decoder
+                Start::Decoder
             } else {
-                Changed::AfterDurations
+                Start::AfterDurations
             };
-            at.max(here)
+            at.min(here)
         })
     }
 }
@@ -262,8 +271,14 @@ impl Quantizer {
                 let ids = model.tokenize(p)?;
                 let style = self.style(voice, p.chars().count())?;
                 let out = pollster::block_on(model.synthesize(&CpuBackend::default(), &ids, &style, 1.0, 0))?;
-                let inputs = pollster::block_on(model.decoder_inputs(&CpuBackend::default(), &ids, &style, &out.durations))?;
-                Ok(Held { ids, style, reference: out, inputs })
+                let b = &CpuBackend::default();
+                let inputs = pollster::block_on(model.decoder_inputs(b, &ids, &style, &out.durations))?;
+                let mut generator = vec![pollster::block_on(model.generator_inputs(b, &inputs, &style, 0))?];
+                for at in (1..self.config.istftnet.upsample_rates.len()).map(Point::Stage).chain([Point::Post]) {
+                    let next = model.advance(b, generator.last().expect("starts with one"), &style, at)?;
+                    generator.push(next);
+                }
+                Ok(Held { ids, style, reference: out, inputs, generator })
             })
             .collect::<Result<_>>()?;
         Ok(())
@@ -271,12 +286,12 @@ impl Quantizer {
 
     /// The distortion of a model with `weights` (a full list, as [`Quantizer::assemble`] gives).
     pub fn evaluate(&self, weights: &[(String, Weight)]) -> Result<Distortion> {
-        self.judge(weights, Changed::Anywhere)
+        self.judge(weights, Start::Text)
     }
 
-    /// [`Quantizer::evaluate`] for `weights` that differ from the input model's only where
-    /// `changed` says: what comes before the change is taken from the input model.
-    fn judge(&self, weights: &[(String, Weight)], changed: Changed) -> Result<Distortion> {
+    /// [`Quantizer::evaluate`] for `weights` that differ from the input model's only from
+    /// `start` on: what comes before is taken from the input model.
+    fn judge(&self, weights: &[(String, Weight)], start: Start) -> Result<Distortion> {
         if self.eval.is_empty() {
             return Err(Error::InvalidArgument { op: "quantize", reason: "no evaluation sentences".into() });
         }
@@ -285,18 +300,22 @@ impl Quantizer {
         let per_sentence = self
             .eval
             .par_iter()
-            .map(|Held { ids, style, reference, inputs }| {
-                let moved = if changed == Changed::Anywhere {
-                    let frames = pollster::block_on(model.predict_durations(&CpuBackend::default(), ids, style, 1.0))?;
+            .map(|Held { ids, style, reference, inputs, generator }| {
+                let b = &CpuBackend::default();
+                let moved = if start == Start::Text {
+                    let frames = pollster::block_on(model.predict_durations(b, ids, style, 1.0))?;
                     reference.durations.iter().zip(&frames).filter(|(a, b)| a != b).count()
                 } else {
                     0
                 };
                 // The sound on the reference's durations: frames align, timing is counted apart.
-                let out = if changed == Changed::Decoder {
-                    pollster::block_on(model.decode(&CpuBackend::default(), inputs, style, 0))?
-                } else {
-                    pollster::block_on(model.synthesize_with_durations(&CpuBackend::default(), ids, style, &reference.durations, 0))?
+                let out = match start {
+                    Start::Generator(at) => {
+                        let inputs = generator.iter().find(|g| g.at() == at).ok_or_else(|| Error::InvalidArgument { op: "quantize", reason: format!("no generator activations at {at:?}") })?;
+                        pollster::block_on(model.generate(b, inputs, style))?
+                    }
+                    Start::Decoder => pollster::block_on(model.decode(b, inputs, style, 0))?,
+                    Start::Text | Start::AfterDurations => pollster::block_on(model.synthesize_with_durations(b, ids, style, &reference.durations, 0))?,
                 };
                 Ok((log_mel_distance(&reference.audio, &out.audio, SAMPLE_RATE), moved, reference.durations.len()))
             })
@@ -460,6 +479,7 @@ impl Quantizer {
             .collect();
         let parts: Vec<(&'static str, Vec<usize>, Vec<GgmlType>)> = costs.iter().map(|c| (c.group, c.members.clone(), c.rungs.iter().map(|r| r.0).collect())).collect();
         let fixed = self.fixed_bytes();
+        let resblocks = self.config.istftnet.resblock_kernel_sizes.len();
         sweep(&mut costs, fixed, budgets, &mut |round| {
             progress(Sweep::Round(round.len()));
             round
@@ -468,7 +488,7 @@ impl Quantizer {
                     let (group, members, types) = &parts[g];
                     let plan: HashMap<usize, GgmlType> = members.iter().map(|&i| (i, types[r])).collect();
                     let weights = self.assemble(&plan, method)?;
-                    let d = self.judge(&weights, Changed::of(members.iter().map(|&i| self.weights[i].0.as_str())))?;
+                    let d = self.judge(&weights, Start::of(members.iter().map(|&i| self.weights[i].0.as_str()), resblocks))?;
                     progress(Sweep::Judged(group, types[r], &d));
                     Ok(d)
                 })
