@@ -336,9 +336,9 @@ fn the_sweep_judges_what_the_budgets_need_and_plans_as_judging_everything() {
         let largest = bytes_of(&truth, &vec![0; truth.len()]);
         let budgets: Vec<usize> = [0.15, 0.4, 0.7].iter().map(|f| fixed + smallest + ((largest - smallest) as f64 * (f + 0.01 * trial as f64)) as usize).collect();
         let mut lazy = unjudged();
-        sweep(&mut lazy, fixed, Some(&budgets), &mut |round| {
+        sweep(&mut lazy, fixed, Some(&budgets), |round: &[(usize, usize)]| {
             judged += round.len();
-            Ok(round.iter().map(|&(g, r)| truth[g].rungs[r].2.clone().unwrap()).collect())
+            Ok(round.iter().map(|&(g, r)| truth[g].rungs[r].2.unwrap()).collect())
         })
         .unwrap();
         for &budget in &budgets {
@@ -349,7 +349,7 @@ fn the_sweep_judges_what_the_budgets_need_and_plans_as_judging_everything() {
         let rungs = truth.iter().map(|c| c.rungs.len()).sum::<usize>();
         every += rungs;
         let mut all = unjudged();
-        sweep(&mut all, fixed, None, &mut |round| Ok(round.iter().map(|&(g, r)| truth[g].rungs[r].2.clone().unwrap()).collect())).unwrap();
+        sweep(&mut all, fixed, None, |round: &[(usize, usize)]| Ok(round.iter().map(|&(g, r)| truth[g].rungs[r].2.unwrap()).collect())).unwrap();
         assert!(all.iter().flat_map(|c| &c.rungs).zip(truth.iter().flat_map(|c| &c.rungs)).all(|(a, t)| a.2 == t.2));
     }
     println!("judged {judged} of {every} rungs");

@@ -480,7 +480,7 @@ impl Quantizer {
         let parts: Vec<(&'static str, Vec<usize>, Vec<GgmlType>)> = costs.iter().map(|c| (c.group, c.members.clone(), c.rungs.iter().map(|r| r.0).collect())).collect();
         let fixed = self.fixed_bytes();
         let resblocks = self.config.istftnet.resblock_kernel_sizes.len();
-        sweep(&mut costs, fixed, budgets, &mut |round| {
+        sweep(&mut costs, fixed, budgets, |round: &[(usize, usize)]| {
             progress(Sweep::Round(round.len()));
             round
                 .iter()
@@ -516,7 +516,7 @@ pub enum Sweep<'a> {
 /// distortions. An unjudged rung counts as distortion 0, the least it can have; when every
 /// budget's best plan uses judged rungs only, judging the others could only make the plans
 /// that contain them worse, so the plans are those of judging every rung.
-pub fn sweep(costs: &mut [GroupCost], fixed: usize, budgets: Option<&[usize]>, judge: &mut dyn FnMut(&[(usize, usize)]) -> Result<Vec<Distortion>>) -> Result<()> {
+pub fn sweep(costs: &mut [GroupCost], fixed: usize, budgets: Option<&[usize]>, mut judge: impl FnMut(&[(usize, usize)]) -> Result<Vec<Distortion>>) -> Result<()> {
     loop {
         let mut round = std::collections::BTreeSet::new();
         match budgets {
