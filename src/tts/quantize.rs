@@ -152,8 +152,8 @@ impl Start {
         names.fold(Start::Generator(Point::Post), |at, name| {
             let here = if shapes_durations(name) {
                 Start::Text
-            } else if let Some(entry) = Point::using(name, resblocks) {
-                Start::Generator(entry)
+            } else if let Some(point) = Point::using(name, resblocks) {
+                Start::Generator(point)
             } else if name.starts_with("decoder.") {
                 Start::Decoder
             } else {
@@ -270,8 +270,8 @@ impl Quantizer {
                 let voice = voices.get(i % voices.len().max(1)).ok_or_else(|| Error::BadOption { option: "voice", reason: "no voices to evaluate with".into() })?;
                 let ids = model.tokenize(p)?;
                 let style = self.style(voice, p.chars().count())?;
-                let out = pollster::block_on(model.synthesize(&CpuBackend::default(), &ids, &style, 1.0, 0))?;
                 let b = &CpuBackend::default();
+                let out = pollster::block_on(model.synthesize(b, &ids, &style, 1.0, 0))?;
                 let inputs = pollster::block_on(model.decoder_inputs(b, &ids, &style, &out.durations))?;
                 let mut generator = vec![pollster::block_on(model.generator_inputs(b, &inputs, &style, 0))?];
                 for at in (1..self.config.istftnet.upsample_rates.len()).map(Point::Stage).chain([Point::Post]) {
