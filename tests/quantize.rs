@@ -163,6 +163,18 @@ fn bad_requests_are_clear_errors() {
     assert!(!out.exists());
 }
 
+/// `weights` with every matrix whose name `change` picks scaled by `factor`.
+fn scale_matrices(weights: &[(String, tritone::backend::Weight)], factor: f32, change: &dyn Fn(&str) -> bool) -> Vec<(String, tritone::backend::Weight)> {
+    use tritone::backend::Weight;
+    weights
+        .iter()
+        .map(|(n, w)| {
+            let w = if w.shape().len() >= 2 && change(n) { Weight::f32(w.shape(), w.to_f32().iter().map(|v| v * factor).collect()).unwrap() } else { w.clone() };
+            (n.clone(), w)
+        })
+        .collect()
+}
+
 /// The sensitivity sweep skips duration prediction for parts that `shapes_durations` says do
 /// not reach it: scaling every other matrix leaves the durations as they were, and scaling
 /// one matrix it names moves them. Parts inside the decoder start from the input model's
@@ -176,15 +188,7 @@ fn durations_depend_only_on_the_tensors_named_for_them_and_the_decoder_starts_fr
     let cfg = config();
     let tokens = vocab::tokens(cfg.n_token);
     let weights = collect_weights(&RandomWeights { seed: 0 }, &cfg, &tokens).unwrap();
-    let scaled = |keep: &dyn Fn(&str) -> bool| -> Vec<(String, Weight)> {
-        weights
-            .iter()
-            .map(|(n, w)| {
-                let w = if w.shape().len() >= 2 && !keep(n) { Weight::f32(w.shape(), w.to_f32().iter().map(|v| v * 1.7).collect()).unwrap() } else { w.clone() };
-                (n.clone(), w)
-            })
-            .collect()
-    };
+    let scaled = |keep: &dyn Fn(&str) -> bool| scale_matrices(&weights, 1.7, &|n| !keep(n));
     let durations = |ws: Vec<(String, Weight)>| {
         let b = CpuBackend::default();
         let model = Kokoro::load(&b, &MapSource::from_weights(ws), cfg.clone(), &tokens).unwrap();
@@ -226,15 +230,7 @@ fn the_generator_restarts_where_its_later_weights_begin() {
     let weights = collect_weights(&RandomWeights { seed: 0 }, &cfg, &tokens).unwrap();
     let b = CpuBackend::default();
     let load = |ws: Vec<(String, Weight)>| Kokoro::load(&b, &MapSource::from_weights(ws), cfg.clone(), &tokens).unwrap();
-    let scaled = |change: &dyn Fn(&str) -> bool| -> Vec<(String, Weight)> {
-        weights
-            .iter()
-            .map(|(n, w)| {
-                let w = if w.shape().len() >= 2 && change(n) { Weight::f32(w.shape(), w.to_f32().iter().map(|v| v * 0.8).collect()).unwrap() } else { w.clone() };
-                (n.clone(), w)
-            })
-            .collect()
-    };
+    let scaled = |change: &dyn Fn(&str) -> bool| scale_matrices(&weights, 0.8, change);
     let original = load(weights.clone());
     let ids = original.tokenize(&phonemes(2)[1]).unwrap();
     let style: Vec<f32> = (0..256).map(|i| ((i as f32) * 0.11).cos() * 0.3).collect();

@@ -270,15 +270,18 @@ impl Quantizer {
                 let voice = voices.get(i % voices.len().max(1)).ok_or_else(|| Error::BadOption { option: "voice", reason: "no voices to evaluate with".into() })?;
                 let ids = model.tokenize(p)?;
                 let style = self.style(voice, p.chars().count())?;
+                // One synthesis in steps (durations, decoder inputs, generator points, audio),
+                // keeping what judging starts from.
                 let b = &CpuBackend::default();
-                let out = pollster::block_on(model.synthesize(b, &ids, &style, 1.0, 0))?;
-                let inputs = pollster::block_on(model.decoder_inputs(b, &ids, &style, &out.durations))?;
+                let frames = pollster::block_on(model.predict_durations(b, &ids, &style, 1.0))?;
+                let inputs = pollster::block_on(model.decoder_inputs(b, &ids, &style, &frames))?;
                 let mut generator = vec![pollster::block_on(model.generator_inputs(b, &inputs, &style, 0))?];
                 for at in (1..self.config.istftnet.upsample_rates.len()).map(Point::Stage).chain([Point::Post]) {
                     let next = model.advance(b, generator.last().expect("starts with one"), &style, at)?;
                     generator.push(next);
                 }
-                Ok(Held { ids, style, reference: out, inputs, generator })
+                let reference = pollster::block_on(model.generate(b, generator.last().expect("starts with one"), &style))?;
+                Ok(Held { ids, style, reference, inputs, generator })
             })
             .collect::<Result<_>>()?;
         Ok(())
