@@ -48,6 +48,46 @@ pub fn conv1d_axpy(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32
     out
 }
 
+/// A strided convolution (dilation 1) as one stride-1 convolution over the input's phases:
+/// input channel `i`'s samples `m·stride + p` (of the zero-padded input) become channel
+/// `i·stride + p`, and tap `j = j'·stride + p` becomes that channel's tap `j'`, so output `t`
+/// reads phase positions `t + j'`. The generator's noise branch (stride 6, k 12) then runs on
+/// the tiles (or in int8) instead of one strided sample at a time. `conv` runs it (the
+/// backend's arithmetic); `None` for dilated strided convolutions, which keep the one-tap path.
+pub fn conv1d_strided_polyphase(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>, conv: impl Fn(&Conv1dGeometry, &[f32], &Weight, Option<&[f32]>) -> Vec<f32>) -> Option<Vec<f32>> {
+    let s = g.stride;
+    if s == 1 || g.dilation != 1 {
+        return None;
+    }
+    let kp = g.k.div_ceil(s);
+    let len = g.t_out + kp - 1;
+    let mut phases = vec![0.0f32; g.c_in * s * len];
+    for (x_row, rows) in x.chunks_exact(g.t_in).zip(phases.chunks_exact_mut(s * len)) {
+        for (p, row) in rows.chunks_exact_mut(len).enumerate() {
+            for (m, v) in row.iter_mut().enumerate() {
+                // padded position m·s + p is input position m·s + p − padding
+                if let Some(&sample) = (m * s + p).checked_sub(g.padding).and_then(|q| x_row.get(q)) {
+                    *v = sample;
+                }
+            }
+        }
+    }
+    let full = w.to_f32(); // [c_out][c_in][k]
+    let mut taps = vec![0.0f32; g.c_out * g.c_in * s * kp];
+    for (w_row, out_row) in full.chunks_exact(g.k).zip(taps.chunks_exact_mut(s * kp)) {
+        for (j, &v) in w_row.iter().enumerate() {
+            out_row[(j % s) * kp + j / s] = v;
+        }
+    }
+    let Ok(taps) = Weight::f32(&[g.c_out, g.c_in * s, kp], taps) else { unreachable!("the shape holds the values") };
+    let bias_shape = bias.map(|b| [b.len()]);
+    let Ok(geo) = Conv1dGeometry::new(&[g.c_in * s, len], &[g.c_out, g.c_in * s, kp], bias_shape.as_ref().map(|s| s.as_slice()), Conv1dParams::default()) else {
+        unreachable!("t_out + k' − 1 phase steps give t_out outputs")
+    };
+    debug_assert_eq!(geo.t_out, g.t_out);
+    Some(conv(&geo, &phases, &taps, bias))
+}
+
 /// `nn.ConvTranspose1d` (groups 1; `w [c_in, c_out, k]`) as `stride` ordinary convolutions,
 /// one per output phase: output `p` with `q = p + padding = Q·stride + r` sums the taps
 /// `j = r + m·stride` over inputs `Q − m`, a stride-1 convolution of `x` with the phase's taps
@@ -388,6 +428,36 @@ mod tests {
             }
         }
         assert!(cases > 150, "{cases}");
+    }
+
+    /// The strided convolution over phases against the one-tap kernel's strided path, over
+    /// strides larger and smaller than the kernel, paddings and short inputs.
+    #[test]
+    fn strided_conv_over_phases_matches_the_one_tap_kernel() {
+        let mut rng = crate::rng::SplitMix64(13);
+        let mut cases = 0;
+        for (stride, k) in [(2usize, 3usize), (2, 4), (3, 2), (6, 12), (4, 9), (5, 1)] {
+            for padding in [0, k / 2, k - 1] {
+                for t_in in [1, 7, 40, 101] {
+                    let (c_in, c_out) = (5, 6);
+                    let params = Conv1dParams { stride, padding, dilation: 1 };
+                    let Ok(g) = Conv1dGeometry::new(&[c_in, t_in], &[c_out, c_in, k], Some(&[c_out]), params) else { continue };
+                    let x: Vec<f32> = (0..c_in * t_in).map(|_| rng.uniform()).collect();
+                    let w = Weight::f32(&[c_out, c_in, k], (0..c_out * c_in * k).map(|_| rng.uniform()).collect()).unwrap();
+                    let bias: Vec<f32> = (0..c_out).map(|_| rng.uniform()).collect();
+                    let fast = conv1d_strided_polyphase(&g, &x, &w, Some(&bias), conv1d).unwrap();
+                    let slow = conv1d_axpy(&g, &x, &w, Some(&bias));
+                    assert_eq!(fast.len(), slow.len());
+                    for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+                        assert!((a - b).abs() <= 1e-5, "stride {stride} k {k} pad {padding} t_in {t_in}: [{i}] {a} vs {b}");
+                    }
+                    cases += 1;
+                }
+            }
+        }
+        assert!(cases > 50, "{cases}");
+        let dilated = Conv1dGeometry::new(&[2, 20], &[3, 2, 3], None, Conv1dParams { stride: 2, padding: 0, dilation: 2 }).unwrap();
+        assert!(conv1d_strided_polyphase(&dilated, &[0.0; 40], &Weight::f32(&[3, 2, 3], vec![0.0; 18]).unwrap(), None, conv1d).is_none());
     }
 
     /// The polyphase transposed convolution against the scatter it replaces, over strides

@@ -34,16 +34,14 @@ const MAX_TAPS: usize = 65_536;
 /// Symmetric int8 levels: ±127 (−128 unused, so negation is exact).
 const LEVELS: f32 = 127.0;
 
-/// The quantized input, zero-padded: word `[g][q]` holds channels `4g..4g+4` at padded position
-/// `q` (input position `q − padding`) as bytes `value + 128` (VNNI multiplies unsigned by
-/// signed bytes; the +128 is taken off once per output channel).
+/// One piece of the quantized input, zero-padded: word `[g][q]` holds channels `4g..4g+4` at
+/// padded position `t0 + q` (input position `t0 + q − padding`) as bytes `value + 128` (VNNI
+/// multiplies unsigned by signed bytes; the +128 is taken off once per output channel).
 struct Input {
     words: Vec<u32>,
-    /// Words per group: the time tiles plus the kernel's span.
+    /// Words per group: the piece's time tiles plus the kernel's span.
     tp: usize,
     groups: usize,
-    /// Per input channel: the value of one level (0 for a silent channel).
-    channel_scales: Vec<f32>,
 }
 
 /// One tile's quantized weights: word `[g][j][r]` holds channels `4g..4g+4` of tap `j` of row
@@ -71,35 +69,57 @@ fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: 
         return None;
     }
     let maxima = x.chunks_exact(g.t_in).map(max_abs).collect::<Option<Vec<f32>>>()?;
-    let input = quantize_input(g, x, &maxima);
-    let t_pad = whole_tiles(g);
+    let channel_scales: Vec<f32> = maxima.iter().map(|&m| m / LEVELS).collect();
     let taps = g.c_in * g.k;
+    let words = g.c_in.div_ceil(GROUP) * g.k * ROWS;
+    let mut blocks: Vec<Block> = (0..g.c_out.div_ceil(ROWS)).map(|_| Block { words: vec![0; words], sums: [0; ROWS], scales: [0.0; ROWS] }).collect();
+    for_chunks(&mut blocks, 1, 1, || vec![0.0f32; ROWS * taps], |rows, (b, block)| {
+        let n = (g.c_out - b * ROWS).min(ROWS);
+        w.decode_rows(b * ROWS, &mut rows[..n * taps]);
+        quantize_block(g, &mut rows[..n * taps], &channel_scales, &mut block[0]);
+    });
+    // Time pieces outermost: a piece's quantized input and sums stay in cache while every
+    // block of output channels runs over them, and the sums become f32 while still in L1.
+    let piece = piece_steps(g.t_out);
     let mut out = vec![0.0f32; g.c_out * g.t_out];
-    let block = |(rows, wq, acc): &mut (Vec<f32>, Block, Vec<i32>), (b, y): (usize, &mut [f32])| {
-        let first = b * ROWS;
-        let n = y.len() / g.t_out;
-        w.decode_rows(first, &mut rows[..n * taps]);
-        quantize_block(g, &mut rows[..n * taps], &input.channel_scales, wq);
-        acc.fill(0);
-        kernel(&input, &wq.words, g.k, g.dilation, acc);
-        for (r, (y_row, sums)) in y.chunks_exact_mut(g.t_out).zip(acc.chunks_exact(t_pad)).enumerate() {
-            let scale = wq.scales[r];
-            let offset = 128 * wq.sums[r];
-            let b = bias.map_or(0.0, |bias| bias[first + r]);
-            for (v, &s) in y_row.iter_mut().zip(sums) {
-                *v = (s - offset) as f32 * scale + b;
+    let mut columns: Vec<Vec<&mut [f32]>> = (0..g.t_out.div_ceil(piece)).map(|_| Vec::with_capacity(g.c_out)).collect();
+    for row in out.chunks_exact_mut(g.t_out) {
+        for (column, part) in columns.iter_mut().zip(row.chunks_mut(piece)) {
+            column.push(part);
+        }
+    }
+    let scratch = || (Input { words: Vec::new(), tp: 0, groups: 0 }, vec![0u8; GROUP * (piece + (g.k - 1) * g.dilation)], vec![0i32; ROWS * piece]);
+    for_chunks(&mut columns, 1, 1, scratch, |(input, bytes, acc), (p, column)| {
+        let column = &mut column[0];
+        let t0 = p * piece;
+        let steps = column[0].len();
+        let t_pad = steps.div_ceil(STEPS) * STEPS;
+        quantize_input(g, x, &maxima, t0, t_pad, bytes, input);
+        for (b, (block, rows)) in blocks.iter().zip(column.chunks_mut(ROWS)).enumerate() {
+            let acc = &mut acc[..ROWS * t_pad];
+            acc.fill(0);
+            kernel(input, &block.words, g.k, g.dilation, acc);
+            for (r, (y, sums)) in rows.iter_mut().zip(acc.chunks_exact(t_pad)).enumerate() {
+                let (scale, offset) = (block.scales[r], 128 * block.sums[r]);
+                let bias_r = bias.map_or(0.0, |bias| bias[b * ROWS + r]);
+                for (v, &s) in y.iter_mut().zip(sums) {
+                    *v = (s - offset) as f32 * scale + bias_r;
+                }
             }
         }
-    };
-    let words = input.groups * g.k * ROWS;
-    let scratch = || (vec![0.0f32; ROWS * taps], Block { words: vec![0; words], sums: [0; ROWS], scales: [0.0; ROWS] }, vec![0i32; ROWS * t_pad]);
-    for_chunks(&mut out, ROWS * g.t_out, 1, scratch, block);
+    });
     Some(out)
 }
 
-/// The output steps rounded up to whole time tiles (the kernels have no partial tile).
-fn whole_tiles(g: &Conv1dGeometry) -> usize {
-    g.t_out.div_ceil(STEPS) * STEPS
+/// Time steps per piece: whole tiles, long enough that the kernel's span (up to 50 steps)
+/// adds little quantizing, short enough that a piece's input (up to 64 groups) and sums stay in
+/// L2, and several pieces per thread.
+fn piece_steps(t_out: usize) -> usize {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "wasm-threads"))]
+    let threads = rayon::current_num_threads();
+    #[cfg(all(target_arch = "wasm32", not(feature = "wasm-threads")))]
+    let threads = 1;
+    (t_out.div_ceil(4 * threads).div_ceil(STEPS) * STEPS).clamp(4 * STEPS, 32 * STEPS)
 }
 
 /// The level `v / scale` rounds to (halves up), as the byte `level + 128` (`inv` = 1 / scale,
@@ -133,34 +153,38 @@ fn max_abs(values: &[f32]) -> Option<f32> {
     (b == 0.0).then_some(m)
 }
 
-fn quantize_input(g: &Conv1dGeometry, x: &[f32], maxima: &[f32]) -> Input {
-    let channel_scales: Vec<f32> = maxima.iter().map(|&m| m / LEVELS).collect();
-    let groups = g.c_in.div_ceil(GROUP);
-    let tp = whole_tiles(g) + (g.k - 1) * g.dilation;
-    let (from, to) = (g.padding.min(tp), (g.padding + g.t_in).min(tp));
-    let mut words = vec![0u32; groups * tp];
-    // Each channel's bytes first (contiguous: vectorizes), then four channels interleaved into
-    // words (widen, shift, or: vectorizes too).
-    let pack = |bytes: &mut Vec<u8>, (group, row): (usize, &mut [u32])| {
+/// Quantizes padded positions `t0 .. t0 + t_pad + span` of every channel into `input`: each
+/// channel's bytes first (contiguous: vectorizes), then four channels interleaved into words
+/// (widen, shift, or: vectorizes too).
+fn quantize_input(g: &Conv1dGeometry, x: &[f32], maxima: &[f32], t0: usize, t_pad: usize, bytes: &mut [u8], input: &mut Input) {
+    let tp = t_pad + (g.k - 1) * g.dilation;
+    input.groups = g.c_in.div_ceil(GROUP);
+    input.tp = tp;
+    input.words.resize(input.groups * tp, 0);
+    // The piece's positions that hold input (the rest is padding) and the input range they read.
+    let from = g.padding.saturating_sub(t0).min(tp);
+    let to = (g.padding + g.t_in).saturating_sub(t0).clamp(from, tp);
+    let first = (t0 + from).saturating_sub(g.padding);
+    let n = to - from;
+    let bytes = &mut bytes[..GROUP * n];
+    for (group, row) in input.words.chunks_exact_mut(tp).enumerate() {
         // Channels past c_in stay 0x80: zero, as is the padding.
         bytes.fill(0x80);
         for (c, (x_row, &max)) in x.chunks_exact(g.t_in).zip(maxima).skip(GROUP * group).take(GROUP).enumerate() {
             let inv = if max > 0.0 { LEVELS / max } else { 0.0 };
-            for (b, &v) in bytes[c * g.t_in..(c + 1) * g.t_in].iter_mut().zip(x_row) {
+            for (b, &v) in bytes[c * n..(c + 1) * n].iter_mut().zip(&x_row[first..first + n]) {
                 *b = level_byte(v, inv);
             }
         }
-        let (b0, rest) = bytes.split_at(g.t_in);
-        let (b1, rest) = rest.split_at(g.t_in);
-        let (b2, b3) = rest.split_at(g.t_in);
+        let (b0, rest) = bytes.split_at(n);
+        let (b1, rest) = rest.split_at(n);
+        let (b2, b3) = rest.split_at(n);
         row[..from].fill(0x8080_8080);
         row[to..].fill(0x8080_8080);
         for ((((word, &b0), &b1), &b2), &b3) in row[from..to].iter_mut().zip(b0).zip(b1).zip(b2).zip(b3) {
             *word = b0 as u32 | (b1 as u32) << 8 | (b2 as u32) << 16 | (b3 as u32) << 24;
         }
-    };
-    for_chunks(&mut words, tp, 1, || vec![0u8; GROUP * g.t_in], pack);
-    Input { words, tp, groups, channel_scales }
+    }
 }
 
 /// Quantizes `rows` (`n ≤ ROWS` output channels, `[c_in][k]` each), times the input's
@@ -384,14 +408,14 @@ mod tests {
 
     /// The vector kernel against the scalar twin over every remainder (channels not a multiple
     /// of 4 or 8, time not a multiple of a tile, padding, dilation, more than one channel
-    /// chunk): the integer sums are exact, so the outputs are bit-identical.
+    /// chunk, several time pieces): the integer sums are exact, so the outputs are bit-identical.
     #[test]
     fn vector_kernel_is_bit_identical_to_the_scalar_twin() {
         let mut rng = crate::rng::SplitMix64(5);
         let mut cases = 0;
         for (c_out, c_in) in [(1, 1), (3, 5), (9, 8), (8, 70), (17, 130)] {
             for (k, dilation) in [(1, 1), (3, 1), (7, 3), (11, 5)] {
-                for t_in in [1, 31, 32, 33, 100] {
+                for t_in in [1, 31, 32, 33, 100, 300] {
                     for padding in [0, (k - 1) * dilation / 2, (k - 1) * dilation] {
                         let Some((g, x, w, bias)) = case(&mut rng, c_out, c_in, k, dilation, t_in, padding) else { continue };
                         let fast = conv1d_int8(&g, &x, &w, Some(&bias)).unwrap();
@@ -412,7 +436,7 @@ mod tests {
     #[test]
     fn int8_convolution_is_the_convolution_of_its_quantized_operands() {
         let mut rng = crate::rng::SplitMix64(9);
-        for (c_out, c_in, k, dilation, t_in, padding) in [(16, 64, 3, 1, 50, 1), (8, 33, 7, 3, 40, 9), (5, 256, 11, 5, 120, 25)] {
+        for (c_out, c_in, k, dilation, t_in, padding) in [(16, 64, 3, 1, 50, 1), (8, 33, 7, 3, 40, 9), (5, 256, 11, 5, 120, 25), (9, 20, 7, 3, 700, 9)] {
             let (g, mut x, w, bias) = case(&mut rng, c_out, c_in, k, dilation, t_in, padding).unwrap();
             // channels of very different loudness, and a silent one
             for (i, row) in x.chunks_exact_mut(t_in).enumerate() {

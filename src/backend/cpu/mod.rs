@@ -38,6 +38,9 @@ impl CpuBackend {
 
     /// A convolution in this backend's arithmetic (int8 where it applies).
     fn convolve(&self, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Vec<f32> {
+        if let Some(y) = conv1d::conv1d_strided_polyphase(g, x, w, bias, |g, x, w, bias| self.convolve(g, x, w, bias)) {
+            return y;
+        }
         let int8 = self.arithmetic == Arithmetic::Int8 && g.c_out >= int8::MIN_CHANNELS;
         (if int8 { int8::conv1d_int8(g, x, w, bias) } else { None }).unwrap_or_else(|| conv1d(g, x, w, bias))
     }

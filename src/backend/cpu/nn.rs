@@ -1,7 +1,8 @@
 //! CPU kernels of the model's non-convolution ops, over row-major `[C, T]` slices.
 
-use super::simd::{axpy, dot};
-use crate::backend::{ConvTransposeGeometry, NormKind, Unary, Weight};
+use super::simd::dot;
+use super::conv1d::conv1d;
+use crate::backend::{Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, NormKind, Unary, Weight};
 
 /// Normalizes each column (time step) over the `c` rows, then `· gamma + beta`.
 pub fn layer_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], eps: f32) -> Vec<f32> {
@@ -90,42 +91,39 @@ pub fn embedding(table: &Weight, ids: &[u32]) -> Vec<f32> {
     out
 }
 
-/// Softmax attention per head over `q, k, v` of `[heads · d, t]`.
+/// Softmax attention per head over `q, k, v` of `[heads · d, t]`. Both products run on the
+/// tiled convolution kernel as 1-wide convolutions: the scores `[t_q, t_k]` with the scaled
+/// queries as weights over the keys, the output `[d, t_q]` with the values as weights over the
+/// transposed probabilities.
 pub fn attention(q: &[f32], k: &[f32], v: &[f32], heads: usize, d: usize, t: usize) -> Vec<f32> {
     let mut out = vec![0.0; heads * d * t];
     let scale = 1.0 / (d as f32).sqrt();
-    // Heads on rayon's threads, each as on one thread. Keys and values as [t, d] rows make the
-    // inner loops contiguous.
-    let scratch = || (vec![0.0f32; t * t], vec![0.0f32; t * d], vec![0.0f32; t * d]);
-    let head = |(scores, k_rows, v_rows): &mut (Vec<f32>, Vec<f32>, Vec<f32>), (h, out_h): (usize, &mut [f32])| {
-        let rows = h * d * t..(h + 1) * d * t;
-        let (qh, kh, vh) = (&q[rows.clone()], &k[rows.clone()], &v[rows.clone()]);
-        for c in 0..d {
-            for j in 0..t {
-                k_rows[j * d + c] = kh[c * t + j];
-                v_rows[j * d + c] = vh[c * t + j];
-            }
-        }
-        let mut q_col = vec![0.0f32; d];
-        for i in 0..t {
-            for c in 0..d {
-                q_col[c] = qh[c * t + i];
-            }
-            let row = &mut scores[i * t..(i + 1) * t];
-            for (j, s) in row.iter_mut().enumerate() {
-                *s = dot(&q_col, &k_rows[j * d..(j + 1) * d]) * scale;
-            }
-            softmax(row);
-            let mut acc = vec![0.0f32; d];
-            for (j, &p) in row.iter().enumerate() {
-                axpy(&mut acc, p, &v_rows[j * d..(j + 1) * d]);
-            }
-            for c in 0..d {
-                out_h[c * t + i] = acc[c];
-            }
-        }
+    let product = |rows: usize, inner: usize, w: Vec<f32>, x: &[f32]| {
+        let (Ok(g), Ok(w)) = (Conv1dGeometry::new(&[inner, t], &[rows, inner, 1], None, Conv1dParams::default()), Weight::f32(&[rows, inner, 1], w)) else {
+            unreachable!("the shapes hold the values")
+        };
+        conv1d(&g, x, &w, None)
     };
-    super::for_chunks(&mut out, d * t, 1, scratch, head);
+    // Heads on rayon's threads, each as on one thread.
+    let head = |probabilities: &mut Vec<f32>, (h, out_h): (usize, &mut [f32])| {
+        let rows = h * d * t..(h + 1) * d * t;
+        let (qh, kh, vh) = (&q[rows.clone()], &k[rows.clone()], &v[rows]);
+        let mut q_rows = vec![0.0f32; t * d];
+        for (c, q_c) in qh.chunks_exact(t).enumerate() {
+            for (i, &value) in q_c.iter().enumerate() {
+                q_rows[i * d + c] = value * scale;
+            }
+        }
+        let mut scores = product(t, d, q_rows, kh);
+        for (i, row) in scores.chunks_exact_mut(t).enumerate() {
+            softmax(row);
+            for (j, &p) in row.iter().enumerate() {
+                probabilities[j * t + i] = p;
+            }
+        }
+        out_h.copy_from_slice(&product(d, t, vh.to_vec(), probabilities));
+    };
+    super::for_chunks(&mut out, d * t, 1, || vec![0.0f32; t * t], head);
     out
 }
 
@@ -144,15 +142,24 @@ pub fn lstm_recurrence(xp: &[f32], w_hh: &Weight, b_hh: &[f32], hidden: usize, t
     // Every step reads all of W_hh: decoded once per call into scratch (4h × h, 256 KB for
     // Kokoro), not kept.
     let w = w_hh.to_f32();
-    let mut h = vec![0.0f32; hidden];
+    // Time-major copies of the projection and the output: each step reads and writes
+    // contiguous rows instead of one value per cache line of [4h, t].
+    let mut xp_steps = vec![0.0f32; 4 * hidden * t];
+    for (r, row) in xp.chunks_exact(t).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            xp_steps[j * 4 * hidden + r] = v + b_hh[r];
+        }
+    }
     let mut c = vec![0.0f32; hidden];
     let mut gates = vec![0.0f32; 4 * hidden];
-    let mut out = vec![0.0; hidden * t];
+    let mut h_steps = vec![0.0f32; hidden * t];
+    let mut h_prev = vec![0.0f32; hidden];
     for step in 0..t {
         let j = if reverse { t - 1 - step } else { step };
-        for (r, g) in gates.iter_mut().enumerate() {
-            *g = xp[r * t + j] + b_hh[r] + dot(&w[r * hidden..(r + 1) * hidden], &h);
+        for ((g, &x), w_r) in gates.iter_mut().zip(&xp_steps[j * 4 * hidden..(j + 1) * 4 * hidden]).zip(w.chunks_exact(hidden)) {
+            *g = x + dot(w_r, &h_prev);
         }
+        let h = &mut h_steps[j * hidden..(j + 1) * hidden];
         for u in 0..hidden {
             let i = Unary::Sigmoid.apply(gates[u]);
             let f = Unary::Sigmoid.apply(gates[hidden + u]);
@@ -160,7 +167,13 @@ pub fn lstm_recurrence(xp: &[f32], w_hh: &Weight, b_hh: &[f32], hidden: usize, t
             let o = Unary::Sigmoid.apply(gates[3 * hidden + u]);
             c[u] = f * c[u] + i * g;
             h[u] = o * c[u].tanh();
-            out[u * t + j] = h[u];
+        }
+        h_prev.copy_from_slice(h);
+    }
+    let mut out = vec![0.0; hidden * t];
+    for (j, h) in h_steps.chunks_exact(hidden).enumerate() {
+        for (u, &v) in h.iter().enumerate() {
+            out[u * t + j] = v;
         }
     }
     out
