@@ -70,7 +70,12 @@ fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: 
     if g.stride != 1 || g.c_in * g.k > MAX_TAPS {
         return None;
     }
-    let maxima = x.chunks_exact(g.t_in).map(max_abs).collect::<Option<Vec<f32>>>()?;
+    // Each channel's largest magnitude (NaN marks a value that is not finite), on threads.
+    let mut maxima = vec![0.0f32; g.c_in];
+    for_chunks(&mut maxima, 1, (1 << 14) / g.t_in + 1, || (), |_, (i, m)| m[0] = max_abs(&x[i * g.t_in..(i + 1) * g.t_in]).unwrap_or(f32::NAN));
+    if maxima.iter().any(|m| m.is_nan()) {
+        return None;
+    }
     let channel_scales: Vec<f32> = maxima.iter().map(|&m| m / LEVELS).collect();
     let taps = g.c_in * g.k;
     let words = g.c_in.div_ceil(GROUP) * g.k * ROWS;
