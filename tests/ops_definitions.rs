@@ -195,6 +195,10 @@ fn attention_case<B: Backend<Tensor = CpuTensor>>(be: &B, heads: usize, d: usize
         }
     }
     assert!(be.attention(&t(&[5, n], &[0.0; 20]), &t(&[5, n], &[0.0; 20]), &t(&[5, n], &[0.0; 20]), 2).is_err());
+    // no channels: an empty answer or an error, never a panic
+    if let Ok(empty) = be.attention(&t(&[0, n], &[]), &t(&[0, n], &[]), &t(&[0, n], &[]), 2) {
+        assert!(read(&empty).is_empty());
+    }
 }
 
 /// PyTorch's LSTM equations, one step at a time in f64.

@@ -97,6 +97,9 @@ pub fn embedding(table: &Weight, ids: &[u32]) -> Vec<f32> {
 /// transposed probabilities.
 pub fn attention(q: &[f32], k: &[f32], v: &[f32], heads: usize, d: usize, t: usize) -> Vec<f32> {
     let mut out = vec![0.0; heads * d * t];
+    if d == 0 {
+        return out; // no channels: nothing to attend with (and no product to shape)
+    }
     let scale = 1.0 / (d as f32).sqrt();
     let product = |rows: usize, inner: usize, w: Vec<f32>, x: &[f32]| {
         let (Ok(g), Ok(w)) = (Conv1dGeometry::new(&[inner, t], &[rows, inner, 1], None, Conv1dParams::default()), Weight::f32(&[rows, inner, 1], w)) else {
