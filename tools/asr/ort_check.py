@@ -26,7 +26,9 @@ filtered to the vocabulary as Kokoro does):
   (b) transcripts: every audio is peak-normalized (ORT's iSTFT skips the window normalization,
       so its audio is ~1.5x louder) and transcribed by Whisper; differing transcripts are
       printed, and the check fails when tritone's transcripts have more word errors against
-      the sentences than the main reference's (float if run, else int8); --strict-transcripts
+      the sentences than the main reference's (float if run, else int8) plus --wer-slack (2:
+      Whisper tiny hears one borderline word differently after a 1e-6 change; garbled speech
+      costs dozens); --strict-transcripts
       fails on any difference from int8's transcripts.
   (c) lengths: every audio must be 600 samples per frame (Kokoro-82M: iSTFT hop 5 x upsampling
       10 x 6 x 2 at 24 kHz).
@@ -81,6 +83,9 @@ def parse_args(argv):
     p.add_argument("--boundary-margin", type=float, default=0.25,
                    help="int8-only mode: a 1-frame difference is explained when int8's unrounded value is within this "
                         "of x.5 (default 0.25)")
+    p.add_argument("--wer-slack", type=int, default=2,
+                   help="word errors tritone may have beyond the main reference's (default 2: one word heard as "
+                        "two, as 'repairs' became 'repair is' when f32 summation order changed by 1e-6)")
     p.add_argument("--strict-transcripts", action="store_true",
                    help="fail when tritone's transcripts differ from int8's at all")
     p.add_argument("--report", help="write a JSON report here")
@@ -407,9 +412,9 @@ def main(argv=None):
             problems.append(f"{frac:.2%} of token durations differ from int8 (> {a.max_dur_frac:.2%})")
     if bad_tokens[main_ref]:
         problems.append(f"{bad_tokens[main_ref]} token duration(s) differ from {main_ref} beyond the tolerance")
-    if totals["tritone"].errors > totals[main_ref].errors:
+    if totals["tritone"].errors > totals[main_ref].errors + a.wer_slack:
         problems.append(f"tritone's transcripts have more word errors than {main_ref}'s "
-                        f"({totals['tritone'].errors} vs {totals[main_ref].errors})")
+                        f"({totals['tritone'].errors} vs {totals[main_ref].errors}, slack {a.wer_slack})")
     if a.strict_transcripts and "int8" in refs and transcript_diffs["int8"]:
         problems.append(f"transcripts differ from int8's by {transcript_diffs['int8']} word(s)")
     status = 1 if problems else 0
@@ -435,7 +440,7 @@ def main(argv=None):
         print("FAIL: " + "; ".join(problems), file=sys.stderr)
     else:
         print(f"PASS: durations equal to {main_ref}'s (within the tolerance), lengths right, "
-              f"tritone's transcripts no worse than {main_ref}'s")
+              f"tritone's word errors within {a.wer_slack} of {main_ref}'s")
     return status
 
 
