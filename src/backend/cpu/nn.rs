@@ -111,12 +111,8 @@ pub fn attention(q: &[f32], k: &[f32], v: &[f32], heads: usize, d: usize, t: usi
     let head = |probabilities: &mut Vec<f32>, (h, out_h): (usize, &mut [f32])| {
         let rows = h * d * t..(h + 1) * d * t;
         let (qh, kh, vh) = (&q[rows.clone()], &k[rows.clone()], &v[rows]);
-        let mut q_rows = vec![0.0f32; t * d];
-        for (c, q_c) in qh.chunks_exact(t).enumerate() {
-            for (i, &value) in q_c.iter().enumerate() {
-                q_rows[i * d + c] = value * scale;
-            }
-        }
+        let mut q_rows = transpose(qh, d, t);
+        q_rows.iter_mut().for_each(|v| *v *= scale);
         let mut scores = product(t, d, q_rows, kh);
         for (i, row) in scores.chunks_exact_mut(t).enumerate() {
             softmax(row);
@@ -147,20 +143,15 @@ pub fn lstm_recurrence(xp: &[f32], w_hh: &Weight, b_hh: &[f32], hidden: usize, t
     let w = w_hh.to_f32();
     // Time-major copies of the projection and the output: each step reads and writes
     // contiguous rows instead of one value per cache line of [4h, t].
-    let mut xp_steps = vec![0.0f32; 4 * hidden * t];
-    for (r, row) in xp.chunks_exact(t).enumerate() {
-        for (j, &v) in row.iter().enumerate() {
-            xp_steps[j * 4 * hidden + r] = v + b_hh[r];
-        }
-    }
+    let xp_steps = transpose(xp, 4 * hidden, t);
     let mut c = vec![0.0f32; hidden];
     let mut gates = vec![0.0f32; 4 * hidden];
     let mut h_steps = vec![0.0f32; hidden * t];
     let mut h_prev = vec![0.0f32; hidden];
     for step in 0..t {
         let j = if reverse { t - 1 - step } else { step };
-        for ((g, &x), w_r) in gates.iter_mut().zip(&xp_steps[j * 4 * hidden..(j + 1) * 4 * hidden]).zip(w.chunks_exact(hidden)) {
-            *g = x + dot(w_r, &h_prev);
+        for (((g, &x), &b), w_r) in gates.iter_mut().zip(&xp_steps[j * 4 * hidden..(j + 1) * 4 * hidden]).zip(b_hh).zip(w.chunks_exact(hidden)) {
+            *g = x + b + dot(w_r, &h_prev);
         }
         let h = &mut h_steps[j * hidden..(j + 1) * hidden];
         for u in 0..hidden {
@@ -173,10 +164,15 @@ pub fn lstm_recurrence(xp: &[f32], w_hh: &Weight, b_hh: &[f32], hidden: usize, t
         }
         h_prev.copy_from_slice(h);
     }
-    let mut out = vec![0.0; hidden * t];
-    for (j, h) in h_steps.chunks_exact(hidden).enumerate() {
-        for (u, &v) in h.iter().enumerate() {
-            out[u * t + j] = v;
+    transpose(&h_steps, t, hidden)
+}
+
+/// A row-major `[rows, cols]` matrix as `[cols, rows]`.
+fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for (r, row) in values.chunks_exact(cols.max(1)).enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            out[c * rows + r] = v;
         }
     }
     out
