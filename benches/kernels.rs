@@ -28,22 +28,24 @@ fn vectors(c: &mut Criterion) {
 fn convolutions(c: &mut Criterion) {
     let mut g = c.benchmark_group("conv1d");
     g.sample_size(10);
-    for (c_ch, k, dilation, t) in [(128usize, 11usize, 3usize, 2400usize), (256, 7, 1, 400)] {
+    // The generator's resblocks at both stages, and ALBERT's feed-forward (a linear layer over
+    // 271 tokens: the 16 s paragraph's).
+    for (c_ch, c_out, k, dilation, t) in [(128usize, 128usize, 11usize, 3usize, 2400usize), (256, 256, 7, 1, 400), (768, 2048, 1, 1, 271), (768, 2048, 1, 1, 64)] {
         let p = Conv1dParams { stride: 1, padding: (k - 1) * dilation / 2, dilation };
-        let geo = Conv1dGeometry::new(&[c_ch, t], &[c_ch, c_ch, k], Some(&[c_ch]), p).unwrap();
+        let geo = Conv1dGeometry::new(&[c_ch, t], &[c_out, c_ch, k], Some(&[c_out]), p).unwrap();
         let x = data(c_ch * t, 0.013);
-        let w = Weight::f16(&[c_ch, c_ch, k], data(c_ch * c_ch * k, 0.7).into_iter().map(|v| f16::from_f32(v * 0.05)).collect()).unwrap();
-        let bias = data(c_ch, 0.3);
+        let w = Weight::f16(&[c_out, c_ch, k], data(c_out * c_ch * k, 0.7).into_iter().map(|v| f16::from_f32(v * 0.05)).collect()).unwrap();
+        let bias = data(c_out, 0.3);
         g.throughput(Throughput::Elements(geo.macs() as u64));
-        let id = format!("{c_ch}ch_k{k}_d{dilation}_t{t}");
+        let id = format!("{c_ch}to{c_out}_k{k}_d{dilation}_t{t}");
         g.bench_with_input(BenchmarkId::new("cpu", &id), &(), |b, _| b.iter(|| conv1d(&geo, &x, &w, Some(&bias))));
         g.bench_with_input(BenchmarkId::new("axpy", &id), &(), |b, _| b.iter(|| conv1d_axpy(&geo, &x, &w, Some(&bias))));
         // int8 arithmetic: the input's quantization and the weights' per call included
         let int8 = CpuBackend::new(Arithmetic::Int8);
-        let (xi, bi) = (int8.upload(&[c_ch, t], &x).unwrap(), Weight::f32(&[c_ch], bias.clone()).unwrap());
+        let (xi, bi) = (int8.upload(&[c_ch, t], &x).unwrap(), Weight::f32(&[c_out], bias.clone()).unwrap());
         g.bench_with_input(BenchmarkId::new("int8", &id), &(), |b, _| b.iter(|| int8.conv1d(&xi, &w, Some(&bi), p).unwrap()));
         let reference = ReferenceBackend;
-        let (xr, br) = (reference.upload(&[c_ch, t], &x).unwrap(), Weight::f32(&[c_ch], bias.clone()).unwrap());
+        let (xr, br) = (reference.upload(&[c_ch, t], &x).unwrap(), Weight::f32(&[c_out], bias.clone()).unwrap());
         g.bench_with_input(BenchmarkId::new("reference", &id), &(), |b, _| b.iter(|| reference.conv1d(&xr, &w, Some(&br), p).unwrap()));
     }
     g.finish();

@@ -169,6 +169,9 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
         row[from..to].copy_from_slice(&x_row[..to - from]);
     }
     let taps = g.c_in * g.k;
+    // Where each (channel, tap) reads in xp, from a tile's first step: the kernels walk one
+    // flat list (a linear layer's one tap per channel costs no inner loop).
+    let offsets: Vec<usize> = (0..g.c_in).flat_map(|i| (0..g.k).map(move |j| i * tp + j * g.dilation)).collect();
     let mut out = vec![0.0f32; g.c_out * g.t_out];
     let block = |(rows, w4): &mut (Vec<f32>, Vec<f32>), (b, y): (usize, &mut [f32])| {
         let first = b * TILE_CHANNELS;
@@ -184,7 +187,7 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
         for (r, v) in b4.iter_mut().enumerate().take(n) {
             *v = bias.map_or(0.0, |bias| bias[first + r]);
         }
-        let tile = Tile { xp: &xp, tp, c_in: g.c_in, k: g.k, dilation: g.dilation, t_out: g.t_out, w4, bias: b4 };
+        let tile = Tile { xp: &xp, c_in: g.c_in, k: g.k, t_out: g.t_out, offsets: &offsets, w4, bias: b4 };
         kernel(&tile, y);
     };
     let scratch = || (vec![0.0f32; TILE_CHANNELS * taps], vec![0.0f32; TILE_CHANNELS * taps]);
@@ -195,14 +198,23 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
 /// One block of output channels: what a tile kernel reads.
 struct Tile<'a> {
     xp: &'a [f32],
-    tp: usize,
     c_in: usize,
     k: usize,
-    dilation: usize,
     t_out: usize,
+    /// `[c_in·k]`: where tap `j` of channel `i` reads, `i·tp + j·dilation`.
+    offsets: &'a [usize],
     /// `[c_in·k][TILE_CHANNELS]`
     w4: &'a [f32],
     bias: [f32; TILE_CHANNELS],
+}
+
+impl Tile<'_> {
+    /// Whether every tap's reads of whole `steps`-long tiles stay in `xp` and the weights cover
+    /// every tap: what the kernels' unchecked loads rely on.
+    fn fits(&self, steps: usize) -> bool {
+        let reach = self.t_out.div_ceil(steps) * steps;
+        self.offsets.len() == self.c_in * self.k && self.w4.len() >= self.offsets.len() * TILE_CHANNELS && self.offsets.iter().all(|&o| o + reach <= self.xp.len())
+    }
 }
 
 type TileKernel = fn(&Tile, &mut [f32]);
@@ -240,7 +252,8 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
     use std::arch::x86_64::*;
     const STEPS: usize = 16;
     let rows = y.len() / tile.t_out;
-    let (tp, k, dilation, t_out) = (tile.tp, tile.k, tile.dilation, tile.t_out);
+    let (k, t_out) = (tile.k, tile.t_out);
+    assert!(tile.fits(STEPS), "tile buffers too short");
     let mut i0 = 0;
     while i0 < tile.c_in {
         let i1 = (i0 + CHANNEL_CHUNK).min(tile.c_in);
@@ -266,36 +279,30 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
             let (mut a10, mut a11) = (start(1), start_hi(1));
             let (mut a20, mut a21) = (start(2), start_hi(2));
             let (mut a30, mut a31) = (start(3), start_hi(3));
-            // SAFETY: t0 + STEPS + (k−1)·dilation ≤ tp (xp has whole tiles), so every load stays
-            // in its row of xp; w walks the chunk's i·k·4 values of w4 exactly once.
-            let mut x_row = tile.xp.as_ptr().add(i0 * tp + t0);
+            // SAFETY: every offset plus whole tiles stays in xp (asserted above), so every load
+            // does; w walks the chunk's i·k·4 values of w4 exactly once.
+            let x_tile = tile.xp.as_ptr().add(t0);
             let mut w = tile.w4.as_ptr().add(i0 * k * TILE_CHANNELS);
-            let w_end = tile.w4.as_ptr().add(i1 * k * TILE_CHANNELS);
-            let ahead = 2 * STEPS + (k - 1) * dilation;
-            while w < w_end {
-                // The line the next tile will need from this row (the hardware prefetcher does
-                // not follow 32 rows at once).
-                _mm_prefetch::<_MM_HINT_T0>(x_row.wrapping_add(ahead) as *const i8);
-                let mut xs = x_row;
-                for _ in 0..k {
-                    let x0 = _mm256_loadu_ps(xs);
-                    let x1 = _mm256_loadu_ps(xs.add(8));
-                    let w0 = _mm256_broadcast_ss(&*w);
-                    a00 = _mm256_fmadd_ps(w0, x0, a00);
-                    a01 = _mm256_fmadd_ps(w0, x1, a01);
-                    let w1 = _mm256_broadcast_ss(&*w.add(1));
-                    a10 = _mm256_fmadd_ps(w1, x0, a10);
-                    a11 = _mm256_fmadd_ps(w1, x1, a11);
-                    let w2 = _mm256_broadcast_ss(&*w.add(2));
-                    a20 = _mm256_fmadd_ps(w2, x0, a20);
-                    a21 = _mm256_fmadd_ps(w2, x1, a21);
-                    let w3 = _mm256_broadcast_ss(&*w.add(3));
-                    a30 = _mm256_fmadd_ps(w3, x0, a30);
-                    a31 = _mm256_fmadd_ps(w3, x1, a31);
-                    xs = xs.add(dilation);
-                    w = w.add(TILE_CHANNELS);
-                }
-                x_row = x_row.add(tp);
+            for &offset in &tile.offsets[i0 * k..i1 * k] {
+                let xs = x_tile.add(offset);
+                // The line the tile after next will read here (the hardware prefetcher does not
+                // follow 32 rows at once).
+                _mm_prefetch::<_MM_HINT_T0>(xs.wrapping_add(2 * STEPS) as *const i8);
+                let x0 = _mm256_loadu_ps(xs);
+                let x1 = _mm256_loadu_ps(xs.add(8));
+                let w0 = _mm256_broadcast_ss(&*w);
+                a00 = _mm256_fmadd_ps(w0, x0, a00);
+                a01 = _mm256_fmadd_ps(w0, x1, a01);
+                let w1 = _mm256_broadcast_ss(&*w.add(1));
+                a10 = _mm256_fmadd_ps(w1, x0, a10);
+                a11 = _mm256_fmadd_ps(w1, x1, a11);
+                let w2 = _mm256_broadcast_ss(&*w.add(2));
+                a20 = _mm256_fmadd_ps(w2, x0, a20);
+                a21 = _mm256_fmadd_ps(w2, x1, a21);
+                let w3 = _mm256_broadcast_ss(&*w.add(3));
+                a30 = _mm256_fmadd_ps(w3, x0, a30);
+                a31 = _mm256_fmadd_ps(w3, x1, a31);
+                w = w.add(TILE_CHANNELS);
             }
             for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate() {
                 _mm256_storeu_ps(at[r], lo);
@@ -319,9 +326,8 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
     use core::arch::wasm32::*;
     const STEPS: usize = 8;
     let rows = y.len() / tile.t_out;
-    let (tp, k, dilation, t_out) = (tile.tp, tile.k, tile.dilation, tile.t_out);
-    let taps = tile.c_in * k * TILE_CHANNELS;
-    assert!(tile.w4.len() >= taps && tile.xp.len() >= tile.c_in * tp, "tile buffers too short");
+    let (k, t_out) = (tile.k, tile.t_out);
+    assert!(tile.fits(STEPS), "tile buffers too short");
     // Input channels in chunks, as in the AVX2 kernel (partial sums wait in y).
     let mut i0 = 0;
     while i0 < tile.c_in {
@@ -337,38 +343,33 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
                     t[..steps].copy_from_slice(&y[r * t_out + t0..r * t_out + t0 + steps]);
                 }
             }
-            // SAFETY: (checked above) xp has c_in rows of tp ≥ t0 + STEPS + (k−1)·dilation
-            // values (whole tiles), w4 has c_in·k·4; v128 loads and stores are unaligned-safe.
+            // SAFETY: (asserted above) every offset plus whole tiles stays in xp, w4 has c_in·k·4
+            // values; v128 loads and stores are unaligned-safe.
             unsafe {
                 let load = |t: &[f32; STEPS], half: usize| v128_load(t.as_ptr().add(4 * half) as *const v128);
                 let (mut a00, mut a01) = (load(&tiles[0], 0), load(&tiles[0], 1));
                 let (mut a10, mut a11) = (load(&tiles[1], 0), load(&tiles[1], 1));
                 let (mut a20, mut a21) = (load(&tiles[2], 0), load(&tiles[2], 1));
                 let (mut a30, mut a31) = (load(&tiles[3], 0), load(&tiles[3], 1));
-                let mut x_row = tile.xp.as_ptr().add(i0 * tp + t0);
+                let x_tile = tile.xp.as_ptr().add(t0);
                 let mut w = tile.w4.as_ptr().add(i0 * k * TILE_CHANNELS);
-                let w_end = tile.w4.as_ptr().add(i1 * k * TILE_CHANNELS);
-                while w < w_end {
-                    let mut xs = x_row;
-                    for _ in 0..k {
-                        let x0 = v128_load(xs as *const v128);
-                        let x1 = v128_load(xs.add(4) as *const v128);
-                        let w0 = f32x4_splat(*w);
-                        a00 = f32x4_add(a00, f32x4_mul(w0, x0));
-                        a01 = f32x4_add(a01, f32x4_mul(w0, x1));
-                        let w1 = f32x4_splat(*w.add(1));
-                        a10 = f32x4_add(a10, f32x4_mul(w1, x0));
-                        a11 = f32x4_add(a11, f32x4_mul(w1, x1));
-                        let w2 = f32x4_splat(*w.add(2));
-                        a20 = f32x4_add(a20, f32x4_mul(w2, x0));
-                        a21 = f32x4_add(a21, f32x4_mul(w2, x1));
-                        let w3 = f32x4_splat(*w.add(3));
-                        a30 = f32x4_add(a30, f32x4_mul(w3, x0));
-                        a31 = f32x4_add(a31, f32x4_mul(w3, x1));
-                        xs = xs.add(dilation);
-                        w = w.add(TILE_CHANNELS);
-                    }
-                    x_row = x_row.add(tp);
+                for &offset in &tile.offsets[i0 * k..i1 * k] {
+                    let xs = x_tile.add(offset);
+                    let x0 = v128_load(xs as *const v128);
+                    let x1 = v128_load(xs.add(4) as *const v128);
+                    let w0 = f32x4_splat(*w);
+                    a00 = f32x4_add(a00, f32x4_mul(w0, x0));
+                    a01 = f32x4_add(a01, f32x4_mul(w0, x1));
+                    let w1 = f32x4_splat(*w.add(1));
+                    a10 = f32x4_add(a10, f32x4_mul(w1, x0));
+                    a11 = f32x4_add(a11, f32x4_mul(w1, x1));
+                    let w2 = f32x4_splat(*w.add(2));
+                    a20 = f32x4_add(a20, f32x4_mul(w2, x0));
+                    a21 = f32x4_add(a21, f32x4_mul(w2, x1));
+                    let w3 = f32x4_splat(*w.add(3));
+                    a30 = f32x4_add(a30, f32x4_mul(w3, x0));
+                    a31 = f32x4_add(a31, f32x4_mul(w3, x1));
+                    w = w.add(TILE_CHANNELS);
                 }
                 for (t, (lo, hi)) in tiles.iter_mut().zip([(a00, a01), (a10, a11), (a20, a21), (a30, a31)]) {
                     v128_store(t.as_mut_ptr() as *mut v128, lo);
