@@ -44,6 +44,17 @@ struct Input {
     /// Words per group: the piece's time tiles plus the kernel's span.
     tp: usize,
     groups: usize,
+    /// `[groups·k]`: where tap `j` of group `g` reads, `g·tp + j·dilation` (the vector kernels
+    /// walk one flat list: no inner loop per group).
+    offsets: Vec<usize>,
+}
+
+impl Input {
+    /// Whether every tap's reads of `t_pad` words stay in `words`: what the vector kernels'
+    /// unchecked loads rely on (their offsets carry the dilation).
+    fn fits(&self, k: usize, t_pad: usize) -> bool {
+        self.offsets.len() == self.groups * k && self.offsets.iter().all(|&o| o + t_pad <= self.words.len())
+    }
 }
 
 /// One tile's quantized weights: word `[g][j][r]` holds channels `4g..4g+4` of tap `j` of row
@@ -96,7 +107,7 @@ fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: 
             column.push(part);
         }
     }
-    let scratch = || (Input { words: Vec::new(), tp: 0, groups: 0 }, vec![0i32; ROWS * piece]);
+    let scratch = || (Input { words: Vec::new(), tp: 0, groups: 0, offsets: Vec::new() }, vec![0i32; ROWS * piece]);
     for_chunks(&mut columns, 1, 1, scratch, |(input, acc), (p, column)| {
         let column = &mut column[0];
         let t0 = p * piece;
@@ -188,6 +199,8 @@ fn quantize_input_portable(g: &Conv1dGeometry, x: &[f32], maxima: &[f32], t0: us
     input.groups = g.c_in.div_ceil(GROUP);
     input.tp = tp;
     input.words.resize(input.groups * tp, 0);
+    input.offsets.clear();
+    input.offsets.extend((0..input.groups).flat_map(|group| (0..g.k).map(move |j| group * tp + j * g.dilation)));
     // The piece's positions that hold input (the rest is padding) and the input range they read.
     let from = g.padding.saturating_sub(t0).min(tp);
     let to = (g.padding + g.t_in).saturating_sub(t0).clamp(from, tp);
@@ -301,11 +314,10 @@ fn tile_scalar(input: &Input, w: &[u32], k: usize, dilation: usize, acc: &mut [i
 /// in `acc` between chunks).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn tile_vnni(input: &Input, w: &[u32], k: usize, dilation: usize, acc: &mut [i32]) {
+unsafe fn tile_vnni(input: &Input, w: &[u32], k: usize, _dilation: usize, acc: &mut [i32]) {
     use std::arch::x86_64::*;
     let t_pad = acc.len() / ROWS;
-    let tp = input.tp;
-    assert!(w.len() >= input.groups * k * ROWS && input.words.len() >= input.groups * tp && tp >= t_pad + (k - 1) * dilation);
+    assert!(w.len() >= input.groups * k * ROWS && input.fits(k, t_pad));
     let mut g0 = 0;
     while g0 < input.groups {
         let g1 = (g0 + CHUNK).min(input.groups);
@@ -316,24 +328,20 @@ unsafe fn tile_vnni(input: &Input, w: &[u32], k: usize, dilation: usize, acc: &m
                 let at = acc.as_ptr().add(r * t_pad + t0);
                 *a_r = [_mm512_loadu_si512(at as *const _), _mm512_loadu_si512(at.add(16) as *const _)];
             }
-            // SAFETY (asserted above): t0 + STEPS + (k−1)·dilation ≤ tp, so every load stays in
-            // its group's row; w walks the chunk's words once.
-            let mut x_row = input.words.as_ptr().add(g0 * tp + t0);
+            // SAFETY (asserted above): each offset plus t_pad ≥ t0 + STEPS words stays in the
+            // input; w walks the chunk's words once.
+            let x_tile = input.words.as_ptr().add(t0);
             let mut wp = w.as_ptr().add(g0 * k * ROWS);
-            for _ in g0..g1 {
-                let mut xs = x_row;
-                for _ in 0..k {
-                    let x0 = _mm512_loadu_si512(xs as *const _);
-                    let x1 = _mm512_loadu_si512(xs.add(16) as *const _);
-                    for (r, a_r) in a.iter_mut().enumerate() {
-                        let wb = _mm512_set1_epi32(*wp.add(r) as i32);
-                        a_r[0] = _mm512_dpbusd_epi32(a_r[0], x0, wb);
-                        a_r[1] = _mm512_dpbusd_epi32(a_r[1], x1, wb);
-                    }
-                    xs = xs.add(dilation);
-                    wp = wp.add(ROWS);
+            for &offset in &input.offsets[g0 * k..g1 * k] {
+                let xs = x_tile.add(offset);
+                let x0 = _mm512_loadu_si512(xs as *const _);
+                let x1 = _mm512_loadu_si512(xs.add(16) as *const _);
+                for (r, a_r) in a.iter_mut().enumerate() {
+                    let wb = _mm512_set1_epi32(*wp.add(r) as i32);
+                    a_r[0] = _mm512_dpbusd_epi32(a_r[0], x0, wb);
+                    a_r[1] = _mm512_dpbusd_epi32(a_r[1], x1, wb);
                 }
-                x_row = x_row.add(tp);
+                wp = wp.add(ROWS);
             }
             for (r, a_r) in a.iter().enumerate() {
                 let at = acc.as_mut_ptr().add(r * t_pad + t0);
@@ -351,13 +359,12 @@ unsafe fn tile_vnni(input: &Input, w: &[u32], k: usize, dilation: usize, acc: &m
 /// step's sum in two lanes, added at the end of the tile. The sums are the same integers as the
 /// other kernels'.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn tile_simd128(input: &Input, w: &[u32], k: usize, dilation: usize, acc: &mut [i32]) {
+fn tile_simd128(input: &Input, w: &[u32], k: usize, _dilation: usize, acc: &mut [i32]) {
     use core::arch::wasm32::*;
     const R: usize = 4;
     const S: usize = 4;
     let t_pad = acc.len() / ROWS;
-    let tp = input.tp;
-    assert!(w.len() >= input.groups * k * ROWS && input.words.len() >= input.groups * tp && tp >= t_pad + (k - 1) * dilation);
+    assert!(w.len() >= input.groups * k * ROWS && input.fits(k, t_pad));
     // Each row's weights widened once: [g][j][r] as 4 × i16 (8 bytes) for a 64-bit splat.
     let wide: Vec<u64> = w
         .iter()
@@ -375,32 +382,27 @@ fn tile_simd128(input: &Input, w: &[u32], k: usize, dilation: usize, acc: &mut [
                 let zero = i32x4_splat(0);
                 let (mut a00, mut a01, mut a10, mut a11) = (zero, zero, zero, zero);
                 let (mut a20, mut a21, mut a30, mut a31) = (zero, zero, zero, zero);
-                // SAFETY (asserted above): t0 + S + (k−1)·dilation ≤ tp words in each group's row;
+                // SAFETY (asserted above): each offset plus t_pad ≥ t0 + S words stays in the input;
                 // wide has groups·k·ROWS entries and r0 + R ≤ ROWS.
                 unsafe {
-                    let mut x_row = input.words.as_ptr().add(g0 * tp + t0);
+                    let x_tile = input.words.as_ptr().add(t0);
                     let mut wp = wide.as_ptr().add(g0 * k * ROWS + r0);
-                    for _ in g0..g1 {
-                        let mut xs = x_row;
-                        for _ in 0..k {
-                            let x = v128_load(xs as *const v128);
-                            let (lo, hi) = (u16x8_extend_low_u8x16(x), u16x8_extend_high_u8x16(x));
-                            let w0 = u64x2_splat(*wp);
-                            a00 = i32x4_add(a00, i32x4_dot_i16x8(lo, w0));
-                            a01 = i32x4_add(a01, i32x4_dot_i16x8(hi, w0));
-                            let w1 = u64x2_splat(*wp.add(1));
-                            a10 = i32x4_add(a10, i32x4_dot_i16x8(lo, w1));
-                            a11 = i32x4_add(a11, i32x4_dot_i16x8(hi, w1));
-                            let w2 = u64x2_splat(*wp.add(2));
-                            a20 = i32x4_add(a20, i32x4_dot_i16x8(lo, w2));
-                            a21 = i32x4_add(a21, i32x4_dot_i16x8(hi, w2));
-                            let w3 = u64x2_splat(*wp.add(3));
-                            a30 = i32x4_add(a30, i32x4_dot_i16x8(lo, w3));
-                            a31 = i32x4_add(a31, i32x4_dot_i16x8(hi, w3));
-                            xs = xs.add(dilation);
-                            wp = wp.add(ROWS);
-                        }
-                        x_row = x_row.add(tp);
+                    for &offset in &input.offsets[g0 * k..g1 * k] {
+                        let x = v128_load(x_tile.add(offset) as *const v128);
+                        let (lo, hi) = (u16x8_extend_low_u8x16(x), u16x8_extend_high_u8x16(x));
+                        let w0 = u64x2_splat(*wp);
+                        a00 = i32x4_add(a00, i32x4_dot_i16x8(lo, w0));
+                        a01 = i32x4_add(a01, i32x4_dot_i16x8(hi, w0));
+                        let w1 = u64x2_splat(*wp.add(1));
+                        a10 = i32x4_add(a10, i32x4_dot_i16x8(lo, w1));
+                        a11 = i32x4_add(a11, i32x4_dot_i16x8(hi, w1));
+                        let w2 = u64x2_splat(*wp.add(2));
+                        a20 = i32x4_add(a20, i32x4_dot_i16x8(lo, w2));
+                        a21 = i32x4_add(a21, i32x4_dot_i16x8(hi, w2));
+                        let w3 = u64x2_splat(*wp.add(3));
+                        a30 = i32x4_add(a30, i32x4_dot_i16x8(lo, w3));
+                        a31 = i32x4_add(a31, i32x4_dot_i16x8(hi, w3));
+                        wp = wp.add(ROWS);
                     }
                     for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate() {
                         // lanes (step, half): (0,a) (0,b) (1,a) (1,b) → steps 0, 1 (and 2, 3 from hi)
