@@ -1,8 +1,8 @@
 //! CPU kernels of the model's non-convolution ops, over row-major `[C, T]` slices.
 
-use super::simd::dot;
+use super::simd::{self, dot};
 use super::conv1d::conv1d;
-use crate::backend::{Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, NormKind, Unary, Weight};
+use crate::backend::{Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, NormKind, Weight};
 
 /// Normalizes each column (time step) over the `c` rows, then `· gamma + beta`.
 pub fn layer_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], eps: f32) -> Vec<f32> {
@@ -153,14 +153,19 @@ pub fn lstm_recurrence(xp: &[f32], w_hh: &Weight, b_hh: &[f32], hidden: usize, t
         for (((g, &x), &b), w_r) in gates.iter_mut().zip(&xp_steps[j * 4 * hidden..(j + 1) * 4 * hidden]).zip(b_hh).zip(w.chunks_exact(hidden)) {
             *g = x + b + dot(w_r, &h_prev);
         }
+        // Gates i, f, g, o in passes that vectorize (the activations are plain arithmetic).
+        let (ifg, o) = gates.split_at_mut(3 * hidden);
+        let (i_f, g) = ifg.split_at_mut(2 * hidden);
+        i_f.iter_mut().for_each(|v| *v = simd::sigmoid(*v));
+        o.iter_mut().for_each(|v| *v = simd::sigmoid(*v));
+        g.iter_mut().for_each(|v| *v = simd::tanh(*v));
+        let (i, f) = i_f.split_at(hidden);
+        for (((c, &i), &f), &g) in c.iter_mut().zip(i).zip(f).zip(&*g) {
+            *c = f * *c + i * g;
+        }
         let h = &mut h_steps[j * hidden..(j + 1) * hidden];
-        for u in 0..hidden {
-            let i = Unary::Sigmoid.apply(gates[u]);
-            let f = Unary::Sigmoid.apply(gates[hidden + u]);
-            let g = gates[2 * hidden + u].tanh();
-            let o = Unary::Sigmoid.apply(gates[3 * hidden + u]);
-            c[u] = f * c[u] + i * g;
-            h[u] = o * c[u].tanh();
+        for ((h, &o), &c) in h.iter_mut().zip(&*o).zip(&c) {
+            *h = o * simd::tanh(c);
         }
         h_prev.copy_from_slice(h);
     }
