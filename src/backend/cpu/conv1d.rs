@@ -169,9 +169,7 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
         row[from..to].copy_from_slice(&x_row[..to - from]);
     }
     let taps = g.c_in * g.k;
-    // Where each (channel, tap) reads in xp, from a tile's first step: the kernels walk one
-    // flat list (a linear layer's one tap per channel costs no inner loop).
-    let offsets: Vec<usize> = (0..g.c_in).flat_map(|i| (0..g.k).map(move |j| i * tp + j * g.dilation)).collect();
+    let offsets: Vec<usize> = tap_offsets(g, g.c_in, tp).collect();
     let mut out = vec![0.0f32; g.c_out * g.t_out];
     let block = |(rows, w4): &mut (Vec<f32>, Vec<f32>), (b, y): (usize, &mut [f32])| {
         let first = b * TILE_CHANNELS;
@@ -193,6 +191,13 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
     let scratch = || (vec![0.0f32; TILE_CHANNELS * taps], vec![0.0f32; TILE_CHANNELS * taps]);
     for_chunks(&mut out, TILE_CHANNELS * g.t_out, 1, scratch, block);
     Some(out)
+}
+
+/// Where tap `j` of padded input row `i` (of `rows`, each `row_len` long) reads, from a tile's
+/// first step: `i·row_len + j·dilation`, in the order the weights are packed. The vector kernels
+/// walk this one flat list (a linear layer's one tap per row costs no inner loop).
+pub(super) fn tap_offsets(g: &Conv1dGeometry, rows: usize, row_len: usize) -> impl Iterator<Item = usize> + '_ {
+    (0..rows).flat_map(move |i| (0..g.k).map(move |j| i * row_len + j * g.dilation))
 }
 
 /// One block of output channels: what a tile kernel reads.

@@ -10,6 +10,7 @@
 
 use std::mem::MaybeUninit;
 
+use super::conv1d::tap_offsets;
 use super::for_chunks;
 use crate::backend::{Conv1dGeometry, Weight};
 
@@ -44,8 +45,7 @@ struct Input {
     /// Words per group: the piece's time tiles plus the kernel's span.
     tp: usize,
     groups: usize,
-    /// `[groups·k]`: where tap `j` of group `g` reads, `g·tp + j·dilation` (the vector kernels
-    /// walk one flat list: no inner loop per group).
+    /// `[groups·k]`: where tap `j` of group `g` reads, `g·tp + j·dilation` ([`tap_offsets`]).
     offsets: Vec<usize>,
 }
 
@@ -200,7 +200,7 @@ fn quantize_input_portable(g: &Conv1dGeometry, x: &[f32], maxima: &[f32], t0: us
     input.tp = tp;
     input.words.resize(input.groups * tp, 0);
     input.offsets.clear();
-    input.offsets.extend((0..input.groups).flat_map(|group| (0..g.k).map(move |j| group * tp + j * g.dilation)));
+    input.offsets.extend(tap_offsets(g, input.groups, tp));
     // The piece's positions that hold input (the rest is padding) and the input range they read.
     let from = g.padding.saturating_sub(t0).min(tp);
     let to = (g.padding + g.t_in).saturating_sub(t0).clamp(from, tp);
