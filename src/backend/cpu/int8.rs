@@ -14,6 +14,10 @@ use super::conv1d::tap_offsets;
 use super::for_chunks;
 use crate::backend::{Conv1dGeometry, Weight};
 
+// Where multiplies are the cost (wasm: no byte dot); natively its arithmetic is tested.
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+mod winograd;
+
 /// Input channels per 32-bit word: VNNI multiplies 4 adjacent bytes and sums them.
 const GROUP: usize = 4;
 /// Output channels per tile.
@@ -74,14 +78,47 @@ type Kernel = fn(&Input, &[u32], usize, usize, &mut [i32]);
 /// it does not apply: stride ≠ 1, more than [`MAX_TAPS`] products per output, or values that
 /// are not finite (the float path propagates them as PyTorch does).
 pub fn conv1d_int8(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if winograd::applies(g) {
+        return winograd::conv1d(winograd::tile_simd128, g, x, w, bias);
+    }
     conv1d_with(kernel(), g, x, w, bias)
 }
 
 fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
+    let (maxima, blocks) = quantize(g, x, w)?;
+    let piece = piece_steps(g.t_out);
+    let scratch = || (Input { words: Vec::new(), tp: 0, groups: 0, offsets: Vec::new() }, vec![0i32; ROWS * piece]);
+    // SAFETY: every row of every piece is written below, each step once.
+    let out = unsafe {
+        over_pieces(g, piece, scratch, |(input, acc), t0, column| {
+            let steps = column[0].len();
+            let t_pad = steps.div_ceil(STEPS) * STEPS;
+            quantize_input(g, x, &maxima, t0, t_pad, input);
+            for (b, (block, rows)) in blocks.iter().zip(column.chunks_mut(ROWS)).enumerate() {
+                let acc = &mut acc[..ROWS * t_pad];
+                acc.fill(0);
+                kernel(input, &block.words, g.k, g.dilation, acc);
+                for (r, (y, sums)) in rows.iter_mut().zip(acc.chunks_exact(t_pad)).enumerate() {
+                    let (scale, offset) = (block.scales[r], 128 * block.sums[r]);
+                    let bias_r = bias.map_or(0.0, |bias| bias[b * ROWS + r]);
+                    for (v, &s) in y.iter_mut().zip(sums) {
+                        v.write((s - offset) as f32 * scale + bias_r);
+                    }
+                }
+            }
+        })
+    };
+    Some(out)
+}
+
+/// Each input channel's largest magnitude and the weights quantized in blocks of [`ROWS`]
+/// output channels, on threads; `None` where int8 does not apply (see [`conv1d_int8`]).
+fn quantize(g: &Conv1dGeometry, x: &[f32], w: &Weight) -> Option<(Vec<f32>, Vec<Block>)> {
     if g.stride != 1 || g.c_in * g.k > MAX_TAPS {
         return None;
     }
-    // Each channel's largest magnitude (NaN marks a value that is not finite), on threads.
+    // NaN marks a value that is not finite.
     let mut maxima = vec![0.0f32; g.c_in];
     for_chunks(&mut maxima, 1, (1 << 14) / g.t_in + 1, || (), |_, (i, m)| m[0] = max_abs(&x[i * g.t_in..(i + 1) * g.t_in]).unwrap_or(f32::NAN));
     if maxima.iter().any(|m| m.is_nan()) {
@@ -96,10 +133,17 @@ fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: 
         w.decode_rows(b * ROWS, &mut rows[..n * taps]);
         quantize_block(g, &mut rows[..n * taps], &channel_scales, &mut block[0]);
     });
-    // Time pieces outermost: a piece's quantized input and sums stay in cache while every
-    // block of output channels runs over them, and the sums become f32 while still in L1.
-    let piece = piece_steps(g.t_out);
-    // Every output is written below: no zero-filling pass over it first.
+    Some((maxima, blocks))
+}
+
+/// The `[c_out, t_out]` output, computed on threads in pieces of `piece` steps, time pieces
+/// outermost: a piece's quantized input and sums stay in cache while every block of output
+/// channels runs over them, and the sums become f32 while still in L1. `body` gets its scratch,
+/// the piece's first step and the piece's slice of every row.
+///
+/// # Safety
+/// `body` writes every value of the slices it is given (the output is not zero-filled first).
+unsafe fn over_pieces<S>(g: &Conv1dGeometry, piece: usize, scratch: impl Fn() -> S + Send + Sync, body: impl Fn(&mut S, usize, &mut [&mut [MaybeUninit<f32>]]) + Send + Sync) -> Vec<f32> {
     let mut out: Vec<f32> = Vec::with_capacity(g.c_out * g.t_out);
     let mut columns: Vec<Vec<&mut [MaybeUninit<f32>]>> = (0..g.t_out.div_ceil(piece)).map(|_| Vec::with_capacity(g.c_out)).collect();
     for row in out.spare_capacity_mut()[..g.c_out * g.t_out].chunks_exact_mut(g.t_out) {
@@ -107,29 +151,10 @@ fn conv1d_with(kernel: Kernel, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: 
             column.push(part);
         }
     }
-    let scratch = || (Input { words: Vec::new(), tp: 0, groups: 0, offsets: Vec::new() }, vec![0i32; ROWS * piece]);
-    for_chunks(&mut columns, 1, 1, scratch, |(input, acc), (p, column)| {
-        let column = &mut column[0];
-        let t0 = p * piece;
-        let steps = column[0].len();
-        let t_pad = steps.div_ceil(STEPS) * STEPS;
-        quantize_input(g, x, &maxima, t0, t_pad, input);
-        for (b, (block, rows)) in blocks.iter().zip(column.chunks_mut(ROWS)).enumerate() {
-            let acc = &mut acc[..ROWS * t_pad];
-            acc.fill(0);
-            kernel(input, &block.words, g.k, g.dilation, acc);
-            for (r, (y, sums)) in rows.iter_mut().zip(acc.chunks_exact(t_pad)).enumerate() {
-                let (scale, offset) = (block.scales[r], 128 * block.sums[r]);
-                let bias_r = bias.map_or(0.0, |bias| bias[b * ROWS + r]);
-                for (v, &s) in y.iter_mut().zip(sums) {
-                    v.write((s - offset) as f32 * scale + bias_r);
-                }
-            }
-        }
-    });
-    // SAFETY: the pieces cover every row's every step, each written once above.
+    for_chunks(&mut columns, 1, 1, scratch, |scratch, (p, column)| body(scratch, p * piece, &mut column[0]));
+    // SAFETY: the pieces cover every row's every step, each written by `body` (the caller's promise).
     unsafe { out.set_len(g.c_out * g.t_out) };
-    Some(out)
+    out
 }
 
 /// Time steps per piece: whole tiles, long enough that the kernel's span (up to 50 steps)
@@ -286,7 +311,7 @@ pub fn kernel_name() -> &'static str {
         return "AVX-512 VNNI";
     }
     if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-        "simd128 i16 dot"
+        "simd128 i16 dot + Winograd F(2,3)"
     } else {
         "scalar"
     }
