@@ -83,7 +83,7 @@ test('diagnostics page: the conformance suite passes on CPU simd128 (f32 and int
 
   // int8: the simd128 i16-dot kernel, its convolutions within int8 rounding and really int8
   assert.ok(int8, 'an int8 CPU report');
-  assert.equal(int8.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(2,3))');
+  assert.equal(int8.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(4,3))');
   assert.equal(int8.failed, 0);
   assert.equal(int8.passed, cpu.cases.length);
   const wide = int8.cases.find((c) => c.name === 'conv1d_generator_k7_d3');

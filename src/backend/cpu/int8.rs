@@ -311,7 +311,7 @@ pub fn kernel_name() -> &'static str {
         return "AVX-512 VNNI";
     }
     if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-        "simd128 i16 dot + Winograd F(2,3)"
+        "simd128 i16 dot + Winograd F(4,3)"
     } else {
         "scalar"
     }

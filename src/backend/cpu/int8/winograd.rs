@@ -1,22 +1,22 @@
-//! Winograd's F(2,3) for the int8 convolution where multiplies are what costs: in wasm the
-//! i16 dot is the only integer dot, two multiply µops per 8 products. Two outputs of three taps
-//! take 4 products instead of 6. With `d_i` the input levels at `t + i·dilation` and `g_i` the
-//! weight levels (quantized exactly as the direct kernels quantize them):
+//! Winograd's F(4,3) for the int8 convolution where multiplies are what costs: in wasm the
+//! i16 dot is the only integer dot, two multiply µops per 8 products. Four outputs of three
+//! taps take 6 products instead of 12 (Lavin & Gray's transforms, times 24 so that every factor
+//! is an integer). With `d_j` the input levels at `t + j·dilation` and `g_i` the weight levels
+//! (quantized exactly as the direct kernels quantize them):
 //!
 //! ```text
-//! m0 = (d0 − d2)·2g0   m1 = (d1 + d2)·(g0 + g1 + g2)   m2 = (d2 − d1)·(g0 − g1 + g2)   m3 = (d1 − d3)·2g2
-//! 2·y[t] = m0 + m1 + m2        2·y[t + dilation] = m1 − m2 − m3
+//! m_e = (Σ_j Bᵀ[e][j]·d_j) · (Σ_i 24·G[e][i]·g_i)        e = 0 … 5, j = 0 … 5, i = 0 … 2
+//! 24·y[t + n·dilation] = Σ_e Aᵀ[n][e]·m_e                 n = 0 … 3
 //! ```
 //!
-//! (the textbook transform times 2, so that every factor is an integer and fits an i16). Integer
-//! sums are exact, so the output is bit-identical to the direct kernels'. Taps come in groups
-//! of three: a kernel of `3h + 2` taps gets a zero tap; one of `3h + 1` adds its last tap as it is,
-//! to `m0` for `y[t]` and to `m3` (negated) for `y[t + dilation]`.
+//! Transformed inputs stay within ±1270 and weights within ±3048: i16. Integer sums are exact
+//! (modulo 2³², and 24·y fits an i32), so the output is bit-identical to the direct kernels'.
+//! Taps come in groups of three, the last padded with zero taps.
 //!
-//! Layout: the output pairs `(t, t + d)` with `t = t0 + 2d·m + p` (`p < d`) are the kernel's steps
-//! `s = d·m + p`. A read at `t + q·d` is row phase `q mod 2` at index `s + ⌊q/2⌋·d`, so each tap
-//! group is an offset into rows of transformed input, each `m_e` is a one-tap convolution over
-//! them, and a tile kernel sums it as the direct kernels sum theirs.
+//! Layout: the output quads `t + {0, 1, 2, 3}·d` with `t = t0 + 4d·m + p` (`p < d`) are the
+//! kernel's steps `s = d·m + p`. A read at `t + q·d` is row phase `q mod 4` at index
+//! `s + ⌊q/4⌋·d`, so each tap group is an offset into rows of transformed input, each `m_e` is a
+//! one-tap convolution over them, and a tile kernel sums it as the direct kernels sum theirs.
 
 use super::*;
 
@@ -27,32 +27,36 @@ const TILE: usize = 8;
 /// Entries summed before the tiles move on: a chunk's rows stay in L1.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 const CHUNK: usize = 16;
-/// Transformed input rows: `m0 … m3`'s, and the input as it is for a `3h + 1`-tap kernel's last tap.
-const RAW: usize = 4;
+/// Outputs per transform, and products.
+const OUTS: usize = 4;
+const PRODUCTS: usize = 6;
+/// 24·G: each product's weight, from three taps. (Bᵀ is written out in [`transform_input`], Aᵀ
+/// where the sums become outputs.)
+const WEIGHT: [[i32; 3]; PRODUCTS] = [[6, 0, 0], [-4, -4, -4], [-4, 4, -4], [1, 2, 4], [1, -2, 4], [0, 0, 24]];
+const SCALE: i32 = 24;
+/// The most products per output for which 24·y fits an i32 (5,547; Kokoro's widest
+/// convolution sums 3,270): wider ones take the direct kernels.
+const MAX_PRODUCTS: usize = (i32::MAX / (SCALE * 127 * 127)) as usize;
 
 /// Sums `acc[r][s] += Σ_n Σ_c x[offsets[n] + s][c] · w[n][r][c]` (two i16 per word) over the
 /// `s` of `acc` (`[ROWS][steps]`, whole tiles).
 pub(super) type Tile = fn(&[u32], &[usize], &[u32], &mut [i32]);
 
-/// Whether F(2,3) saves products: three taps or more.
+/// Whether F(4,3) applies and saves products: three taps or more, and 24·y fits.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(super) fn applies(g: &Conv1dGeometry) -> bool {
-    g.k >= 3
+    g.k >= 3 && g.c_in * g.k <= MAX_PRODUCTS
 }
 
 /// Where everything of one convolution lies.
 struct Layout {
     dilation: usize,
-    /// Groups of three taps (the last padded with zero taps when `k = 3h + 2`).
+    /// Groups of three taps (the last padded with zero taps).
     groups: usize,
-    /// Whether the last tap is added as it is (`k = 3h + 1`).
-    direct: bool,
     pairs: usize,
-    /// Row kinds per pair: `m0 … m3`'s input, and the raw input for `direct`.
-    kinds: usize,
-    /// Output pairs `m` per piece; the piece is `2·dilation·pairs_m` steps.
-    pairs_m: usize,
-    /// The kernel's steps, `dilation · pairs_m` in whole tiles.
+    /// Output quads `m` per piece; the piece is `4·dilation·quads` steps.
+    quads: usize,
+    /// The kernel's steps, `dilation · quads` in whole tiles.
     steps: usize,
     /// Words per row (a multiple of `dilation`): the steps plus the furthest tap group.
     row_len: usize,
@@ -61,42 +65,28 @@ struct Layout {
 impl Layout {
     fn new(g: &Conv1dGeometry) -> Self {
         let d = g.dilation;
-        let (groups, direct) = (g.k / 3 + usize::from(g.k % 3 == 2), g.k % 3 == 1);
-        let pairs_m = (piece_steps(g.t_out).min(256) / (2 * d)).max(1);
-        let steps = (d * pairs_m).div_ceil(TILE) * TILE;
-        // the furthest read: q = 3·groups + 1 (the direct tap of m3), ⌊q/2⌋ rows on; else 3·(groups − 1)
-        let row_len = (steps + (3 * groups).div_ceil(2) * d).div_ceil(d) * d;
-        Self { dilation: d, groups, direct, pairs: g.c_in.div_ceil(PAIR), kinds: RAW + usize::from(direct), pairs_m, steps, row_len }
+        let groups = g.k.div_ceil(3);
+        let quads = (piece_steps(g.t_out).min(256) / (OUTS * d)).max(1);
+        let steps = (d * quads).div_ceil(TILE) * TILE;
+        let row_len = (steps + 3 * (groups - 1) / OUTS * d).div_ceil(d) * d;
+        Self { dilation: d, groups, pairs: g.c_in.div_ceil(PAIR), quads, steps, row_len }
     }
 
     fn row(&self, pair: usize, kind: usize, phase: usize) -> usize {
-        ((pair * self.kinds + kind) * 2 + phase) * self.row_len
+        ((pair * OUTS + phase) * PRODUCTS + kind) * self.row_len
     }
 
-    /// Where a read at `t + q·dilation` of row `kind` starts.
-    fn read(&self, pair: usize, kind: usize, q: usize) -> usize {
-        self.row(pair, kind, q % 2) + q / 2 * self.dilation
-    }
-
-    /// Whether `m_e` gets the direct tap.
-    fn has_direct(&self, e: usize) -> bool {
-        self.direct && (e == 0 || e == 3)
-    }
-
-    /// `m_e`'s entries in the order its weights are packed: per pair, each tap group, then the
-    /// direct tap (at `q = 3·groups` for `y[t]`, one step later for `y[t + d]`).
+    /// `m_e`'s entries in the order its weights are packed: per pair, each tap group (read at
+    /// `t + 3h·d`).
     fn offsets(&self, e: usize) -> Vec<usize> {
-        let q_direct = 3 * self.groups + usize::from(e == 3);
-        (0..self.pairs)
-            .flat_map(|pair| (0..self.groups).map(move |h| self.read(pair, e, 3 * h)).chain(self.has_direct(e).then(|| self.read(pair, RAW, q_direct))))
-            .collect()
+        (0..self.pairs).flat_map(|pair| (0..self.groups).map(move |h| self.row(pair, e, 3 * h % OUTS) + 3 * h / OUTS * self.dilation)).collect()
     }
 
-    /// One block's weights for `m0 … m3`, each `[entry][ROWS]` as i16 pairs, from the direct
+    /// One block's weights for `m0 … m5`, each `[entry][ROWS]` as i16 pairs, from the direct
     /// kernels' bytes.
-    fn weights(&self, g: &Conv1dGeometry, block: &Block) -> [Vec<u32>; 4] {
+    fn weights(&self, g: &Conv1dGeometry, block: &Block) -> [Vec<u32>; PRODUCTS] {
         // levels [r][c][j], zero past c_in and past k
-        let (channels, taps) = (PAIR * self.pairs, 3 * self.groups + 1);
+        let (channels, taps) = (PAIR * self.pairs, 3 * self.groups);
         let mut levels = vec![0i32; ROWS * channels * taps];
         for (n, word) in block.words.chunks_exact(ROWS).enumerate() {
             let (group, j) = (n / g.k, n % g.k);
@@ -106,23 +96,17 @@ impl Layout {
                 }
             }
         }
-        let pack = |lo: i32, hi: i32| lo as u16 as u32 | (hi as u16 as u32) << 16;
-        [0, 1, 2, 3].map(|e| {
-            let mut words = Vec::with_capacity(self.pairs * (self.groups + 1) * ROWS);
+        std::array::from_fn(|e| {
+            let mut words = Vec::with_capacity(self.pairs * self.groups * ROWS);
             for pair in 0..self.pairs {
-                let taps_of = |r: usize, c: usize| &levels[(r * channels + PAIR * pair + c) * taps..][..taps];
                 for h in 0..self.groups {
                     words.extend((0..ROWS).map(|r| {
                         let [lo, hi] = [0, 1].map(|c| {
-                            let [g0, g1, g2] = [0, 1, 2].map(|i| taps_of(r, c)[3 * h + i]);
-                            [2 * g0, g0 + g1 + g2, g0 - g1 + g2, 2 * g2][e]
+                            let g = &levels[(r * channels + PAIR * pair + c) * taps + 3 * h..][..3];
+                            WEIGHT[e].iter().zip(g).map(|(f, g)| f * g).sum::<i32>()
                         });
-                        pack(lo, hi)
+                        lo as u16 as u32 | (hi as u16 as u32) << 16
                     }));
-                }
-                if self.has_direct(e) {
-                    let sign = if e == 0 { 2 } else { -2 };
-                    words.extend((0..ROWS).map(|r| pack(sign * taps_of(r, 0)[g.k - 1], sign * taps_of(r, 1)[g.k - 1])));
                 }
             }
             words
@@ -131,7 +115,7 @@ impl Layout {
 }
 
 /// Per piece: the transformed input rows, one pair of channels' levels (in order, and split
-/// into the two phases), and the four sums.
+/// into the four phases), and the six sums.
 struct Scratch {
     words: Vec<u32>,
     levels: Vec<u32>,
@@ -139,19 +123,19 @@ struct Scratch {
     acc: Vec<i32>,
 }
 
-/// [`super::conv1d_int8`] through F(2,3) with the tile kernel `tile`.
+/// [`super::conv1d_int8`] through F(4,3) with the tile kernel `tile`.
 pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
     let (maxima, blocks) = quantize(g, x, w)?;
     let lay = Layout::new(g);
     let inv: Vec<f32> = maxima.iter().map(|&m| if m > 0.0 { LEVELS / m } else { 0.0 }).collect();
-    let offsets: [Vec<usize>; 4] = [0, 1, 2, 3].map(|e| lay.offsets(e));
-    let weights: Vec<[Vec<u32>; 4]> = blocks.iter().map(|block| lay.weights(g, block)).collect();
+    let offsets: [Vec<usize>; PRODUCTS] = std::array::from_fn(|e| lay.offsets(e));
+    let weights: Vec<[Vec<u32>; PRODUCTS]> = blocks.iter().map(|block| lay.weights(g, block)).collect();
     let (d, steps) = (lay.dilation, lay.steps);
-    let scratch = || Scratch { words: vec![0; lay.pairs * lay.kinds * 2 * lay.row_len], levels: Vec::new(), phases: Vec::new(), acc: vec![0; 4 * ROWS * steps] };
-    // SAFETY: each row's piece (at most 2d·pairs_m steps) is written below, in runs of 2d
-    // steps: the pairs (2d·m + p, 2d·m + p + d), p < d.
+    let scratch = || Scratch { words: vec![0; lay.pairs * PRODUCTS * OUTS * lay.row_len], levels: Vec::new(), phases: Vec::new(), acc: vec![0; PRODUCTS * ROWS * steps] };
+    // SAFETY: each row's piece (at most 4d·quads steps) is written below, in runs of 4d steps:
+    // the quads (4d·m + p + n·d), n < 4, p < d.
     let out = unsafe {
-        over_pieces(g, 2 * d * lay.pairs_m, scratch, |scratch, t0, column| {
+        over_pieces(g, OUTS * d * lay.quads, scratch, |scratch, t0, column| {
             transform_input(g, x, &inv, t0, &lay, scratch);
             for (b, (block_w, rows)) in weights.iter().zip(column.chunks_mut(ROWS)).enumerate() {
                 scratch.acc.fill(0);
@@ -161,20 +145,20 @@ pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias
                 let acc = &scratch.acc;
                 for (r, y) in rows.iter_mut().enumerate() {
                     let (scale, bias_r) = (blocks[b].scales[r], bias.map_or(0.0, |bias| bias[b * ROWS + r]));
-                    let sums = |e: usize| &acc[(e * ROWS + r) * steps..][..steps];
-                    let (a0, a1, a2, a3) = (sums(0), sums(1), sums(2), sums(3));
-                    // Each sum is 2·y exactly (|2·y| < 2³¹ for MAX_TAPS products): halved, it is the
-                    // direct kernels' integer, scaled the same way. Wrapping: a partial sum may
-                    // overflow where the total does not.
-                    let value = |twice: i32| (twice >> 1) as f32 * scale + bias_r;
-                    for (pm, pair) in y.chunks_mut(2 * d).enumerate() {
-                        let s = d * pm;
-                        let (first, second) = pair.split_at_mut(d.min(pair.len()));
-                        for (p, v) in first.iter_mut().enumerate() {
-                            v.write(value(a0[s + p].wrapping_add(a1[s + p]).wrapping_add(a2[s + p])));
-                        }
-                        for (p, v) in second.iter_mut().enumerate() {
-                            v.write(value(a1[s + p].wrapping_sub(a2[s + p]).wrapping_sub(a3[s + p])));
+                    let m: [&[i32]; PRODUCTS] = std::array::from_fn(|e| &acc[(e * ROWS + r) * steps..][..steps]);
+                    for (q, quad) in y.chunks_mut(OUTS * d).enumerate() {
+                        for p in 0..d {
+                            let [m0, m1, m2, m3, m4, m5] = m.map(|m| m[d * q + p]);
+                            // Aᵀ: 24·y, exact modulo 2³² (a partial sum may wrap where the total
+                            // does not) and within an i32: divided, it is the direct kernels'
+                            // integer, scaled the same way.
+                            let (sum12, diff12, sum34, diff34) = (m1.wrapping_add(m2), m1.wrapping_sub(m2), m3.wrapping_add(m4), m3.wrapping_sub(m4));
+                            let times_24 = [m0.wrapping_add(sum12).wrapping_add(sum34), diff12.wrapping_add(diff34 << 1), sum12.wrapping_add(sum34 << 2), diff12.wrapping_add(diff34 << 3).wrapping_add(m5)];
+                            for (n, v) in times_24.into_iter().enumerate() {
+                                if let Some(slot) = quad.get_mut(n * d + p) {
+                                    slot.write((v / SCALE) as f32 * scale + bias_r);
+                                }
+                            }
                         }
                     }
                 }
@@ -185,16 +169,15 @@ pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias
 }
 
 /// The piece's transformed input. Each pair of channels is quantized into words (two i16
-/// levels) at padded positions `t0 + u`, and split into its two phases, `L_φ[i]` = the word at
-/// `u = 2d·⌊i/d⌋ + φ·d + i mod d`. The four positions a row combines, `u + {0, 1, 2, 3}·d`, are
-/// then `L0[i], L1[i], L0[i + d], L1[i + d]` in phase 0 and `L1[i], L0[i + d], L1[i + d],
-/// L0[i + 2d]` in phase 1: every kind is one pass over shifted slices.
+/// levels) at padded positions `t0 + u`, and split into four phases, `L_φ[i]` = the word at
+/// `u = 4d·⌊i/d⌋ + φ·d + i mod d`. Position `u + j·d` of a phase-`φ` row is then
+/// `L_{(φ+j) mod 4}[i + ⌊(φ+j)/4⌋·d]`: every product's input is a few passes over shifted slices.
 fn transform_input(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &Layout, scratch: &mut Scratch) {
     let d = lay.dilation;
-    let phase_len = lay.row_len + 2 * d;
-    let span = 2 * phase_len;
+    let phase_len = lay.row_len + 2 * d; // a phase-3 row reads u + 5d: 2d on
+    let span = OUTS * phase_len;
     scratch.levels.resize(span, 0);
-    scratch.phases.resize(2 * phase_len, 0);
+    scratch.phases.resize(OUTS * phase_len, 0);
     // the positions that hold input (the rest is padding) and the input range they read
     let from = g.padding.saturating_sub(t0).min(span);
     let to = (g.padding + g.t_in).saturating_sub(t0).clamp(from, span);
@@ -214,33 +197,34 @@ fn transform_input(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &
         for ((word, &v0), &v1) in levels[from..to].iter_mut().zip(x0).zip(x1) {
             *word = signed_level(v0, i0) | signed_level(v1, i1) << 16;
         }
-        let (p0, p1) = scratch.phases.split_at_mut(phase_len);
-        for (phase, out) in [p0, p1].into_iter().enumerate() {
+        for (phase, out) in scratch.phases.chunks_exact_mut(phase_len).enumerate() {
             if d == 1 {
-                out.iter_mut().zip(levels[phase..].iter().step_by(2)).for_each(|(o, &l)| *o = l);
+                out.iter_mut().zip(levels[phase..].iter().step_by(OUTS)).for_each(|(o, &l)| *o = l);
             } else {
-                for (dst, src) in out.chunks_exact_mut(d).zip(levels[phase * d..].chunks(2 * d)) {
+                for (dst, src) in out.chunks_exact_mut(d).zip(levels[phase * d..].chunks(OUTS * d)) {
                     dst.copy_from_slice(&src[..d]);
                 }
             }
         }
         let phases: &[i16] = bytemuck::cast_slice(&scratch.phases);
-        let (l0, l1) = phases.split_at(PAIR * phase_len);
         let rows: &mut [i16] = bytemuck::cast_slice_mut(&mut scratch.words[lay.row(pair, 0, 0)..lay.row(pair + 1, 0, 0)]);
-        let shift = PAIR * d;
-        for phase in 0..2 {
-            let (a, b, c, e) = if phase == 0 { (l0, l1, &l0[shift..], &l1[shift..]) } else { (l1, &l0[shift..], &l1[shift..], &l0[2 * shift..]) };
-            for kind in 0..lay.kinds {
-                let start = (kind * 2 + phase) * n;
-                let out = &mut rows[start..start + n];
-                let combine = |out: &mut [i16], p: &[i16], q: &[i16], f: fn(i16, i16) -> i16| out.iter_mut().zip(p.iter().zip(q)).for_each(|(o, (&p, &q))| *o = f(p, q));
-                match kind {
-                    0 => combine(out, a, c, |a, c| a - c),
-                    1 => combine(out, b, c, |b, c| b + c),
-                    2 => combine(out, c, b, |c, b| c - b),
-                    3 => combine(out, b, e, |b, e| b - e),
-                    _ => out.copy_from_slice(&a[..n]),
-                }
+        for (phase, rows) in rows.chunks_exact_mut(PRODUCTS * n).enumerate() {
+            let [a, b, c, e, f, h]: [&[i16]; 6] = std::array::from_fn(|j| {
+                let (at, shift) = ((phase + j) % OUTS, (phase + j) / OUTS * d);
+                &phases[PAIR * (at * phase_len + shift)..][..n]
+            });
+            let mut rows = rows.chunks_exact_mut(n);
+            let mut next = || rows.next().expect("six rows");
+            let [r0, r1, r2, r3, r4, r5] = [next(), next(), next(), next(), next(), next()];
+            // Bᵀ, its common terms once
+            for i in 0..n {
+                let (b_plus_c, b_minus_c, b_minus_e, e_plus_f, f_minus_e, f_minus_c) = (b[i] + c[i], b[i] - c[i], b[i] - e[i], e[i] + f[i], f[i] - e[i], f[i] - c[i]);
+                r0[i] = 4 * a[i] - 5 * c[i] + f[i];
+                r1[i] = e_plus_f - 4 * b_plus_c;
+                r2[i] = f_minus_e + 4 * b_minus_c;
+                r3[i] = f_minus_c - 2 * b_minus_e;
+                r4[i] = f_minus_c + 2 * b_minus_e;
+                r5[i] = 4 * b[i] - 5 * e[i] + h[i];
             }
         }
     }
@@ -322,9 +306,9 @@ mod tests {
         Some((g, x, w, bias))
     }
 
-    /// F(2,3) against the direct scalar kernel over every remainder: taps 3h, 3h + 1 and
+    /// F(4,3) against the direct scalar kernel over every remainder: taps 3h, 3h + 1 and
     /// 3h + 2, odd channel counts (a pair half empty), dilations that do not divide a tile,
-    /// padding, time not a multiple of a pair or a piece: bit-identical.
+    /// padding, time not a multiple of a quad or a piece: bit-identical.
     #[test]
     fn winograd_is_bit_identical_to_the_direct_kernel() {
         let mut rng = crate::rng::SplitMix64(11);
@@ -345,21 +329,24 @@ mod tests {
         assert!(cases > 300, "{cases}");
     }
 
-    /// The largest sums int8 allows (MAX_TAPS products of ±127 · ±127, all of one sign):
-    /// `2·y` and `m2` come within 2 % of 2³¹ and the result is still the direct kernel's.
+    /// The largest sums F(4,3) takes (MAX_PRODUCTS products of ±127 · ±127, all of one sign):
+    /// 24·y within 0.02 % of 2³¹, and still the direct kernel's result; one more channel and
+    /// the direct kernels take over.
     #[test]
     fn the_largest_sums_fit() {
-        let c_in = MAX_TAPS / 3;
-        let g = Conv1dGeometry::new(&[c_in, 6], &[2, c_in, 3], None, Conv1dParams { stride: 1, padding: 0, dilation: 1 }).unwrap();
+        let c_in = MAX_PRODUCTS / 3;
+        let geometry = |c_in: usize| Conv1dGeometry::new(&[c_in, 8], &[2, c_in, 3], None, Conv1dParams { stride: 1, padding: 0, dilation: 1 }).unwrap();
+        let g = geometry(c_in);
+        assert!(applies(&g) && !applies(&geometry(c_in + 1)));
         let alternating = |n: usize, period: usize, even: f32| (0..n).map(move |i| if (i % period).is_multiple_of(2) { even } else { -even });
-        let x: Vec<f32> = alternating(c_in * 6, 6, 1.0).collect();
+        let x: Vec<f32> = alternating(c_in * 8, 8, 1.0).collect();
         let w = Weight::f32(&[2, c_in, 3], alternating(c_in * 3, 3, 1.0).chain(alternating(c_in * 3, 3, -1.0)).collect()).unwrap();
         let winograd = conv1d(tile_scalar, &g, &x, &w, None).unwrap();
         assert_eq!(winograd, conv1d_with(super::super::tile_scalar, &g, &x, &w, None).unwrap());
         // every product +1 at even steps of row 0, −1 at odd ones; the opposite in row 1
         let full = (3 * c_in) as f32;
         for (t, &y) in winograd.iter().enumerate() {
-            let expected = if (t % 4) % 2 == 0 { full } else { -full } * if t < 4 { 1.0 } else { -1.0 };
+            let expected = if (t % 6).is_multiple_of(2) { full } else { -full } * if t < 6 { 1.0 } else { -1.0 };
             assert!((y - expected).abs() < 1.0, "{t}: {y} vs {expected}");
         }
     }
