@@ -120,7 +120,7 @@ fn int8_arithmetic_passes_the_suite() {
     let failed: Vec<String> = report.cases.iter().filter(|c| c.outcome == Outcome::Fail).map(|c| format!("{}: {} > {}", c.name, c.max_rel_error, c.tolerance)).collect();
     assert!(failed.is_empty(), "{failed:#?}");
     // The wide cases went through int8: their error is int8's, not f32's.
-    for name in ["conv1d_generator_k7_d3", "conv_transpose1d_upsample_64"] {
+    for name in ["conv1d_generator_k7_d3", "conv1d_text_encoder_k5", "conv1d_generator_k3_d5", "conv_transpose1d_upsample_64"] {
         let c = report.cases.iter().find(|c| c.name == name).unwrap();
         assert!(c.max_rel_error > 1e-4, "{name}: {} (f32-sized: int8 did not run)", c.max_rel_error);
     }
