@@ -455,7 +455,8 @@ mod tests {
     use super::*;
     use crate::backend::Conv1dParams;
 
-    fn case(rng: &mut crate::rng::SplitMix64, c_out: usize, c_in: usize, k: usize, dilation: usize, t_in: usize, padding: usize) -> Option<(Conv1dGeometry, Vec<f32>, Weight, Vec<f32>)> {
+    /// A random convolution (`None` where the geometry does not fit).
+    pub(super) fn case(rng: &mut crate::rng::SplitMix64, c_out: usize, c_in: usize, k: usize, dilation: usize, t_in: usize, padding: usize) -> Option<(Conv1dGeometry, Vec<f32>, Weight, Vec<f32>)> {
         let params = Conv1dParams { stride: 1, padding, dilation };
         let g = Conv1dGeometry::new(&[c_in, t_in], &[c_out, c_in, k], Some(&[c_out]), params).ok()?;
         let x: Vec<f32> = (0..c_in * t_in).map(|_| rng.uniform() * 3.0).collect();

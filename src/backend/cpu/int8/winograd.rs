@@ -294,17 +294,9 @@ pub(super) fn tile_simd128(words: &[u32], offsets: &[usize], w: &[u32], acc: &mu
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::case;
     use super::*;
     use crate::backend::Conv1dParams;
-
-    fn case(rng: &mut crate::rng::SplitMix64, c_out: usize, c_in: usize, k: usize, dilation: usize, t_in: usize, padding: usize) -> Option<(Conv1dGeometry, Vec<f32>, Weight, Vec<f32>)> {
-        let params = Conv1dParams { stride: 1, padding, dilation };
-        let g = Conv1dGeometry::new(&[c_in, t_in], &[c_out, c_in, k], Some(&[c_out]), params).ok()?;
-        let x: Vec<f32> = (0..c_in * t_in).map(|_| rng.uniform() * 3.0).collect();
-        let w = Weight::f32(&[c_out, c_in, k], (0..c_out * c_in * k).map(|_| rng.uniform()).collect()).unwrap();
-        let bias: Vec<f32> = (0..c_out).map(|_| rng.uniform()).collect();
-        Some((g, x, w, bias))
-    }
 
     /// F(4,3) against the direct scalar kernel over every remainder: taps 3h, 3h + 1 and
     /// 3h + 2, odd channel counts (a pair half empty), dilations that do not divide a tile,
