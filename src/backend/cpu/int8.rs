@@ -3,8 +3,8 @@
 //! (`w[o][i][j] · scale_i`, as SmoothQuant migrates it, all the way), each output channel's
 //! scaled weights to int8 with one scale for the row, and the products are summed exactly in
 //! i32. One scale for the whole input cost 3–5 dB of log-mel on the real model: a few loud
-//! channels set the step for all. Integer sums do
-//! not depend on order, so every kernel (AVX-512 VNNI, wasm simd128, the scalar twin) and every
+//! channels set the step for all. Integer sums do not depend on order, so every kernel (AVX-512
+//! VNNI, wasm simd128, the scalar twin, wasm's Winograd F(4,3) in `int8/winograd.rs`) and every
 //! thread count give bit-identical output; only the final scaling to f32 rounds, the same way
 //! everywhere.
 
