@@ -226,10 +226,7 @@ fn quantize_input_portable(g: &Conv1dGeometry, x: &[f32], maxima: &[f32], t0: us
     input.words.resize(input.groups * tp, 0);
     input.offsets.clear();
     input.offsets.extend(tap_offsets(g, input.groups, tp));
-    // The piece's positions that hold input (the rest is padding) and the input range they read.
-    let from = g.padding.saturating_sub(t0).min(tp);
-    let to = (g.padding + g.t_in).saturating_sub(t0).clamp(from, tp);
-    let first = (t0 + from).saturating_sub(g.padding);
+    let (from, to, first) = input_span(g, t0, tp);
     let n = to - from;
     for (group, row) in input.words.chunks_exact_mut(tp).enumerate() {
         // A channel past c_in reads channel 0 with 1/scale 0: the byte 0x80, zero.
@@ -245,6 +242,14 @@ fn quantize_input_portable(g: &Conv1dGeometry, x: &[f32], maxima: &[f32], t0: us
             *word = input_level(v0, i0) | input_level(v1, i1) << 8 | input_level(v2, i2) << 16 | input_level(v3, i3) << 24;
         }
     }
+}
+
+/// Of `len` padded positions from `t0`: the ones that hold input, `from..to` (the rest is
+/// padding), and the input index `from` reads.
+fn input_span(g: &Conv1dGeometry, t0: usize, len: usize) -> (usize, usize, usize) {
+    let from = g.padding.saturating_sub(t0).min(len);
+    let to = (g.padding + g.t_in).saturating_sub(t0).clamp(from, len);
+    (from, to, (t0 + from).saturating_sub(g.padding))
 }
 
 /// [`level_byte`] for an input value, as a word: the same level, without the saturating

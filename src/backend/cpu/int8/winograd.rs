@@ -178,10 +178,7 @@ fn transform_input(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &
     let span = OUTS * phase_len;
     scratch.levels.resize(span, 0);
     scratch.phases.resize(OUTS * phase_len, 0);
-    // the positions that hold input (the rest is padding) and the input range they read
-    let from = g.padding.saturating_sub(t0).min(span);
-    let to = (g.padding + g.t_in).saturating_sub(t0).clamp(from, span);
-    let first = (t0 + from).saturating_sub(g.padding);
+    let (from, to, first) = input_span(g, t0, span);
     let n = PAIR * lay.row_len;
     for pair in 0..lay.pairs {
         // a channel past c_in reads channel 0 with 1/scale 0: level 0
@@ -230,11 +227,10 @@ fn transform_input(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &
     }
 }
 
-/// The direct kernels' level ([`level_byte`]), signed, as the low 16 bits of a word.
+/// The direct kernels' level ([`input_level`]), signed, as the low 16 bits of a word.
 #[inline(always)]
 fn signed_level(v: f32, inv: f32) -> u32 {
-    // SAFETY: as for `input_level`: v · inv + 128.5 lies in [1, 255.5].
-    (unsafe { (v * inv + 128.5).to_int_unchecked::<i32>() } - 128) as u16 as u32
+    (input_level(v, inv) as i32 - 128) as u16 as u32
 }
 
 /// The scalar twin of the tile kernels: one entry and row at a time over all steps.
