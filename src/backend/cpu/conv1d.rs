@@ -325,7 +325,8 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
 /// 4 channels × 8 steps (two 4-lane registers per channel: 8 accumulators) per tile, input
 /// channels in chunks; wasm has no fused multiply-add without relaxed SIMD, so a multiply and an
 /// add. Named registers and pointer steps, as in the AVX2 kernel, so the accumulators stay in
-/// registers.
+/// registers; whole tiles start from and end in `y` itself (a copy through a buffer per tile
+/// cost as much as a chunk's products in a linear layer).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn tile_simd128(tile: &Tile, y: &mut [f32]) {
     use core::arch::wasm32::*;
@@ -340,22 +341,28 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
         let mut t0 = 0;
         while t0 < t_out {
             let steps = STEPS.min(t_out - t0);
-            let mut tiles = [[0.0f32; STEPS]; TILE_CHANNELS];
-            for (r, t) in tiles.iter_mut().enumerate() {
-                if i0 == 0 {
-                    *t = [tile.bias[r]; STEPS];
-                } else if r < rows {
-                    t[..steps].copy_from_slice(&y[r * t_out + t0..r * t_out + t0 + steps]);
-                }
+            // Where each row's tile lives: in y, or (a missing row, a partial last tile) in a buffer.
+            let mut partial = [[0.0f32; STEPS]; TILE_CHANNELS];
+            let mut at = [std::ptr::null_mut::<f32>(); TILE_CHANNELS];
+            for (r, (p, buffer)) in at.iter_mut().zip(&mut partial).enumerate() {
+                *p = if r < rows && steps == STEPS {
+                    y[r * t_out + t0..][..STEPS].as_mut_ptr()
+                } else {
+                    if r < rows {
+                        buffer[..steps].copy_from_slice(&y[r * t_out + t0..][..steps]);
+                    }
+                    buffer.as_mut_ptr()
+                };
             }
             // SAFETY: (asserted above) every offset plus whole tiles stays in xp, w4 has c_in·k·4
-            // values; v128 loads and stores are unaligned-safe.
+            // values; each `at[r]` points at STEPS values of y or of its buffer; v128 loads and
+            // stores are unaligned-safe.
             unsafe {
-                let load = |t: &[f32; STEPS], half: usize| v128_load(t.as_ptr().add(4 * half) as *const v128);
-                let (mut a00, mut a01) = (load(&tiles[0], 0), load(&tiles[0], 1));
-                let (mut a10, mut a11) = (load(&tiles[1], 0), load(&tiles[1], 1));
-                let (mut a20, mut a21) = (load(&tiles[2], 0), load(&tiles[2], 1));
-                let (mut a30, mut a31) = (load(&tiles[3], 0), load(&tiles[3], 1));
+                let start = |r: usize, half: usize| if i0 == 0 { f32x4_splat(tile.bias[r]) } else { v128_load(at[r].add(4 * half) as *const v128) };
+                let (mut a00, mut a01) = (start(0, 0), start(0, 1));
+                let (mut a10, mut a11) = (start(1, 0), start(1, 1));
+                let (mut a20, mut a21) = (start(2, 0), start(2, 1));
+                let (mut a30, mut a31) = (start(3, 0), start(3, 1));
                 let x_tile = tile.xp.as_ptr().add(t0);
                 let mut w = tile.w4.as_ptr().add(i0 * k * TILE_CHANNELS);
                 for &offset in &tile.offsets[i0 * k..i1 * k] {
@@ -376,13 +383,15 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
                     a31 = f32x4_add(a31, f32x4_mul(w3, x1));
                     w = w.add(TILE_CHANNELS);
                 }
-                for (t, (lo, hi)) in tiles.iter_mut().zip([(a00, a01), (a10, a11), (a20, a21), (a30, a31)]) {
-                    v128_store(t.as_mut_ptr() as *mut v128, lo);
-                    v128_store(t.as_mut_ptr().add(4) as *mut v128, hi);
+                for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate() {
+                    v128_store(at[r] as *mut v128, lo);
+                    v128_store(at[r].add(4) as *mut v128, hi);
                 }
             }
-            for (r, t) in tiles.iter().enumerate().take(rows) {
-                y[r * t_out + t0..r * t_out + t0 + steps].copy_from_slice(&t[..steps]);
+            if steps < STEPS {
+                for (r, buffer) in partial.iter().enumerate().take(rows) {
+                    y[r * t_out + t0..][..steps].copy_from_slice(&buffer[..steps]);
+                }
             }
             t0 += STEPS;
         }
