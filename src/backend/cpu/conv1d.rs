@@ -149,6 +149,14 @@ const MAX_STEPS: usize = 16;
 /// Input channels a tile kernel sums before moving to the next time tile: 32 rows of input
 /// and their weights fit in L1 next to the tiles.
 const CHANNEL_CHUNK: usize = 32;
+/// (Channel, tap) entries a tile sums at least between loading and storing its accumulators: a
+/// linear layer's one tap per channel gets 64 channels.
+const MIN_ENTRIES: usize = 64;
+
+/// Input channels per chunk for a `k`-tap convolution.
+fn channel_chunk(k: usize) -> usize {
+    CHANNEL_CHUNK.max(MIN_ENTRIES.div_ceil(k))
+}
 
 /// Stride-1 convolution as register tiles: 4 output channels × a run of time steps accumulate
 /// in vector registers over every (input channel, tap), reading a zero-padded copy of the input
@@ -261,7 +269,7 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
     assert!(tile.fits(STEPS), "tile buffers too short");
     let mut i0 = 0;
     while i0 < tile.c_in {
-        let i1 = (i0 + CHANNEL_CHUNK).min(tile.c_in);
+        let i1 = (i0 + channel_chunk(k)).min(tile.c_in);
         let mut t0 = 0;
         while t0 < t_out {
             let steps = STEPS.min(t_out - t0);
@@ -337,7 +345,7 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
     // Input channels in chunks, as in the AVX2 kernel (partial sums wait in y).
     let mut i0 = 0;
     while i0 < tile.c_in {
-        let i1 = (i0 + CHANNEL_CHUNK).min(tile.c_in);
+        let i1 = (i0 + channel_chunk(k)).min(tile.c_in);
         let mut t0 = 0;
         while t0 < t_out {
             let steps = STEPS.min(t_out - t0);
