@@ -121,6 +121,70 @@ struct Scratch {
     levels: Vec<u32>,
     phases: Vec<u32>,
     acc: Vec<i32>,
+    /// One row's four outputs per step, `[OUTS][steps]`.
+    outputs: Vec<f32>,
+}
+
+/// `[OUTS][steps]` as four rows.
+fn outputs(buffer: &mut [f32], steps: usize) -> [&mut [f32]; OUTS] {
+    let (y0, rest) = buffer[..OUTS * steps].split_at_mut(steps);
+    let (y1, rest) = rest.split_at_mut(steps);
+    let (y2, y3) = rest.split_at_mut(steps);
+    [y0, y1, y2, y3]
+}
+
+/// Aᵀ over one row's steps: `y[n][s] = (Σ_e Aᵀ[n][e]·m[e][s]) / 24 · scale + bias`. The sums
+/// are 24·y, exact modulo 2³² (a partial sum may wrap where the total does not) and within an
+/// i32: divided, they are the direct kernels' integers, scaled the same way.
+fn inverse_transform(m: [&[i32]; PRODUCTS], y: [&mut [f32]; OUTS], scale: f32, bias: f32) {
+    let steps = y[0].len();
+    assert!(m.iter().all(|m| m.len() == steps) && y.iter().all(|y| y.len() == steps));
+    let [y0, y1, y2, y3] = y;
+    for s in 0..steps {
+        let [m0, m1, m2, m3, m4, m5] = m.map(|m| m[s]);
+        let (sum12, diff12, sum34, diff34) = (m1.wrapping_add(m2), m1.wrapping_sub(m2), m3.wrapping_add(m4), m3.wrapping_sub(m4));
+        y0[s] = div_24(m0.wrapping_add(sum12).wrapping_add(sum34)) as f32 * scale + bias;
+        y1[s] = div_24(diff12.wrapping_add(diff34 << 1)) as f32 * scale + bias;
+        y2[s] = div_24(sum12.wrapping_add(sum34 << 2)) as f32 * scale + bias;
+        y3[s] = div_24(diff12.wrapping_add(diff34 << 3).wrapping_add(m5)) as f32 * scale + bias;
+    }
+}
+
+/// One row's outputs into its piece: step `s = d·q + p` of output `n` is position
+/// `4d·q + n·d + p`, so runs of `d` (and for `d = 1` a 4 × steps transpose).
+fn scatter(piece: &mut [MaybeUninit<f32>], y: [&[f32]; OUTS], d: usize) {
+    let [y0, y1, y2, y3] = y;
+    let q = piece.len() / (OUTS * d);
+    let mut quads = piece.chunks_exact_mut(OUTS * d);
+    if d == 1 {
+        for ((((quad, &a), &b), &c), &e) in (&mut quads).zip(y0).zip(y1).zip(y2).zip(y3) {
+            quad[0].write(a);
+            quad[1].write(b);
+            quad[2].write(c);
+            quad[3].write(e);
+        }
+    } else {
+        for (q, quad) in (&mut quads).enumerate() {
+            for (run, y_n) in quad.chunks_exact_mut(d).zip(y) {
+                for (slot, &v) in run.iter_mut().zip(&y_n[d * q..][..d]) {
+                    slot.write(v);
+                }
+            }
+        }
+    }
+    for (run, y_n) in quads.into_remainder().chunks_mut(d).zip(y) {
+        for (slot, &v) in run.iter_mut().zip(&y_n[d * q..]) {
+            slot.write(v);
+        }
+    }
+}
+
+/// `v / 24` for a multiple of 24, with no division (wasm has no vector one): `v / 8` is a
+/// shift, and 3·q times the inverse of 3 modulo 2³² is q.
+#[inline(always)]
+fn div_24(v: i32) -> i32 {
+    const INVERSE_OF_3: i32 = 0xAAAA_AAABu32 as i32;
+    (v >> 3).wrapping_mul(INVERSE_OF_3)
 }
 
 /// [`super::conv1d_int8`] through F(4,3) with the tile kernel `tile`.
@@ -129,11 +193,12 @@ pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias
     let lay = Layout::new(g);
     let inv: Vec<f32> = maxima.iter().map(|&m| if m > 0.0 { LEVELS / m } else { 0.0 }).collect();
     let offsets: [Vec<usize>; PRODUCTS] = std::array::from_fn(|e| lay.offsets(e));
-    let weights: Vec<[Vec<u32>; PRODUCTS]> = blocks.iter().map(|block| lay.weights(g, block)).collect();
+    let mut weights: Vec<[Vec<u32>; PRODUCTS]> = vec![Default::default(); blocks.len()];
+    for_chunks(&mut weights, 1, 1, || (), |_, (b, block_w)| block_w[0] = lay.weights(g, &blocks[b]));
     let (d, steps) = (lay.dilation, lay.steps);
-    let scratch = || Scratch { words: vec![0; lay.pairs * PRODUCTS * OUTS * lay.row_len], levels: Vec::new(), phases: Vec::new(), acc: vec![0; PRODUCTS * ROWS * steps] };
-    // SAFETY: each row's piece (at most 4d·quads steps) is written below, in runs of 4d steps:
-    // the quads (4d·m + p + n·d), n < 4, p < d.
+    let scratch = || Scratch { words: vec![0; lay.pairs * PRODUCTS * OUTS * lay.row_len], levels: Vec::new(), phases: Vec::new(), acc: vec![0; PRODUCTS * ROWS * steps], outputs: vec![0.0; OUTS * steps] };
+    // SAFETY: `scatter` writes each row's piece (at most 4d·quads steps) whole: every position
+    // 4d·q + n·d + p (n < 4, p < d) of its quads, from steps d·q + p < steps.
     let out = unsafe {
         over_pieces(g, OUTS * d * lay.quads, scratch, |scratch, t0, column| {
             transform_input(g, x, &inv, t0, &lay, scratch);
@@ -142,25 +207,12 @@ pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias
                 for (e, acc) in scratch.acc.chunks_exact_mut(ROWS * steps).enumerate() {
                     tile(&scratch.words, &offsets[e], &block_w[e], acc);
                 }
-                let acc = &scratch.acc;
                 for (r, y) in rows.iter_mut().enumerate() {
                     let (scale, bias_r) = (blocks[b].scales[r], bias.map_or(0.0, |bias| bias[b * ROWS + r]));
-                    let m: [&[i32]; PRODUCTS] = std::array::from_fn(|e| &acc[(e * ROWS + r) * steps..][..steps]);
-                    for (q, quad) in y.chunks_mut(OUTS * d).enumerate() {
-                        for p in 0..d {
-                            let [m0, m1, m2, m3, m4, m5] = m.map(|m| m[d * q + p]);
-                            // Aᵀ: 24·y, exact modulo 2³² (a partial sum may wrap where the total
-                            // does not) and within an i32: divided, it is the direct kernels'
-                            // integer, scaled the same way.
-                            let (sum12, diff12, sum34, diff34) = (m1.wrapping_add(m2), m1.wrapping_sub(m2), m3.wrapping_add(m4), m3.wrapping_sub(m4));
-                            let times_24 = [m0.wrapping_add(sum12).wrapping_add(sum34), diff12.wrapping_add(diff34 << 1), sum12.wrapping_add(sum34 << 2), diff12.wrapping_add(diff34 << 3).wrapping_add(m5)];
-                            for (n, v) in times_24.into_iter().enumerate() {
-                                if let Some(slot) = quad.get_mut(n * d + p) {
-                                    slot.write((v / SCALE) as f32 * scale + bias_r);
-                                }
-                            }
-                        }
-                    }
+                    let m: [&[i32]; PRODUCTS] = std::array::from_fn(|e| &scratch.acc[(e * ROWS + r) * steps..][..steps]);
+                    let [y0, y1, y2, y3] = outputs(&mut scratch.outputs, steps);
+                    inverse_transform(m, [&mut *y0, &mut *y1, &mut *y2, &mut *y3], scale, bias_r);
+                    scatter(y, [&*y0, &*y1, &*y2, &*y3], d);
                 }
             }
         })
