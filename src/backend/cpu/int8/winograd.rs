@@ -243,9 +243,7 @@ fn transform_input(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &
         let levels = &mut scratch.levels;
         levels[..from].fill(0);
         levels[to..].fill(0);
-        for ((word, &v0), &v1) in levels[from..to].iter_mut().zip(x0).zip(x1) {
-            *word = signed_level(v0, i0) | signed_level(v1, i1) << 16;
-        }
+        quantize_pair(&mut levels[from..to], [x0, x1], [i0, i1]);
         for (phase, out) in scratch.phases.chunks_exact_mut(phase_len).enumerate() {
             if d == 1 {
                 out.iter_mut().zip(levels[phase..].iter().step_by(OUTS)).for_each(|(o, &l)| *o = l);
@@ -277,6 +275,36 @@ fn transform_input(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &
             }
         }
     }
+}
+
+/// Two channels' levels, signed, into words (two i16 each).
+fn quantize_pair(words: &mut [u32], x: [&[f32]; PAIR], inv: [f32; PAIR]) {
+    assert!(x.iter().all(|x| x.len() >= words.len()));
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let done = quantize_pair_simd128(words, x, inv);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let done = 0;
+    for ((word, &v0), &v1) in words[done..].iter_mut().zip(&x[0][done..]).zip(&x[1][done..]) {
+        *word = signed_level(v0, inv[0]) | signed_level(v1, inv[1]) << 16;
+    }
+}
+
+/// [`quantize_pair`] four words at a time (LLVM leaves wasm's float-to-int conversion scalar),
+/// with `signed_level`'s arithmetic: a multiply, an add, truncation. Returns the words done.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn quantize_pair_simd128(words: &mut [u32], x: [&[f32]; PAIR], inv: [f32; PAIR]) -> usize {
+    use core::arch::wasm32::*;
+    let (inv0, inv1, half, bias, low) = (f32x4_splat(inv[0]), f32x4_splat(inv[1]), f32x4_splat(128.5), i32x4_splat(128), i32x4_splat(0xffff));
+    let n = words.len() / 4 * 4;
+    for done in (0..n).step_by(4) {
+        // SAFETY: done + 4 ≤ words.len() ≤ each input's length (the caller asserts it).
+        unsafe {
+            let level = |x: &[f32], inv: v128| i32x4_sub(i32x4_trunc_sat_f32x4(f32x4_add(f32x4_mul(v128_load(x.as_ptr().add(done) as *const v128), inv), half)), bias);
+            let word = v128_or(v128_and(level(x[0], inv0), low), i32x4_shl(level(x[1], inv1), 16));
+            v128_store(words.as_mut_ptr().add(done) as *mut v128, word);
+        }
+    }
+    n
 }
 
 /// The direct kernels' level ([`input_level`]), signed, as the low 16 bits of a word.
