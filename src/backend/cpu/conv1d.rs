@@ -232,6 +232,41 @@ impl Tile<'_> {
 
 type TileKernel = fn(&Tile, &mut [f32]);
 
+/// Where each of a tile's rows lives while a kernel sums it (`STEPS` values from `t0` of each
+/// row of `y`, `[rows][t_out]`): in `y` itself for a whole tile; in its buffer, holding y's
+/// values, for a missing row (the block's last) or a partial last tile. The pointers into y
+/// all come from one `as_mut_ptr` taken after the copies, so they stay valid together.
+#[cfg_attr(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))), allow(dead_code))]
+fn tile_rows<const STEPS: usize>(y: &mut [f32], t_out: usize, t0: usize, partial: &mut [[f32; STEPS]; TILE_CHANNELS]) -> [*mut f32; TILE_CHANNELS] {
+    let (rows, steps) = (y.len() / t_out, STEPS.min(t_out - t0));
+    let whole = steps == STEPS;
+    if !whole {
+        for (r, buffer) in partial.iter_mut().enumerate().take(rows) {
+            buffer[..steps].copy_from_slice(&y[r * t_out + t0..][..steps]);
+        }
+    }
+    let y = y.as_mut_ptr();
+    std::array::from_fn(|r| {
+        if whole && r < rows {
+            // SAFETY: r < rows and t0 + STEPS ≤ t_out: within y.
+            unsafe { y.add(r * t_out + t0) }
+        } else {
+            partial[r].as_mut_ptr()
+        }
+    })
+}
+
+/// After [`tile_rows`]: a partial last tile's sums from the buffers into `y`.
+#[cfg_attr(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))), allow(dead_code))]
+fn partial_rows_back<const STEPS: usize>(y: &mut [f32], t_out: usize, t0: usize, partial: &[[f32; STEPS]; TILE_CHANNELS]) {
+    let (rows, steps) = (y.len() / t_out, STEPS.min(t_out - t0));
+    if steps < STEPS {
+        for (r, buffer) in partial.iter().enumerate().take(rows) {
+            y[r * t_out + t0..][..steps].copy_from_slice(&buffer[..steps]);
+        }
+    }
+}
+
 /// The vector tile kernel this CPU runs, if any.
 fn tile_kernel() -> Option<TileKernel> {
     #[cfg(target_arch = "x86_64")]
@@ -264,7 +299,6 @@ pub fn tile_kernel_name() -> Option<&'static str> {
 unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
     use std::arch::x86_64::*;
     const STEPS: usize = 16;
-    let rows = y.len() / tile.t_out;
     let (k, t_out) = (tile.k, tile.t_out);
     assert!(tile.fits(STEPS), "tile buffers too short");
     let mut i0 = 0;
@@ -272,20 +306,8 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
         let i1 = (i0 + channel_chunk(k)).min(tile.c_in);
         let mut t0 = 0;
         while t0 < t_out {
-            let steps = STEPS.min(t_out - t0);
-            // Where each row's tile lives: in y, or (a partial last tile) in a buffer.
             let mut partial = [[0.0f32; STEPS]; TILE_CHANNELS];
-            let mut at = [std::ptr::null_mut::<f32>(); TILE_CHANNELS];
-            for (r, p) in at.iter_mut().enumerate() {
-                *p = if r >= rows {
-                    partial[r].as_mut_ptr()
-                } else if steps == STEPS {
-                    y.as_mut_ptr().add(r * t_out + t0)
-                } else {
-                    partial[r][..steps].copy_from_slice(&y[r * t_out + t0..r * t_out + t0 + steps]);
-                    partial[r].as_mut_ptr()
-                };
-            }
+            let at = tile_rows(y, t_out, t0, &mut partial);
             let start = |r: usize| if i0 == 0 { _mm256_set1_ps(tile.bias[r]) } else { _mm256_loadu_ps(at[r]) };
             let start_hi = |r: usize| if i0 == 0 { _mm256_set1_ps(tile.bias[r]) } else { _mm256_loadu_ps(at[r].add(8)) };
             let (mut a00, mut a01) = (start(0), start_hi(0));
@@ -293,7 +315,8 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
             let (mut a20, mut a21) = (start(2), start_hi(2));
             let (mut a30, mut a31) = (start(3), start_hi(3));
             // SAFETY: every offset plus whole tiles stays in xp (asserted above), so every load
-            // does; w walks the chunk's i·k·4 values of w4 exactly once.
+            // does; w walks the chunk's i·k·4 values of w4 exactly once; each `at[r]` points at
+            // STEPS values of y or of its buffer.
             let x_tile = tile.xp.as_ptr().add(t0);
             let mut w = tile.w4.as_ptr().add(i0 * k * TILE_CHANNELS);
             for &offset in &tile.offsets[i0 * k..i1 * k] {
@@ -320,10 +343,8 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
             for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate() {
                 _mm256_storeu_ps(at[r], lo);
                 _mm256_storeu_ps(at[r].add(8), hi);
-                if r < rows && steps < STEPS {
-                    y[r * t_out + t0..r * t_out + t0 + steps].copy_from_slice(&partial[r][..steps]);
-                }
             }
+            partial_rows_back(y, t_out, t0, &partial);
             t0 += STEPS;
         }
         i0 = i1;
@@ -339,7 +360,6 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
 fn tile_simd128(tile: &Tile, y: &mut [f32]) {
     use core::arch::wasm32::*;
     const STEPS: usize = 8;
-    let rows = y.len() / tile.t_out;
     let (k, t_out) = (tile.k, tile.t_out);
     assert!(tile.fits(STEPS), "tile buffers too short");
     // Input channels in chunks, as in the AVX2 kernel (partial sums wait in y).
@@ -348,20 +368,8 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
         let i1 = (i0 + channel_chunk(k)).min(tile.c_in);
         let mut t0 = 0;
         while t0 < t_out {
-            let steps = STEPS.min(t_out - t0);
-            // Where each row's tile lives: in y, or (a missing row, a partial last tile) in a buffer.
             let mut partial = [[0.0f32; STEPS]; TILE_CHANNELS];
-            let mut at = [std::ptr::null_mut::<f32>(); TILE_CHANNELS];
-            for (r, (p, buffer)) in at.iter_mut().zip(&mut partial).enumerate() {
-                *p = if r < rows && steps == STEPS {
-                    y[r * t_out + t0..][..STEPS].as_mut_ptr()
-                } else {
-                    if r < rows {
-                        buffer[..steps].copy_from_slice(&y[r * t_out + t0..][..steps]);
-                    }
-                    buffer.as_mut_ptr()
-                };
-            }
+            let at = tile_rows(y, t_out, t0, &mut partial);
             // SAFETY: (asserted above) every offset plus whole tiles stays in xp, w4 has c_in·k·4
             // values; each `at[r]` points at STEPS values of y or of its buffer; v128 loads and
             // stores are unaligned-safe.
@@ -396,11 +404,7 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
                     v128_store(at[r].add(4) as *mut v128, hi);
                 }
             }
-            if steps < STEPS {
-                for (r, buffer) in partial.iter().enumerate().take(rows) {
-                    y[r * t_out + t0..][..steps].copy_from_slice(&buffer[..steps]);
-                }
-            }
+            partial_rows_back(y, t_out, t0, &partial);
             t0 += STEPS;
         }
         i0 = i1;
