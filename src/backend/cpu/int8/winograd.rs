@@ -295,9 +295,9 @@ fn quantize_pair(words: &mut [u32], x: [&[f32]; PAIR], inv: [f32; PAIR]) {
 fn quantize_pair_simd128(words: &mut [u32], x: [&[f32]; PAIR], inv: [f32; PAIR]) -> usize {
     use core::arch::wasm32::*;
     let (inv0, inv1, half, bias, low) = (f32x4_splat(inv[0]), f32x4_splat(inv[1]), f32x4_splat(128.5), i32x4_splat(128), i32x4_splat(0xffff));
-    let n = words.len() / 4 * 4;
+    let n = words.len().min(x[0].len()).min(x[1].len()) / 4 * 4;
     for done in (0..n).step_by(4) {
-        // SAFETY: done + 4 ≤ words.len() ≤ each input's length (the caller asserts it).
+        // SAFETY: done + 4 ≤ n ≤ every slice's length.
         unsafe {
             let level = |x: &[f32], inv: v128| i32x4_sub(i32x4_trunc_sat_f32x4(f32x4_add(f32x4_mul(v128_load(x.as_ptr().add(done) as *const v128), inv), half)), bias);
             let word = v128_or(v128_and(level(x[0], inv0), low), i32x4_shl(level(x[1], inv1), 16));
