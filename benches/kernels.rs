@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use half::f16;
-use tritone::backend::cpu::simd::{axpy, axpy_scalar, dot, dot_scalar};
+use tritone::backend::cpu::simd::{axpy, axpy_scalar, dot_scalar, matvec};
 use tritone::backend::cpu::{conv1d, conv1d_axpy, conv_transpose1d_polyphase, conv_transpose1d_scatter};
 use tritone::backend::{Arithmetic, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, CpuBackend, NormKind, ReferenceBackend, Weight};
 use tritone::quant::GgmlType;
@@ -19,8 +19,15 @@ fn vectors(c: &mut Criterion) {
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("axpy", |b| b.iter(|| axpy(&mut y, 0.5, &x)));
     g.bench_function("axpy_scalar", |b| b.iter(|| axpy_scalar(&mut y, 0.5, &x)));
-    g.bench_function("dot", |b| b.iter(|| dot(&x, &y)));
-    g.bench_function("dot_scalar", |b| b.iter(|| dot_scalar(&x, &y)));
+    g.finish();
+    // The LSTM's recurrent product at Kokoro's shape: W_hh [4·256, 256] times h.
+    let (rows, n) = (1024, 256);
+    let (w, h) = (data(rows * n, 0.37), data(n, 0.11));
+    let mut gates = vec![0.0; rows];
+    let mut g = c.benchmark_group("matvec");
+    g.throughput(Throughput::Elements((rows * n) as u64));
+    g.bench_function("lstm", |b| b.iter(|| matvec(&w, &h, &mut gates)));
+    g.bench_function("lstm_scalar", |b| b.iter(|| gates.iter_mut().zip(w.chunks_exact(n)).for_each(|(g, row)| *g = dot_scalar(row, &h))));
     g.finish();
 }
 

@@ -1,6 +1,6 @@
 //! CPU kernels of the model's non-convolution ops, over row-major `[C, T]` slices.
 
-use super::simd::{self, dot};
+use super::simd::{self, matvec};
 use super::conv1d::conv1d;
 use crate::backend::{Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, NormKind, Weight};
 
@@ -150,8 +150,9 @@ pub fn lstm_recurrence(xp: &[f32], w_hh: &Weight, b_hh: &[f32], hidden: usize, t
     let mut h_prev = vec![0.0f32; hidden];
     for step in 0..t {
         let j = if reverse { t - 1 - step } else { step };
-        for (((g, &x), &b), w_r) in gates.iter_mut().zip(&xp_steps[j * 4 * hidden..(j + 1) * 4 * hidden]).zip(b_hh).zip(w.chunks_exact(hidden)) {
-            *g = x + b + dot(w_r, &h_prev);
+        matvec(&w, &h_prev, &mut gates);
+        for ((g, &x), &b) in gates.iter_mut().zip(&xp_steps[j * 4 * hidden..(j + 1) * 4 * hidden]).zip(b_hh) {
+            *g += x + b;
         }
         // Gates i, f, g, o in passes that vectorize (the activations are plain arithmetic).
         let (ifg, o) = gates.split_at_mut(3 * hidden);

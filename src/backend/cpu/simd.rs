@@ -26,54 +26,96 @@ pub fn axpy_scalar(y: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
-/// `Σ a[i] · b[i]` over the shorter length.
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    return dot_simd128(a, b);
-    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    dot_chunked(a, b)
-}
-
-/// The scalar twin of [`dot`].
+/// `Σ a[i] · b[i]` over the shorter length: [`matvec`]'s scalar twin, one row.
 pub fn dot_scalar(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Eight partial sums, combined pairwise at the end (the order the SIMD versions use too).
+/// `y[r] = Σ_i w[r·n + i] · x[i]` for each `r < y.len()`, with `n = x.len()`: the LSTM's
+/// recurrent product. Each row in `LANES` partial sums, and [`ROWS`] rows at once so that `x`
+/// is loaded once for them and their chains of dependent adds overlap; every row is summed in
+/// the same order whether it is one of `ROWS` or alone.
+pub fn matvec(w: &[f32], x: &[f32], y: &mut [f32]) {
+    assert!(w.len() >= x.len() * y.len(), "matvec: {} weights for {} rows of {}", w.len(), y.len(), x.len());
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        unsafe { matvec_avx2(w, x, y) };
+        return;
+    }
+    matvec_rows(w, x, y);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn matvec_avx2(w: &[f32], x: &[f32], y: &mut [f32]) {
+    matvec_rows(w, x, y);
+}
+
+/// Rows summed together by [`matvec`].
+const ROWS: usize = 4;
+/// Partial sums per row: one vector natively (LLVM's, 8 wide), one `v128` in wasm.
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-#[inline]
-fn dot_chunked(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let mut ac = a.chunks_exact(8);
-    let mut bc = b.chunks_exact(8);
-    for (x, y) in (&mut ac).zip(&mut bc) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
+const LANES: usize = 8;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const LANES: usize = 4;
+
+/// [`matvec`] for any target: `ROWS` rows at a time, then one at a time.
+#[inline(always)]
+fn matvec_rows(w: &[f32], x: &[f32], y: &mut [f32]) {
+    let n = x.len();
+    let whole = y.len() / ROWS * ROWS;
+    let (y_whole, y_rest) = y.split_at_mut(whole);
+    let row = |r: usize| &w[r * n..(r + 1) * n];
+    for (b, y_block) in y_whole.chunks_exact_mut(ROWS).enumerate() {
+        y_block.copy_from_slice(&row_sums::<ROWS>(std::array::from_fn(|r| row(b * ROWS + r)), x));
+    }
+    for (r, y) in y_rest.iter_mut().enumerate() {
+        *y = row_sums([row(whole + r)], x)[0];
+    }
+}
+
+/// `R` rows' dot products with `x`: `LANES` partial sums each, combined pairwise at the end,
+/// then the remainder past the last whole chunk in order.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn row_sums<const R: usize>(rows: [&[f32]; R], x: &[f32]) -> [f32; R] {
+    let mut acc = [[0.0f32; LANES]; R];
+    let whole = x.len() / LANES * LANES;
+    for (i, x_chunk) in x[..whole].chunks_exact(LANES).enumerate() {
+        for (acc, row) in acc.iter_mut().zip(rows) {
+            let w_chunk = &row[i * LANES..(i + 1) * LANES];
+            for l in 0..LANES {
+                acc[l] += w_chunk[l] * x_chunk[l];
+            }
         }
     }
-    let lanes = (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]);
-    lanes + dot_scalar(ac.remainder(), bc.remainder())
+    std::array::from_fn(|r| {
+        let a = acc[r];
+        ((a[0] + a[4]) + (a[1] + a[5]) + (a[2] + a[6]) + (a[3] + a[7])) + dot_scalar(&rows[r][whole..], &x[whole..])
+    })
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline]
-fn dot_simd128(a: &[f32], b: &[f32]) -> f32 {
+#[inline(always)]
+fn row_sums<const R: usize>(rows: [&[f32]; R], x: &[f32]) -> [f32; R] {
     use core::arch::wasm32::{f32x4_add, f32x4_extract_lane, f32x4_mul, f32x4_splat, v128, v128_load};
-    let mut acc = f32x4_splat(0.0);
-    let mut ac = a.chunks_exact(4);
-    let mut bc = b.chunks_exact(4);
-    for (x, y) in (&mut ac).zip(&mut bc) {
-        // SAFETY: each chunk is exactly 4 f32; v128 loads are unaligned.
+    let mut acc = [f32x4_splat(0.0); R];
+    let whole = x.len() / LANES * LANES;
+    assert!(rows.iter().all(|row| row.len() >= whole));
+    for i in (0..whole).step_by(LANES) {
+        // SAFETY: i + LANES ≤ whole ≤ every row's and x's length; v128 loads are unaligned.
         unsafe {
-            acc = f32x4_add(acc, f32x4_mul(v128_load(x.as_ptr() as *const v128), v128_load(y.as_ptr() as *const v128)));
+            let xv = v128_load(x.as_ptr().add(i) as *const v128);
+            for (acc, row) in acc.iter_mut().zip(rows) {
+                *acc = f32x4_add(*acc, f32x4_mul(v128_load(row.as_ptr().add(i) as *const v128), xv));
+            }
         }
     }
-    let lanes = (f32x4_extract_lane::<0>(acc) + f32x4_extract_lane::<2>(acc))
-        + (f32x4_extract_lane::<1>(acc) + f32x4_extract_lane::<3>(acc));
-    lanes + dot_scalar(ac.remainder(), bc.remainder())
+    std::array::from_fn(|r| {
+        let a = acc[r];
+        ((f32x4_extract_lane::<0>(a) + f32x4_extract_lane::<2>(a)) + (f32x4_extract_lane::<1>(a) + f32x4_extract_lane::<3>(a))) + dot_scalar(&rows[r][whole..], &x[whole..])
+    })
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -146,15 +188,27 @@ pub fn sigmoid(x: f32) -> f32 {
 mod tests {
     use super::*;
 
+    /// Every row count around the blocks of `ROWS` and every length around the lanes: within
+    /// reassociation of the exact sum, and each row the same bits as when it is alone.
     #[test]
-    fn dot_matches_scalar_twin_within_reassociation() {
-        for n in 0..70 {
-            let a: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
-            let exact: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
-            let bound = 1e-6 * a.iter().zip(&b).map(|(x, y)| (x * y).abs() as f64).sum::<f64>().max(1e-30);
-            assert!((dot(&a, &b) as f64 - exact).abs() <= bound, "n = {n}");
-            assert!((dot_scalar(&a, &b) as f64 - exact).abs() <= bound, "n = {n}");
+    fn matvec_matches_scalar_twin_within_reassociation() {
+        for n in 0..40 {
+            let x: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
+            for rows in 0..10 {
+                let w: Vec<f32> = (0..rows * n + 3).map(|i| (i as f32 * 0.37).sin()).collect();
+                let mut y = vec![f32::NAN; rows];
+                matvec(&w, &x, &mut y);
+                for (r, &got) in y.iter().enumerate() {
+                    let row = &w[r * n..(r + 1) * n];
+                    let exact: f64 = row.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
+                    let bound = 1e-6 * row.iter().zip(&x).map(|(a, b)| (a * b).abs() as f64).sum::<f64>().max(1e-30);
+                    assert!((got as f64 - exact).abs() <= bound, "n = {n}, row {r} of {rows}");
+                    assert!((dot_scalar(row, &x) as f64 - exact).abs() <= bound, "n = {n}");
+                    let mut alone = [f32::NAN];
+                    matvec(row, &x, &mut alone);
+                    assert_eq!(got.to_bits(), alone[0].to_bits(), "n = {n}, row {r} of {rows}");
+                }
+            }
         }
     }
 
