@@ -87,6 +87,13 @@ pub trait Backend {
     /// `reverse` runs from the last step to the first.
     fn lstm(&self, x: &Self::Tensor, weights: &LstmWeights<'_, Self::Weight>, reverse: bool) -> Result<Self::Tensor>;
 
+    /// A bidirectional LSTM: [`Backend::lstm`] forward with `forward`'s weights and in reverse
+    /// with `reverse`'s, stacked `[2 · hidden, t]`. A backend with threads may run the two
+    /// directions at once (each recurrence is serial).
+    fn bilstm(&self, x: &Self::Tensor, forward: &LstmWeights<'_, Self::Weight>, reverse: &LstmWeights<'_, Self::Weight>) -> Result<Self::Tensor> {
+        self.concat(&[&self.lstm(x, forward, false)?, &self.lstm(x, reverse, true)?])
+    }
+
     /// Multi-head self-attention core: `softmax(q_h^T k_h / √d) v_h` per head, with `q, k, v`
     /// of shape `[heads · d, t]` (already projected). No mask (Kokoro attends everywhere).
     fn attention(&self, q: &Self::Tensor, k: &Self::Tensor, v: &Self::Tensor, heads: usize) -> Result<Self::Tensor>;

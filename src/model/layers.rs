@@ -84,8 +84,9 @@ impl<B: Backend> BiLstm<B> {
     }
 
     pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
-        let run = |[w_ih, w_hh, b_ih, b_hh]: &[B::Weight; 4], reverse| b.lstm(x, &LstmWeights { w_ih, w_hh, b_ih, b_hh }, reverse);
-        b.concat(&[&run(&self.directions[0], false)?, &run(&self.directions[1], true)?])
+        let [[f_ih, f_hh, fb_ih, fb_hh], [r_ih, r_hh, rb_ih, rb_hh]] = &self.directions;
+        let forward = LstmWeights { w_ih: f_ih, w_hh: f_hh, b_ih: fb_ih, b_hh: fb_hh };
+        b.bilstm(x, &forward, &LstmWeights { w_ih: r_ih, w_hh: r_hh, b_ih: rb_ih, b_hh: rb_hh })
     }
 }
 

@@ -9,7 +9,9 @@ pub mod simd;
 pub use conv1d::{conv1d, conv1d_axpy, conv_transpose1d_polyphase};
 pub use nn::conv_transpose1d as conv_transpose1d_scatter;
 
-use super::{check_len, count_host_macs, host_op, host_ops, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
+use std::mem::MaybeUninit;
+
+use super::{check_len, count_host_macs, host_op, host_ops, invalid, shapes, Backend, Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind, Unary, Weight};
 use crate::error::Result;
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -34,6 +36,14 @@ pub enum Arithmetic {
 impl CpuBackend {
     pub fn new(arithmetic: Arithmetic) -> Self {
         Self { arithmetic }
+    }
+
+    /// An LSTM direction's input projection `W_ih x + b_ih` (`[4 · hidden, t]`), its shapes
+    /// checked and its multiply-adds counted: `(hidden, t, projection)`.
+    fn lstm_projection(&self, x: &CpuTensor, w: &LstmWeights<'_, Weight>) -> Result<(usize, usize, CpuTensor)> {
+        let (hidden, t) = shapes::lstm(&x.shape, w.w_ih.shape(), w.w_hh.shape(), w.b_ih.shape(), w.b_hh.shape())?;
+        count_host_macs(4 * hidden * hidden * t);
+        Ok((hidden, t, self.linear(x, w.w_ih, Some(w.b_ih))?))
     }
 
     /// A convolution in this backend's arithmetic (int8 where it applies).
@@ -65,6 +75,31 @@ fn for_chunks<T: Send, S>(out: &mut [T], len: usize, min_len: usize, init: impl 
         let mut scratch = init();
         out.chunks_mut(len).enumerate().for_each(|item| f(&mut scratch, item));
     }
+}
+
+/// A new `len`-long vector, `f(start, chunk)` writing every value of each chunk (the chunk's
+/// first index, its values) on threads: elementwise ops, without zero-filling first (a serial
+/// pass over tensors of tens of MB).
+fn elementwise(len: usize, f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Send + Sync) -> Vec<f32> {
+    const CHUNK: usize = 1 << 14;
+    let mut out = Vec::with_capacity(len);
+    for_chunks(&mut out.spare_capacity_mut()[..len], CHUNK, 1, || (), |_, (i, chunk)| f(i * CHUNK, chunk));
+    // SAFETY: the chunks cover all `len` values, and `f` writes every value of its chunk.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// `f` of each value of `x` (monomorphized, so the loop vectorizes).
+fn map(x: &[f32], f: impl Fn(f32) -> f32 + Send + Sync) -> Vec<f32> {
+    elementwise(x.len(), |start, y| y.iter_mut().zip(&x[start..]).for_each(|(o, &v)| _ = o.write(f(v))))
+}
+
+/// `(a(), b())`, at once where there are threads.
+fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "wasm-threads"))]
+    return rayon::join(a, b);
+    #[cfg(all(target_arch = "wasm32", not(feature = "wasm-threads")))]
+    (a(), b())
 }
 
 /// An f32 tensor in host memory, row-major.
@@ -164,11 +199,23 @@ impl Backend for CpuBackend {
     }
 
     fn lstm(&self, x: &CpuTensor, w: &LstmWeights<'_, Weight>, reverse: bool) -> Result<CpuTensor> {
-        let (hidden, t) = shapes::lstm(&x.shape, w.w_ih.shape(), w.w_hh.shape(), w.b_ih.shape(), w.b_hh.shape())?;
+        let (hidden, t, xp) = self.lstm_projection(x, w)?;
         let _op = host_op("lstm");
-        count_host_macs(4 * hidden * hidden * t);
-        let xp = self.linear(x, w.w_ih, Some(w.b_ih))?;
         CpuTensor::new(&[hidden, t], nn::lstm_recurrence(&xp.data, w.w_hh, &w.b_hh.values(), hidden, t, reverse))
+    }
+
+    /// The projections one after the other (each on the threads), then both recurrences at once:
+    /// the same ops counted, on this thread, as the directions one by one.
+    fn bilstm(&self, x: &CpuTensor, forward: &LstmWeights<'_, Weight>, reverse: &LstmWeights<'_, Weight>) -> Result<CpuTensor> {
+        let ((hidden, t, xp_f), (hidden_r, _, xp_r)) = (self.lstm_projection(x, forward)?, self.lstm_projection(x, reverse)?);
+        if hidden_r != hidden {
+            return Err(invalid("lstm", format!("the directions' hidden sizes {hidden} and {hidden_r} differ")));
+        }
+        let _ops = [host_op("lstm"), host_op("lstm"), host_op("concat")];
+        let recurrence = |w: &LstmWeights<'_, Weight>, xp: &CpuTensor, reverse| nn::lstm_recurrence(&xp.data, w.w_hh, &w.b_hh.values(), hidden, t, reverse);
+        let (mut y, y_r) = join(|| recurrence(forward, &xp_f, false), || recurrence(reverse, &xp_r, true));
+        y.extend(y_r);
+        CpuTensor::new(&[2 * hidden, t], y)
     }
 
     fn attention(&self, q: &CpuTensor, k: &CpuTensor, v: &CpuTensor, heads: usize) -> Result<CpuTensor> {
@@ -200,31 +247,29 @@ impl Backend for CpuBackend {
     fn unary(&self, x: &CpuTensor, op: Unary) -> Result<CpuTensor> {
         let _op = host_op("unary");
         // tanh and the logistic in plain arithmetic that vectorizes (libm's are a call per
-        // element: ALBERT's GELU), on threads.
-        const CHUNK: usize = 1 << 14;
-        let mut out = vec![0.0; x.data.len()];
-        let mut map = |f: &(dyn Fn(&mut [f32], &[f32]) + Sync)| for_chunks(&mut out, CHUNK, 1, || (), |_, (i, y)| f(y, &x.data[i * CHUNK..]));
-        match op {
+        // element: ALBERT's GELU).
+        let out = match op {
             Unary::GeluTanh => {
                 let c = (2.0f32 / std::f32::consts::PI).sqrt();
-                map(&|y, x| y.iter_mut().zip(x).for_each(|(o, &v)| *o = 0.5 * v * (1.0 + simd::tanh(c * (v + 0.044715 * v * v * v)))));
+                map(&x.data, |v| 0.5 * v * (1.0 + simd::tanh(c * (v + 0.044715 * v * v * v))))
             }
-            Unary::Tanh => map(&|y, x| y.iter_mut().zip(x).for_each(|(o, &v)| *o = simd::tanh(v))),
-            Unary::Sigmoid => map(&|y, x| y.iter_mut().zip(x).for_each(|(o, &v)| *o = simd::sigmoid(v))),
-            op => map(&|y, x| y.iter_mut().zip(x).for_each(|(o, &v)| *o = op.apply(v))),
-        }
+            Unary::Tanh => map(&x.data, simd::tanh),
+            Unary::Sigmoid => map(&x.data, simd::sigmoid),
+            op => map(&x.data, |v| op.apply(v)),
+        };
         CpuTensor::new(&x.shape, out)
     }
 
     fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
         shapes::same("add", &a.shape, &b.shape)?;
         let _op = host_op("add");
-        CpuTensor::new(&a.shape, a.data.iter().zip(&b.data).map(|(x, y)| x + y).collect())
+        let out = elementwise(a.data.len(), |start, y| y.iter_mut().zip(&a.data[start..]).zip(&b.data[start..]).for_each(|((o, &u), &v)| _ = o.write(u + v)));
+        CpuTensor::new(&a.shape, out)
     }
 
     fn scale(&self, x: &CpuTensor, s: f32) -> Result<CpuTensor> {
         let _op = host_op("scale");
-        CpuTensor::new(&x.shape, x.data.iter().map(|v| v * s).collect())
+        CpuTensor::new(&x.shape, map(&x.data, |v| v * s))
     }
 
     fn concat(&self, parts: &[&CpuTensor]) -> Result<CpuTensor> {
@@ -274,5 +319,42 @@ impl Backend for CpuBackend {
 
     async fn read(&self, tensor: &CpuTensor) -> Result<Vec<f32>> {
         Ok(tensor.data.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bidirectional LSTM with its recurrences on two threads: bit for bit the directions
+    /// one after the other, stacked, with the same ops counted; and refused where they differ.
+    #[test]
+    fn bilstm_is_both_directions_stacked() {
+        let mut rng = crate::rng::SplitMix64(11);
+        let mut values = |n: usize| (0..n).map(|_| rng.uniform() - 0.5).collect::<Vec<f32>>();
+        let (inp, hidden, t) = (12, 9, 17);
+        let x = CpuTensor::new(&[inp, t], values(inp * t)).unwrap();
+        let direction = |values: &mut dyn FnMut(usize) -> Vec<f32>, hidden: usize| {
+            let shapes: [&[usize]; 4] = [&[4 * hidden, inp], &[4 * hidden, hidden], &[4 * hidden], &[4 * hidden]];
+            shapes.map(|shape| Weight::f32(shape, values(shape.iter().product())).unwrap())
+        };
+        let ([f_ih, f_hh, fb_ih, fb_hh], [r_ih, r_hh, rb_ih, rb_hh]) = (direction(&mut values, hidden), direction(&mut values, hidden));
+        let forward = LstmWeights { w_ih: &f_ih, w_hh: &f_hh, b_ih: &fb_ih, b_hh: &fb_hh };
+        let reverse = LstmWeights { w_ih: &r_ih, w_hh: &r_hh, b_ih: &rb_ih, b_hh: &rb_hh };
+        let cpu = CpuBackend::default();
+        let ops = host_ops();
+        let one_by_one = cpu.concat(&[&cpu.lstm(&x, &forward, false).unwrap(), &cpu.lstm(&x, &reverse, true).unwrap()]).unwrap();
+        let ops_one_by_one = host_ops() - ops;
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let (both, ops_both) = pool.install(|| {
+            let ops = host_ops();
+            (cpu.bilstm(&x, &forward, &reverse).unwrap(), host_ops() - ops)
+        });
+        assert_eq!(both.shape(), [2 * hidden, t]);
+        assert_eq!(both.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>(), one_by_one.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        assert_eq!(ops_both, ops_one_by_one);
+        let [w_ih, w_hh, b_ih, b_hh] = direction(&mut values, hidden + 1);
+        let wider = LstmWeights { w_ih: &w_ih, w_hh: &w_hh, b_ih: &b_ih, b_hh: &b_hh };
+        assert!(matches!(cpu.bilstm(&x, &forward, &wider), Err(crate::error::Error::InvalidArgument { op: "lstm", .. })));
     }
 }
