@@ -1,5 +1,7 @@
 //! CPU kernels of the model's non-convolution ops, over row-major `[C, T]` slices.
 
+use std::mem::MaybeUninit;
+
 use super::simd::{self, matvec};
 use super::conv1d::conv1d;
 use crate::backend::{Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, NormKind, Weight};
@@ -22,17 +24,17 @@ pub fn layer_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], ep
 
 /// Normalizes by `kind`, then `· (1 + gamma[row]) + beta[row]` in one pass.
 pub fn ada_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], kind: NormKind, eps: f32) -> Vec<f32> {
-    let mut out = vec![0.0; c * t];
     match kind {
-        NormKind::Instance => for_rows(&mut out, t, |i, y| {
+        NormKind::Instance => rows(c * t, t, |i, y| {
             let row = &x[i * t..(i + 1) * t];
             let (mean, inv_std) = moments(row, eps);
             let (g, b) = (1.0 + gamma[i], beta[i]);
             for (o, &v) in y.iter_mut().zip(row) {
-                *o = (v - mean) * inv_std * g + b;
+                o.write((v - mean) * inv_std * g + b);
             }
         }),
         NormKind::Layer => {
+            let mut out = vec![0.0; c * t];
             let mut column = vec![0.0f32; c];
             for j in 0..t {
                 for (i, v) in column.iter_mut().enumerate() {
@@ -43,9 +45,9 @@ pub fn ada_norm(x: &[f32], c: usize, t: usize, gamma: &[f32], beta: &[f32], kind
                     out[i * t + j] = (v - mean) * inv_std * (1.0 + gamma[i]) + beta[i];
                 }
             }
+            out
         }
     }
-    out
 }
 
 /// Mean and 1/√(biased variance + eps), accumulated in f64 so long rows lose nothing.
@@ -71,10 +73,15 @@ fn lane_sum(v: &[f32], f: impl Fn(f32) -> f64) -> f64 {
     lanes.iter().sum::<f64>() + rest
 }
 
-/// `f(i, row i)` for each `t`-long row of `out`, on threads where there are (a task takes rows
-/// of at least 16 k elements in all).
-fn for_rows(out: &mut [f32], t: usize, f: impl Fn(usize, &mut [f32]) + Send + Sync) {
-    super::for_chunks(out, t, (1 << 14) / t.max(1) + 1, || (), |_, (i, row)| f(i, row));
+/// A new tensor of `len` values in `t`-long rows, `f(i, row i)` writing every value of its row:
+/// on threads where there are (a task takes rows of at least 16 k elements in all), without
+/// zero-filling first (a serial pass over the generator's tens of MB).
+fn rows(len: usize, t: usize, f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Send + Sync) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    super::for_chunks(&mut out.spare_capacity_mut()[..len], t, (1 << 14) / t.max(1) + 1, || (), |_, (i, row)| f(i, row));
+    // SAFETY: the rows cover all `len` values, and `f` writes every value of its row.
+    unsafe { out.set_len(len) };
+    out
 }
 
 /// `table [n, d]` rows `ids` as columns `[d, ids.len()]`. Ids are checked by the caller.
@@ -229,8 +236,7 @@ pub fn conv_transpose1d(g: &ConvTransposeGeometry, x: &[f32], w: &Weight, bias: 
 pub fn snake(x: &[f32], t: usize, alpha: &[f32]) -> Vec<f32> {
     // Written from x row by row (not a copy then updated in place): one pass less over
     // tensors far larger than the cache.
-    let mut out = vec![0.0; x.len()];
-    for_rows(&mut out, t, |i, y| {
+    rows(x.len(), t, |i, y| {
         let (x_row, a) = (&x[i * t..(i + 1) * t], alpha[i]);
         let inv = 1.0 / a;
         if x_row.iter().all(|v| (a * v).abs() <= SIN_SQUARED_RANGE) {
@@ -238,11 +244,10 @@ pub fn snake(x: &[f32], t: usize, alpha: &[f32]) -> Vec<f32> {
         } else {
             for (o, &v) in y.iter_mut().zip(x_row) {
                 let s = (a * v).sin();
-                *o = v + inv * s * s;
+                o.write(v + inv * s * s);
             }
         }
-    });
-    out
+    })
 }
 
 /// Where [`sin_squared`]'s argument reduction is exact (Cephes' `sinf` bound).
@@ -250,7 +255,7 @@ const SIN_SQUARED_RANGE: f32 = 8192.0;
 
 /// `y = x + inv · sin²(a x)` over a row whose `a x` are within [`SIN_SQUARED_RANGE`]: 8 lanes
 /// where the CPU has AVX2 (the same operations, so the same results), else the target's.
-fn snake_row(x: &[f32], y: &mut [f32], a: f32, inv: f32) {
+fn snake_row(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, inv: f32) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
@@ -261,13 +266,13 @@ fn snake_row(x: &[f32], y: &mut [f32], a: f32, inv: f32) {
 }
 
 #[inline(always)]
-fn snake_row_portable(x: &[f32], y: &mut [f32], a: f32, inv: f32) {
-    y.iter_mut().zip(x).for_each(|(o, &v)| *o = v + inv * sin_squared(a * v));
+fn snake_row_portable(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, inv: f32) {
+    y.iter_mut().zip(x).for_each(|(o, &v)| _ = o.write(v + inv * sin_squared(a * v)));
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn snake_row_avx2(x: &[f32], y: &mut [f32], a: f32, inv: f32) {
+unsafe fn snake_row_avx2(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, inv: f32) {
     snake_row_portable(x, y, a, inv);
 }
 
