@@ -96,37 +96,41 @@ pub fn conv1d_strided_polyphase(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias:
 pub fn conv_transpose1d_polyphase(g: &ConvTransposeGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>, conv: impl Fn(&Conv1dGeometry, &[f32], &Weight) -> Vec<f32>) -> Vec<f32> {
     let (s, k) = (g.stride, g.k);
     let full = w.to_f32(); // [c_in][c_out][k]
-    let mut out = vec![0.0f32; g.c_out * g.t_out];
-    for (o, row) in out.chunks_exact_mut(g.t_out).enumerate() {
-        row.fill(bias.map_or(0.0, |b| b[o]));
-    }
-    for r in 0..s.min(k) {
-        let kt = (k - r).div_ceil(s);
-        // phase weights [c_out][c_in][m'] = w[ci][co][r + (kt − 1 − m')·s]
-        let mut phase = vec![0.0f32; g.c_out * g.c_in * kt];
-        for (co, per_out) in phase.chunks_exact_mut(g.c_in * kt).enumerate() {
-            for (ci, taps) in per_out.chunks_exact_mut(kt).enumerate() {
-                for (m, v) in taps.iter_mut().enumerate() {
-                    *v = full[(ci * g.c_out + co) * k + r + (kt - 1 - m) * s];
+    // Phase r's `[c_out, steps]`: its step Q is output q = Q·s + r, i.e. p = Q·s + r − padding.
+    let phases: Vec<(usize, Vec<f32>)> = (0..s.min(k))
+        .map(|r| {
+            let kt = (k - r).div_ceil(s);
+            // phase weights [c_out][c_in][m'] = w[ci][co][r + (kt − 1 − m')·s]
+            let mut phase = vec![0.0f32; g.c_out * g.c_in * kt];
+            for (co, per_out) in phase.chunks_exact_mut(g.c_in * kt).enumerate() {
+                for (ci, taps) in per_out.chunks_exact_mut(kt).enumerate() {
+                    for (m, v) in taps.iter_mut().enumerate() {
+                        *v = full[(ci * g.c_out + co) * k + r + (kt - 1 - m) * s];
+                    }
                 }
             }
-        }
-        let Ok(phase) = Weight::f32(&[g.c_out, g.c_in, kt], phase) else { unreachable!("the shape holds the values") };
-        let params = Conv1dParams { stride: 1, padding: kt - 1, dilation: 1 };
-        let Ok(geo) = Conv1dGeometry::new(&[g.c_in, g.t_in], &[g.c_out, g.c_in, kt], None, params) else {
-            unreachable!("a stride-1 convolution padded by its span has outputs")
-        };
-        // y[co][Q] is output q = Q·s + r, i.e. p = Q·s + r − padding
-        let y = conv(&geo, x, &phase);
-        for (row, y_row) in out.chunks_exact_mut(g.t_out).zip(y.chunks_exact(geo.t_out)) {
-            for (big_q, v) in y_row.iter().enumerate() {
-                if let Some(p) = (big_q * s + r).checked_sub(g.padding).filter(|&p| p < g.t_out) {
-                    row[p] += v;
-                }
+            let Ok(phase) = Weight::f32(&[g.c_out, g.c_in, kt], phase) else { unreachable!("the shape holds the values") };
+            let params = Conv1dParams { stride: 1, padding: kt - 1, dilation: 1 };
+            let Ok(geo) = Conv1dGeometry::new(&[g.c_in, g.t_in], &[g.c_out, g.c_in, kt], None, params) else {
+                unreachable!("a stride-1 convolution padded by its span has outputs")
+            };
+            (geo.t_out, conv(&geo, x, &phase))
+        })
+        .collect();
+    // Each output has one (Q, r): the bias plus that phase's value (none where r ≥ k or Q is
+    // past the phase's steps). Rows on the threads.
+    super::rows(g.c_out * g.t_out, g.t_out, |co, row| {
+        let b = bias.map_or(0.0, |b| b[co]);
+        let (mut big_q, mut r) = (g.padding / s, g.padding % s);
+        for out in row {
+            let v = phases.get(r).and_then(|(steps, y)| (big_q < *steps).then(|| y[co * steps + big_q]));
+            out.write(v.map_or(b, |v| b + v));
+            r += 1;
+            if r == s {
+                (big_q, r) = (big_q + 1, 0);
             }
         }
-    }
-    out
+    })
 }
 
 /// The range of outputs `t` whose tap `j` lands inside the input (not in the zero padding).

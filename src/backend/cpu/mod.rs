@@ -77,21 +77,23 @@ fn for_chunks<T: Send, S>(out: &mut [T], len: usize, min_len: usize, init: impl 
     }
 }
 
-/// A new `len`-long vector, `f(start, chunk)` writing every value of each chunk (the chunk's
-/// first index, its values) on threads: elementwise ops, without zero-filling first (a serial
-/// pass over tensors of tens of MB).
-fn elementwise(len: usize, f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Send + Sync) -> Vec<f32> {
-    const CHUNK: usize = 1 << 14;
+/// A new tensor of `len` values in `t`-long rows, `f(i, row i)` writing every value of its row:
+/// on threads where there are (a task takes rows of at least 16 k values in all), without
+/// zero-filling first (a serial pass over the generator's tens of MB).
+fn rows(len: usize, t: usize, f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Send + Sync) -> Vec<f32> {
     let mut out = Vec::with_capacity(len);
-    for_chunks(&mut out.spare_capacity_mut()[..len], CHUNK, 1, || (), |_, (i, chunk)| f(i * CHUNK, chunk));
-    // SAFETY: the chunks cover all `len` values, and `f` writes every value of its chunk.
+    for_chunks(&mut out.spare_capacity_mut()[..len], t, (1 << 14) / t.max(1) + 1, || (), |_, (i, row)| f(i, row));
+    // SAFETY: the rows cover all `len` values, and `f` writes every value of its row.
     unsafe { out.set_len(len) };
     out
 }
 
+/// Values per task of the elementwise ops.
+const CHUNK: usize = 1 << 14;
+
 /// `f` of each value of `x` (monomorphized, so the loop vectorizes).
 fn map(x: &[f32], f: impl Fn(f32) -> f32 + Send + Sync) -> Vec<f32> {
-    elementwise(x.len(), |start, y| y.iter_mut().zip(&x[start..]).for_each(|(o, &v)| _ = o.write(f(v))))
+    rows(x.len(), CHUNK, |i, y| y.iter_mut().zip(&x[i * CHUNK..]).for_each(|(o, &v)| _ = o.write(f(v))))
 }
 
 /// `(a(), b())`, at once where there are threads.
@@ -263,7 +265,7 @@ impl Backend for CpuBackend {
     fn add(&self, a: &CpuTensor, b: &CpuTensor) -> Result<CpuTensor> {
         shapes::same("add", &a.shape, &b.shape)?;
         let _op = host_op("add");
-        let out = elementwise(a.data.len(), |start, y| y.iter_mut().zip(&a.data[start..]).zip(&b.data[start..]).for_each(|((o, &u), &v)| _ = o.write(u + v)));
+        let out = rows(a.data.len(), CHUNK, |i, y| y.iter_mut().zip(&a.data[i * CHUNK..]).zip(&b.data[i * CHUNK..]).for_each(|((o, &u), &v)| _ = o.write(u + v)));
         CpuTensor::new(&a.shape, out)
     }
 

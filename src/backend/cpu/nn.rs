@@ -2,6 +2,7 @@
 
 use std::mem::MaybeUninit;
 
+use super::rows;
 use super::simd::{self, matvec};
 use super::conv1d::conv1d;
 use crate::backend::{Conv1dGeometry, Conv1dParams, ConvTransposeGeometry, NormKind, Weight};
@@ -71,17 +72,6 @@ fn lane_sum(v: &[f32], f: impl Fn(f32) -> f64) -> f64 {
         }
     }
     lanes.iter().sum::<f64>() + rest
-}
-
-/// A new tensor of `len` values in `t`-long rows, `f(i, row i)` writing every value of its row:
-/// on threads where there are (a task takes rows of at least 16 k elements in all), without
-/// zero-filling first (a serial pass over the generator's tens of MB).
-fn rows(len: usize, t: usize, f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Send + Sync) -> Vec<f32> {
-    let mut out = Vec::with_capacity(len);
-    super::for_chunks(&mut out.spare_capacity_mut()[..len], t, (1 << 14) / t.max(1) + 1, || (), |_, (i, row)| f(i, row));
-    // SAFETY: the rows cover all `len` values, and `f` writes every value of its row.
-    unsafe { out.set_len(len) };
-    out
 }
 
 /// `table [n, d]` rows `ids` as columns `[d, ids.len()]`. Ids are checked by the caller.
