@@ -83,34 +83,31 @@ impl Layout {
     }
 
     /// One block's weights for `m0 … m5`, each `[entry][ROWS]` as i16 pairs, from the direct
-    /// kernels' bytes.
+    /// kernels' bytes: each pair, tap group and row reads its six levels once.
     fn weights(&self, g: &Conv1dGeometry, block: &Block) -> [Vec<u32>; PRODUCTS] {
-        // levels [r][c][j], zero past c_in and past k
-        let (channels, taps) = (PAIR * self.pairs, 3 * self.groups);
-        let mut levels = vec![0i32; ROWS * channels * taps];
-        for (n, word) in block.words.chunks_exact(ROWS).enumerate() {
-            let (group, j) = (n / g.k, n % g.k);
-            for (r, &w) in word.iter().enumerate() {
-                for (c, byte) in w.to_le_bytes().into_iter().enumerate().take(g.c_in.saturating_sub(GROUP * group)) {
-                    levels[(r * channels + GROUP * group + c) * taps + j] = byte as i8 as i32;
+        // tap j of channel c in row r, zero past c_in and past k
+        let level = |r: usize, c: usize, j: usize| -> i32 {
+            if c >= g.c_in || j >= g.k {
+                return 0;
+            }
+            (block.words[((c / GROUP) * g.k + j) * ROWS + r] >> (8 * (c % GROUP))) as u8 as i8 as i32
+        };
+        let mut out: [Vec<u32>; PRODUCTS] = std::array::from_fn(|_| vec![0; self.pairs * self.groups * ROWS]);
+        for pair in 0..self.pairs {
+            for h in 0..self.groups {
+                for r in 0..ROWS {
+                    let at = (pair * self.groups + h) * ROWS + r;
+                    for half in 0..PAIR {
+                        let taps: [i32; 3] = std::array::from_fn(|i| level(r, PAIR * pair + half, 3 * h + i));
+                        for (e, out_e) in out.iter_mut().enumerate() {
+                            let v: i32 = WEIGHT[e].iter().zip(taps).map(|(f, g)| f * g).sum();
+                            out_e[at] |= (v as u16 as u32) << (16 * half);
+                        }
+                    }
                 }
             }
         }
-        std::array::from_fn(|e| {
-            let mut words = Vec::with_capacity(self.pairs * self.groups * ROWS);
-            for pair in 0..self.pairs {
-                for h in 0..self.groups {
-                    words.extend((0..ROWS).map(|r| {
-                        let [lo, hi] = [0, 1].map(|c| {
-                            let g = &levels[(r * channels + PAIR * pair + c) * taps + 3 * h..][..3];
-                            WEIGHT[e].iter().zip(g).map(|(f, g)| f * g).sum::<i32>()
-                        });
-                        lo as u16 as u32 | (hi as u16 as u32) << 16
-                    }));
-                }
-            }
-            words
-        })
+        out
     }
 }
 
