@@ -88,8 +88,8 @@ impl OpCall {
             OpCall::Linear { x, w, bias } => b.linear(&up(x)?, &load(w)?, load_opt(bias)?.as_ref())?,
             OpCall::Embedding { table, ids } => b.embedding(&load(table)?, ids)?,
             OpCall::Lstm { x, w, reverse } => {
-                let [w_ih, w_hh, b_ih, b_hh] = [load(&w[0])?, load(&w[1])?, load(&w[2])?, load(&w[3])?];
-                b.lstm(&up(x)?, &LstmWeights { w_ih: &w_ih, w_hh: &w_hh, b_ih: &b_ih, b_hh: &b_hh }, *reverse)?
+                let w = [load(&w[0])?, load(&w[1])?, load(&w[2])?, load(&w[3])?];
+                b.lstm(&up(x)?, &LstmWeights::from(&w), *reverse)?
             }
             OpCall::Attention { q, k, v, heads } => b.attention(&up(q)?, &up(k)?, &up(v)?, *heads)?,
             OpCall::LayerNorm { x, gamma, beta } => b.layer_norm(&up(x)?, &load(gamma)?, &load(beta)?, 1e-5)?,

@@ -318,6 +318,13 @@ pub struct LstmWeights<'w, W> {
     pub b_hh: &'w W,
 }
 
+/// From `[w_ih, w_hh, b_ih, b_hh]`, the order a checkpoint lists them in.
+impl<'w, W> From<&'w [W; 4]> for LstmWeights<'w, W> {
+    fn from([w_ih, w_hh, b_ih, b_hh]: &'w [W; 4]) -> Self {
+        Self { w_ih, w_hh, b_ih, b_hh }
+    }
+}
+
 /// `(rows, cols)` of a rank-2 shape, or an error naming the op and operand.
 pub(crate) fn rank2(op: &'static str, what: &str, shape: &[usize]) -> Result<(usize, usize)> {
     match *shape {

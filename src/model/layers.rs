@@ -1,7 +1,7 @@
 //! Building blocks shared by the Kokoro modules: PyTorch layers over the backend op set.
 
 use super::weights::WeightSource;
-use crate::backend::{Backend, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, LstmWeights, NormKind};
+use crate::backend::{Backend, Conv1dParams, ConvTransposeGeometry, ConvTransposeParams, NormKind};
 use crate::error::Result;
 
 /// Loads `name` with `shape` onto the backend.
@@ -84,9 +84,8 @@ impl<B: Backend> BiLstm<B> {
     }
 
     pub fn forward(&self, b: &B, x: &B::Tensor) -> Result<B::Tensor> {
-        let [[f_ih, f_hh, fb_ih, fb_hh], [r_ih, r_hh, rb_ih, rb_hh]] = &self.directions;
-        let forward = LstmWeights { w_ih: f_ih, w_hh: f_hh, b_ih: fb_ih, b_hh: fb_hh };
-        b.bilstm(x, &forward, &LstmWeights { w_ih: r_ih, w_hh: r_hh, b_ih: rb_ih, b_hh: rb_hh })
+        let [forward, reverse] = &self.directions;
+        b.bilstm(x, &forward.into(), &reverse.into())
     }
 }
 

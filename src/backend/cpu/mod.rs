@@ -340,9 +340,8 @@ mod tests {
             let shapes: [&[usize]; 4] = [&[4 * hidden, inp], &[4 * hidden, hidden], &[4 * hidden], &[4 * hidden]];
             shapes.map(|shape| Weight::f32(shape, values(shape.iter().product())).unwrap())
         };
-        let ([f_ih, f_hh, fb_ih, fb_hh], [r_ih, r_hh, rb_ih, rb_hh]) = (direction(&mut values, hidden), direction(&mut values, hidden));
-        let forward = LstmWeights { w_ih: &f_ih, w_hh: &f_hh, b_ih: &fb_ih, b_hh: &fb_hh };
-        let reverse = LstmWeights { w_ih: &r_ih, w_hh: &r_hh, b_ih: &rb_ih, b_hh: &rb_hh };
+        let (forward, reverse) = (direction(&mut values, hidden), direction(&mut values, hidden));
+        let (forward, reverse) = (LstmWeights::from(&forward), LstmWeights::from(&reverse));
         let cpu = CpuBackend::default();
         let ops = host_ops();
         let one_by_one = cpu.concat(&[&cpu.lstm(&x, &forward, false).unwrap(), &cpu.lstm(&x, &reverse, true).unwrap()]).unwrap();
@@ -355,8 +354,7 @@ mod tests {
         assert_eq!(both.shape(), [2 * hidden, t]);
         assert_eq!(both.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>(), one_by_one.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>());
         assert_eq!(ops_both, ops_one_by_one);
-        let [w_ih, w_hh, b_ih, b_hh] = direction(&mut values, hidden + 1);
-        let wider = LstmWeights { w_ih: &w_ih, w_hh: &w_hh, b_ih: &b_ih, b_hh: &b_hh };
-        assert!(matches!(cpu.bilstm(&x, &forward, &wider), Err(crate::error::Error::InvalidArgument { op: "lstm", .. })));
+        let wider = direction(&mut values, hidden + 1);
+        assert!(matches!(cpu.bilstm(&x, &forward, &LstmWeights::from(&wider)), Err(crate::error::Error::InvalidArgument { op: "lstm", .. })));
     }
 }
