@@ -1,17 +1,21 @@
-//! Winograd's F(4,3) for the int8 convolution where multiplies are what costs: in wasm the
-//! i16 dot is the only integer dot, two multiply µops per 8 products. Four outputs of three
-//! taps take 6 products instead of 12 (Lavin & Gray's transforms, times 24 so that every factor
-//! is an integer). With `d_j` the input levels at `t + j·dilation` and `g_i` the weight levels
-//! (quantized exactly as the direct kernels quantize them):
+//! Winograd's minimal filtering for the int8 convolution where multiplies are what costs: in
+//! wasm the i16 dot is the only integer dot, two multiply µops per 8 products. F(4,3) computes
+//! four outputs of three taps with 6 products instead of 12, F(4,4) four outputs of four taps
+//! with 7 instead of 16 (Toom–Cook at the points 0, ±1, ±2, ∞ and for F(4,4) also ½; Lavin &
+//! Gray's transforms, scaled by `S` so that every factor is an integer). Each convolution takes
+//! the one with fewer products for its taps: F(4,3) for 3, 5, 6 and 9, F(4,4) for 4, 7, 8, 10
+//! and 11. With `d_j` the input levels at `t + j·dilation` and `g_i` the weight levels (quantized
+//! exactly as the direct kernels quantize them):
 //!
 //! ```text
-//! m_e = (Σ_j Bᵀ[e][j]·d_j) · (Σ_i 24·G[e][i]·g_i)        e = 0 … 5, j = 0 … 5, i = 0 … 2
-//! 24·y[t + n·dilation] = Σ_e Aᵀ[n][e]·m_e                 n = 0 … 3
+//! m_e = (Σ_j Bᵀ[e][j]·d_j) · (Σ_i G[e][i]·g_i)        e, j < N = R + 3, i < R
+//! S·y[t + n·dilation] = Σ_e Aᵀ[n][e]·m_e               n = 0 … 3
 //! ```
 //!
-//! Transformed inputs stay within ±1270 and weights within ±3048: i16. Integer sums are exact
-//! (modulo 2³², and 24·y fits an i32), so the output is bit-identical to the direct kernels'.
-//! Taps come in groups of three, the last padded with zero taps.
+//! Transformed inputs and weights fit i16 (see [`F43`], [`F44`]). Integer sums are exact modulo
+//! 2³², so S·y is known modulo 2³² and y itself while it stays within ±2²⁸ (S = 8 · odd): the
+//! output is bit-identical to the direct kernels'. Taps come in groups of R, the last padded
+//! with zero taps.
 //!
 //! Layout: the output quads `t + {0, 1, 2, 3}·d` with `t = t0 + 4d·m + p` (`p < d`) are the
 //! kernel's steps `s = d·m + p`. A read at `t + q·d` is row phase `q mod 4` at index
@@ -27,33 +31,97 @@ const TILE: usize = 8;
 /// Entries summed before the tiles move on: a chunk's rows stay in L1.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 const CHUNK: usize = 16;
-/// Outputs per transform, and products.
+/// Outputs per transform.
 const OUTS: usize = 4;
-const PRODUCTS: usize = 6;
-/// 24·G: each product's weight, from three taps. (Bᵀ is written out in [`transform_input`], Aᵀ
-/// where the sums become outputs.)
-const WEIGHT: [[i32; 3]; PRODUCTS] = [[6, 0, 0], [-4, -4, -4], [-4, 4, -4], [1, 2, 4], [1, -2, 4], [0, 0, 24]];
-const SCALE: i32 = 24;
-/// The most products per output for which 24·y fits an i32 (5,547; Kokoro's widest
-/// convolution sums 3,270): wider ones take the direct kernels.
-const MAX_PRODUCTS: usize = (i32::MAX / (SCALE * 127 * 127)) as usize;
+
+/// F(4, R) with N = R + 3 products: its integer Bᵀ, G and Aᵀ and the exact division by S.
+pub(super) trait Transform<const R: usize, const N: usize> {
+    /// Bᵀ: each product's input from the N positions it reads.
+    const INPUT: [[i16; N]; N];
+    /// G: each product's weight from the R taps.
+    const WEIGHT: [[i32; R]; N];
+    /// Aᵀ: each output, times S, from the N products.
+    const OUTPUT: [[i32; N]; OUTS];
+    /// S = 2^SHIFT · odd, and odd's inverse modulo 2³².
+    const SHIFT: u32;
+    const ODD_INVERSE: i32;
+    /// The most products per output for which |y| < 2^(31 − SHIFT), where the division is exact.
+    const MAX_PRODUCTS: usize = ((1usize << (31 - Self::SHIFT)) - 1) / (127 * 127);
+
+    /// Products per four outputs of `k` taps.
+    fn products(k: usize) -> usize {
+        N * k.div_ceil(R)
+    }
+
+    /// y from `S·y mod 2³²`: the shift divides by 2^SHIFT, the multiply by the odd part (both
+    /// exact modulo 2^(32 − SHIFT)), and the shifts back sign-extend from there.
+    #[inline(always)]
+    fn exact(v: i32) -> i32 {
+        ((v >> Self::SHIFT).wrapping_mul(Self::ODD_INVERSE) << Self::SHIFT) >> Self::SHIFT
+    }
+}
+
+/// F(4,3), S = 24: transformed inputs within ±10·127, weights within ±24·127.
+pub(super) struct F43;
+
+impl Transform<3, 6> for F43 {
+    const INPUT: [[i16; 6]; 6] = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]];
+    const WEIGHT: [[i32; 3]; 6] = [[6, 0, 0], [-4, -4, -4], [-4, 4, -4], [1, 2, 4], [1, -2, 4], [0, 0, 24]];
+    const OUTPUT: [[i32; 6]; OUTS] = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]];
+    const SHIFT: u32 = 3;
+    const ODD_INVERSE: i32 = 0xAAAA_AAABu32 as i32; // 1/3
+}
+
+/// F(4,4) with the extra point ½, S = 360: transformed inputs within ±30·127, weights within
+/// ±240·127 (30,480: still an i16, and a pair of products still an i32).
+pub(super) struct F44;
+
+impl Transform<4, 7> for F44 {
+    const INPUT: [[i16; 7]; 7] = [
+        [4, -8, -5, 10, 1, -2, 0],
+        [0, -4, 4, 9, -1, -2, 0],
+        [0, -4, 12, -7, -3, 2, 0],
+        [0, 2, -3, -4, 3, 2, 0],
+        [0, 2, -5, 0, 5, -2, 0],
+        [0, 4, 0, -5, 0, 1, 0],
+        [0, -4, 8, 5, -10, -1, 2],
+    ];
+    const WEIGHT: [[i32; 4]; 7] = [[90, 0, 0, 0], [60, 60, 60, 60], [20, -20, 20, -20], [5, 10, 20, 40], [3, -6, 12, -24], [32, 16, 8, 4], [0, 0, 0, 180]];
+    const OUTPUT: [[i32; 7]; OUTS] = [[1, 1, 1, 1, 1, 8, 0], [0, 1, -1, 2, -2, 4, 0], [0, 1, 1, 4, 4, 2, 0], [0, 1, -1, 8, -8, 1, 1]];
+    const SHIFT: u32 = 3;
+    const ODD_INVERSE: i32 = 0xA4FA_4FA5u32 as i32; // 1/45
+}
 
 /// Sums `acc[r][s] += Σ_n Σ_c x[offsets[n] + s][c] · w[n][r][c]` (two i16 per word) over the
 /// `s` of `acc` (`[ROWS][steps]`, whole tiles).
 pub(super) type Tile = fn(&[u32], &[usize], &[u32], &mut [i32]);
 
-/// Whether F(4,3) applies and saves products: three taps or more, and 24·y fits.
+/// Whether Winograd applies and saves products: three taps or more, and y stays where the
+/// division is exact.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(super) fn applies(g: &Conv1dGeometry) -> bool {
-    g.k >= 3 && g.c_in * g.k <= MAX_PRODUCTS
+    g.k >= 3 && g.c_in * g.k <= F43::MAX_PRODUCTS.min(F44::MAX_PRODUCTS)
+}
+
+/// [`super::conv1d_int8`] through F(4,3) or F(4,4), whichever takes fewer products, with the
+/// tile kernel `tile`.
+pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
+    if F44::products(g.k) < F43::products(g.k) {
+        conv1d_with::<F44, 4, 7>(tile, g, x, w, bias)
+    } else {
+        conv1d_with::<F43, 3, 6>(tile, g, x, w, bias)
+    }
 }
 
 /// Where everything of one convolution lies.
 struct Layout {
     dilation: usize,
-    /// Groups of three taps (the last padded with zero taps).
+    /// Taps per group and groups (the last padded with zero taps).
+    taps: usize,
     groups: usize,
     pairs: usize,
+    /// Products: transformed input rows per pair and phase.
+    products: usize,
     /// Output quads `m` per piece; the piece is `4·dilation·quads` steps.
     quads: usize,
     /// The kernel's steps, `dilation · quads` in whole tiles.
@@ -63,28 +131,34 @@ struct Layout {
 }
 
 impl Layout {
-    fn new(g: &Conv1dGeometry) -> Self {
+    fn new(g: &Conv1dGeometry, taps: usize, products: usize) -> Self {
         let d = g.dilation;
-        let groups = g.k.div_ceil(3);
+        let groups = g.k.div_ceil(taps);
         let quads = (piece_steps(g.t_out).min(256) / (OUTS * d)).max(1);
         let steps = (d * quads).div_ceil(TILE) * TILE;
-        let row_len = (steps + 3 * (groups - 1) / OUTS * d).div_ceil(d) * d;
-        Self { dilation: d, groups, pairs: g.c_in.div_ceil(PAIR), quads, steps, row_len }
+        let row_len = (steps + taps * (groups - 1) / OUTS * d).div_ceil(d) * d;
+        Self { dilation: d, taps, groups, pairs: g.c_in.div_ceil(PAIR), products, quads, steps, row_len }
     }
 
     fn row(&self, pair: usize, kind: usize, phase: usize) -> usize {
-        ((pair * OUTS + phase) * PRODUCTS + kind) * self.row_len
+        ((pair * OUTS + phase) * self.products + kind) * self.row_len
+    }
+
+    /// Whether a tap group starts at this phase: only those rows are read (F(4,4)'s groups and a
+    /// single group of three all start at phase 0).
+    fn reads_phase(&self, phase: usize) -> bool {
+        (0..self.groups).any(|h| self.taps * h % OUTS == phase)
     }
 
     /// `m_e`'s entries in the order its weights are packed: per pair, each tap group (read at
-    /// `t + 3h·d`).
+    /// `t + R·h·d`).
     fn offsets(&self, e: usize) -> Vec<usize> {
-        (0..self.pairs).flat_map(|pair| (0..self.groups).map(move |h| self.row(pair, e, 3 * h % OUTS) + 3 * h / OUTS * self.dilation)).collect()
+        (0..self.pairs).flat_map(|pair| (0..self.groups).map(move |h| self.row(pair, e, self.taps * h % OUTS) + self.taps * h / OUTS * self.dilation)).collect()
     }
 
-    /// One block's weights for `m0 … m5`, each `[entry][ROWS]` as i16 pairs, from the direct
-    /// kernels' bytes: each pair, tap group and row reads its six levels once.
-    fn weights(&self, g: &Conv1dGeometry, block: &Block) -> [Vec<u32>; PRODUCTS] {
+    /// One block's weights for `m_0 … m_{N−1}`, each `[entry][ROWS]` as i16 pairs, from the
+    /// direct kernels' bytes: each pair, tap group and row reads its R levels once.
+    fn weights<T: Transform<R, N>, const R: usize, const N: usize>(&self, g: &Conv1dGeometry, block: &Block) -> [Vec<u32>; N] {
         // tap j of channel c in row r, zero past c_in and past k
         let level = |r: usize, c: usize, j: usize| -> i32 {
             if c >= g.c_in || j >= g.k {
@@ -92,15 +166,15 @@ impl Layout {
             }
             (block.words[((c / GROUP) * g.k + j) * ROWS + r] >> (8 * (c % GROUP))) as u8 as i8 as i32
         };
-        let mut out: [Vec<u32>; PRODUCTS] = std::array::from_fn(|_| vec![0; self.pairs * self.groups * ROWS]);
+        let mut out: [Vec<u32>; N] = std::array::from_fn(|_| vec![0; self.pairs * self.groups * ROWS]);
         for pair in 0..self.pairs {
             for h in 0..self.groups {
                 for r in 0..ROWS {
                     let at = (pair * self.groups + h) * ROWS + r;
                     for half in 0..PAIR {
-                        let taps: [i32; 3] = std::array::from_fn(|i| level(r, PAIR * pair + half, 3 * h + i));
-                        for (e, out_e) in out.iter_mut().enumerate() {
-                            let v: i32 = WEIGHT[e].iter().zip(taps).map(|(f, g)| f * g).sum();
+                        let taps: [i32; R] = std::array::from_fn(|i| level(r, PAIR * pair + half, R * h + i));
+                        for (weight, out_e) in T::WEIGHT.iter().zip(out.iter_mut()) {
+                            let v: i32 = weight.iter().zip(taps).map(|(f, g)| f * g).sum();
                             out_e[at] |= (v as u16 as u32) << (16 * half);
                         }
                     }
@@ -112,7 +186,7 @@ impl Layout {
 }
 
 /// Per piece: the transformed input rows, one pair of channels' levels (in order, and split
-/// into the four phases), and the six sums.
+/// into the four phases), and the N sums.
 struct Scratch {
     words: Vec<u32>,
     levels: Vec<u32>,
@@ -122,28 +196,20 @@ struct Scratch {
     outputs: Vec<f32>,
 }
 
-/// `[OUTS][steps]` as four rows.
-fn outputs(buffer: &mut [f32], steps: usize) -> [&mut [f32]; OUTS] {
-    let (y0, rest) = buffer[..OUTS * steps].split_at_mut(steps);
-    let (y1, rest) = rest.split_at_mut(steps);
-    let (y2, y3) = rest.split_at_mut(steps);
-    [y0, y1, y2, y3]
-}
-
-/// Aᵀ over one row's steps: `y[n][s] = (Σ_e Aᵀ[n][e]·m[e][s]) / 24 · scale + bias`. The sums
-/// are 24·y, exact modulo 2³² (a partial sum may wrap where the total does not) and within an
-/// i32: divided, they are the direct kernels' integers, scaled the same way.
-fn inverse_transform(m: [&[i32]; PRODUCTS], y: [&mut [f32]; OUTS], scale: f32, bias: f32) {
-    let steps = y[0].len();
-    assert!(m.iter().all(|m| m.len() == steps) && y.iter().all(|y| y.len() == steps));
-    let [y0, y1, y2, y3] = y;
+/// Aᵀ over one row's steps: `y[n][s] = (Σ_e Aᵀ[n][e]·m[e][s]) / S · scale + bias`. The sums
+/// are S·y modulo 2³² (a partial sum may wrap where the total does not); divided exactly, they
+/// are the direct kernels' integers, scaled the same way.
+#[inline(never)]
+fn inverse_transform<T: Transform<R, N>, const R: usize, const N: usize>(m: [&[i32]; N], y0: &mut [f32], y1: &mut [f32], y2: &mut [f32], y3: &mut [f32], scale: f32, bias: f32) {
+    let steps = y0.len();
+    assert!(m.iter().all(|m| m.len() == steps) && [&*y1, &*y2, &*y3].iter().all(|y| y.len() == steps));
     for s in 0..steps {
-        let [m0, m1, m2, m3, m4, m5] = m.map(|m| m[s]);
-        let (sum12, diff12, sum34, diff34) = (m1.wrapping_add(m2), m1.wrapping_sub(m2), m3.wrapping_add(m4), m3.wrapping_sub(m4));
-        y0[s] = div_24(m0.wrapping_add(sum12).wrapping_add(sum34)) as f32 * scale + bias;
-        y1[s] = div_24(diff12.wrapping_add(diff34 << 1)) as f32 * scale + bias;
-        y2[s] = div_24(sum12.wrapping_add(sum34 << 2)) as f32 * scale + bias;
-        y3[s] = div_24(diff12.wrapping_add(diff34 << 3).wrapping_add(m5)) as f32 * scale + bias;
+        let m: [i32; N] = std::array::from_fn(|e| m[e][s]);
+        let y = |n: usize| T::exact(T::OUTPUT[n].iter().zip(m).fold(0i32, |sum, (&a, m)| sum.wrapping_add(a.wrapping_mul(m)))) as f32 * scale + bias;
+        y0[s] = y(0);
+        y1[s] = y(1);
+        y2[s] = y(2);
+        y3[s] = y(3);
     }
 }
 
@@ -176,29 +242,21 @@ fn scatter(piece: &mut [MaybeUninit<f32>], y: [&[f32]; OUTS], d: usize) {
     }
 }
 
-/// `v / 24` for a multiple of 24, with no division (wasm has no vector one): `v / 8` is a
-/// shift, and 3·q times the inverse of 3 modulo 2³² is q.
-#[inline(always)]
-fn div_24(v: i32) -> i32 {
-    const INVERSE_OF_3: i32 = 0xAAAA_AAABu32 as i32;
-    (v >> 3).wrapping_mul(INVERSE_OF_3)
-}
-
-/// [`super::conv1d_int8`] through F(4,3) with the tile kernel `tile`.
-pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
+/// [`conv1d`] through the transform `T`.
+fn conv1d_with<T: Transform<R, N>, const R: usize, const N: usize>(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
     let (maxima, blocks) = quantize(g, x, w)?;
-    let lay = Layout::new(g);
+    let lay = Layout::new(g, R, N);
     let inv: Vec<f32> = maxima.iter().map(|&m| if m > 0.0 { LEVELS / m } else { 0.0 }).collect();
-    let offsets: [Vec<usize>; PRODUCTS] = std::array::from_fn(|e| lay.offsets(e));
-    let mut weights: Vec<[Vec<u32>; PRODUCTS]> = vec![Default::default(); blocks.len()];
-    for_chunks(&mut weights, 1, 1, || (), |_, (b, block_w)| block_w[0] = lay.weights(g, &blocks[b]));
+    let offsets: [Vec<usize>; N] = std::array::from_fn(|e| lay.offsets(e));
+    let mut weights: Vec<[Vec<u32>; N]> = (0..blocks.len()).map(|_| std::array::from_fn(|_| Vec::new())).collect();
+    for_chunks(&mut weights, 1, 1, || (), |_, (b, block_w)| block_w[0] = lay.weights::<T, R, N>(g, &blocks[b]));
     let (d, steps) = (lay.dilation, lay.steps);
-    let scratch = || Scratch { words: vec![0; lay.pairs * PRODUCTS * OUTS * lay.row_len], levels: Vec::new(), phases: Vec::new(), acc: vec![0; PRODUCTS * ROWS * steps], outputs: vec![0.0; OUTS * steps] };
+    let scratch = || Scratch { words: vec![0; lay.pairs * N * OUTS * lay.row_len], levels: Vec::new(), phases: Vec::new(), acc: vec![0; N * ROWS * steps], outputs: vec![0.0; OUTS * steps] };
     // SAFETY: `scatter` writes each row's piece (at most 4d·quads steps) whole: every position
     // 4d·q + n·d + p (n < 4, p < d) of its quads, from steps d·q + p < steps.
     let out = unsafe {
         over_pieces(g, OUTS * d * lay.quads, scratch, |scratch, t0, column| {
-            transform_input(g, x, &inv, t0, &lay, scratch);
+            transform_input::<T, R, N>(g, x, &inv, t0, &lay, scratch);
             for (b, (block_w, rows)) in weights.iter().zip(column.chunks_mut(ROWS)).enumerate() {
                 scratch.acc.fill(0);
                 for (e, acc) in scratch.acc.chunks_exact_mut(ROWS * steps).enumerate() {
@@ -206,9 +264,11 @@ pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias
                 }
                 for (r, y) in rows.iter_mut().enumerate() {
                     let (scale, bias_r) = (blocks[b].scales[r], bias.map_or(0.0, |bias| bias[b * ROWS + r]));
-                    let m: [&[i32]; PRODUCTS] = std::array::from_fn(|e| &scratch.acc[(e * ROWS + r) * steps..][..steps]);
-                    let [y0, y1, y2, y3] = outputs(&mut scratch.outputs, steps);
-                    inverse_transform(m, [&mut *y0, &mut *y1, &mut *y2, &mut *y3], scale, bias_r);
+                    let m: [&[i32]; N] = std::array::from_fn(|e| &scratch.acc[(e * ROWS + r) * steps..][..steps]);
+                    let (y0, rest) = scratch.outputs[..OUTS * steps].split_at_mut(steps);
+                    let (y1, rest) = rest.split_at_mut(steps);
+                    let (y2, y3) = rest.split_at_mut(steps);
+                    inverse_transform::<T, R, N>(m, y0, y1, y2, y3, scale, bias_r);
                     scatter(y, [&*y0, &*y1, &*y2, &*y3], d);
                 }
             }
@@ -221,9 +281,9 @@ pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias
 /// levels) at padded positions `t0 + u`, and split into four phases, `L_φ[i]` = the word at
 /// `u = 4d·⌊i/d⌋ + φ·d + i mod d`. Position `u + j·d` of a phase-`φ` row is then
 /// `L_{(φ+j) mod 4}[i + ⌊(φ+j)/4⌋·d]`: every product's input is a few passes over shifted slices.
-fn transform_input(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &Layout, scratch: &mut Scratch) {
+fn transform_input<T: Transform<R, N>, const R: usize, const N: usize>(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &Layout, scratch: &mut Scratch) {
     let d = lay.dilation;
-    let phase_len = lay.row_len + 2 * d; // a phase-3 row reads u + 5d: 2d on
+    let phase_len = lay.row_len + (OUTS - 1 + N - 1) / OUTS * d; // how far on a phase-3 row reads
     let span = OUTS * phase_len;
     scratch.levels.resize(span, 0);
     scratch.phases.resize(OUTS * phase_len, 0);
@@ -252,25 +312,31 @@ fn transform_input(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &
         }
         let phases: &[i16] = bytemuck::cast_slice(&scratch.phases);
         let rows: &mut [i16] = bytemuck::cast_slice_mut(&mut scratch.words[lay.row(pair, 0, 0)..lay.row(pair + 1, 0, 0)]);
-        for (phase, rows) in rows.chunks_exact_mut(PRODUCTS * n).enumerate() {
-            let [a, b, c, e, f, h]: [&[i16]; 6] = std::array::from_fn(|j| {
+        for (phase, rows) in rows.chunks_exact_mut(N * n).enumerate().filter(|&(phase, _)| lay.reads_phase(phase)) {
+            let src: [&[i16]; N] = std::array::from_fn(|j| {
                 let (at, shift) = ((phase + j) % OUTS, (phase + j) / OUTS * d);
                 &phases[PAIR * (at * phase_len + shift)..][..n]
             });
             let mut rows = rows.chunks_exact_mut(n);
-            let mut next = || rows.next().expect("six rows");
-            let [r0, r1, r2, r3, r4, r5] = [next(), next(), next(), next(), next(), next()];
-            // Bᵀ, its common terms once
-            for i in 0..n {
-                let (b_plus_c, b_minus_c, b_minus_e, e_plus_f, f_minus_e, f_minus_c) = (b[i] + c[i], b[i] - c[i], b[i] - e[i], e[i] + f[i], f[i] - e[i], f[i] - c[i]);
-                r0[i] = 4 * a[i] - 5 * c[i] + f[i];
-                r1[i] = e_plus_f - 4 * b_plus_c;
-                r2[i] = f_minus_e + 4 * b_minus_c;
-                r3[i] = f_minus_c - 2 * b_minus_e;
-                r4[i] = f_minus_c + 2 * b_minus_e;
-                r5[i] = 4 * b[i] - 5 * e[i] + h[i];
+            // each row of Bᵀ with its coefficients as constants
+            macro_rules! input_rows {
+                ($($e:literal)+) => { $( if $e < N { input_row::<T, R, N, $e>(rows.next().expect("N rows"), &src); } )+ };
             }
+            input_rows!(0 1 2 3 4 5 6);
         }
+    }
+}
+
+/// Row `E` of Bᵀ: `dst[i] = Σ_j Bᵀ[E][j]·src[j][i]`. A function of its own, so that `dst` is
+/// known not to alias the sources (the loop vectorizes without checks) and the coefficients are
+/// constants (zero terms vanish, the rest become shifts and adds).
+#[inline(never)]
+fn input_row<T: Transform<R, N>, const R: usize, const N: usize, const E: usize>(dst: &mut [i16], src: &[&[i16]; N]) {
+    let Some(&b) = T::INPUT.get(E) else { return };
+    let n = dst.len();
+    let src: [&[i16]; N] = std::array::from_fn(|j| &src[j][..n]);
+    for (i, v) in dst.iter_mut().enumerate() {
+        *v = (0..N).fold(0, |sum, j| sum + b[j] * src[j][i]);
     }
 }
 
@@ -371,48 +437,98 @@ mod tests {
     use super::*;
     use crate::backend::Conv1dParams;
 
-    /// F(4,3) against the direct scalar kernel over every remainder: taps 3h, 3h + 1 and
-    /// 3h + 2, odd channel counts (a pair half empty), dilations that do not divide a tile,
-    /// padding, time not a multiple of a quad or a piece: bit-identical.
+    /// F(4,3) and F(4,4) against the direct scalar kernel over every remainder: tap counts that
+    /// fill their last group or leave one to three taps of it empty, odd channel counts (a pair
+    /// half empty), dilations that do not divide a tile, padding, time not a multiple of a quad
+    /// or a piece: bit-identical.
     #[test]
     fn winograd_is_bit_identical_to_the_direct_kernel() {
         let mut rng = crate::rng::SplitMix64(11);
         let mut cases = 0;
         for (c_out, c_in) in [(1, 1), (3, 5), (9, 8), (17, 70)] {
-            for (k, dilation) in [(3, 1), (4, 2), (5, 1), (7, 3), (11, 5), (3, 7)] {
+            for (k, dilation) in [(3, 1), (4, 2), (5, 1), (7, 3), (8, 1), (11, 5), (3, 7)] {
                 for t_in in [1, 2, 31, 33, 100, 700] {
                     for padding in [0, (k - 1) * dilation / 2, (k - 1) * dilation] {
                         let Some((g, x, w, bias)) = case(&mut rng, c_out, c_in, k, dilation, t_in, padding) else { continue };
-                        let winograd = conv1d(tile_scalar, &g, &x, &w, Some(&bias)).unwrap();
-                        let direct = conv1d_with(super::super::tile_scalar, &g, &x, &w, Some(&bias)).unwrap();
-                        assert_eq!(winograd, direct, "c_out {c_out} c_in {c_in} k {k} d {dilation} t_in {t_in} pad {padding}");
+                        let direct = conv1d_with_direct(&g, &x, &w, &bias);
+                        let f43 = conv1d_with::<F43, 3, 6>(tile_scalar, &g, &x, &w, Some(&bias)).unwrap();
+                        let f44 = conv1d_with::<F44, 4, 7>(tile_scalar, &g, &x, &w, Some(&bias)).unwrap();
+                        assert_eq!(f43, direct, "F(4,3): c_out {c_out} c_in {c_in} k {k} d {dilation} t_in {t_in} pad {padding}");
+                        assert_eq!(f44, direct, "F(4,4): c_out {c_out} c_in {c_in} k {k} d {dilation} t_in {t_in} pad {padding}");
+                        assert_eq!(conv1d(tile_scalar, &g, &x, &w, Some(&bias)).unwrap(), direct);
                         cases += 1;
                     }
                 }
             }
         }
-        assert!(cases > 300, "{cases}");
+        assert!(cases > 400, "{cases}");
     }
 
-    /// The largest sums F(4,3) takes (MAX_PRODUCTS products of ±127 · ±127, all of one sign):
-    /// 24·y within 0.02 % of 2³¹, and still the direct kernel's result; one more channel and
-    /// the direct kernels take over.
+    fn conv1d_with_direct(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: &[f32]) -> Vec<f32> {
+        super::super::conv1d_with(super::super::tile_scalar, g, x, w, Some(bias)).unwrap()
+    }
+
+    /// Each convolution takes the transform with fewer products.
+    #[test]
+    fn the_transform_with_fewer_products_is_chosen() {
+        let f44: Vec<usize> = (3..=12).filter(|&k| F44::products(k) < F43::products(k)).collect();
+        assert_eq!(f44, [4, 7, 8, 10, 11, 12]);
+        assert_eq!([3, 7, 11].map(|k| F43::products(k).min(F44::products(k))), [6, 14, 21]);
+    }
+
+    /// Bᵀ, G and Aᵀ are a minimal filtering algorithm: on random integers, S·y equals the
+    /// direct sum for every output, and the transformed values stay within i16.
+    #[test]
+    fn transforms_are_exact_and_fit_i16() {
+        fn check<T: Transform<R, N>, const R: usize, const N: usize>(scale: i32) {
+            assert_eq!(scale, (1 << T::SHIFT) * (scale >> T::SHIFT), "S is 2^SHIFT times the odd part");
+            assert_eq!(((scale >> T::SHIFT) as u32).wrapping_mul(T::ODD_INVERSE as u32), 1);
+            let mut rng = crate::rng::SplitMix64(3);
+            let mut level = || (rng.uniform() * 127.0).round() as i32;
+            for extreme in [false, true] {
+                for _ in 0..200 {
+                    let (d, g): ([i32; N], [i32; R]) = if extreme { (std::array::from_fn(|j| if j % 2 == 0 { 127 } else { -127 }), std::array::from_fn(|i| if i % 2 == 0 { 127 } else { -127 })) } else { (std::array::from_fn(|_| level()), std::array::from_fn(|_| level())) };
+                    let bd: [i32; N] = std::array::from_fn(|e| (0..N).map(|j| T::INPUT[e][j] as i32 * d[j]).sum());
+                    let gg: [i32; N] = std::array::from_fn(|e| (0..R).map(|i| T::WEIGHT[e][i] * g[i]).sum());
+                    assert!(bd.iter().chain(&gg).all(|v| v.abs() <= i16::MAX as i32), "{bd:?} {gg:?}");
+                    for n in 0..OUTS {
+                        let y: i32 = (0..R).map(|i| d[n + i] * g[i]).sum();
+                        let sy: i32 = (0..N).map(|e| T::OUTPUT[n][e] * bd[e] * gg[e]).sum();
+                        assert_eq!(sy, scale * y, "output {n}");
+                        assert_eq!(T::exact(sy), y);
+                    }
+                }
+            }
+        }
+        check::<F43, 3, 6>(24);
+        check::<F44, 4, 7>(360);
+    }
+
+    /// The largest sums each transform takes (MAX_PRODUCTS products of ±127 · ±127, all of one
+    /// sign): y just under 2²⁸, S·y far past an i32 and wrapped, and still the direct kernel's
+    /// result; one more channel and the direct kernels take over.
     #[test]
     fn the_largest_sums_fit() {
-        let c_in = MAX_PRODUCTS / 3;
-        let geometry = |c_in: usize| Conv1dGeometry::new(&[c_in, 8], &[2, c_in, 3], None, Conv1dParams { stride: 1, padding: 0, dilation: 1 }).unwrap();
-        let g = geometry(c_in);
-        assert!(applies(&g) && !applies(&geometry(c_in + 1)));
-        let alternating = |n: usize, period: usize, even: f32| (0..n).map(move |i| if (i % period).is_multiple_of(2) { even } else { -even });
-        let x: Vec<f32> = alternating(c_in * 8, 8, 1.0).collect();
-        let w = Weight::f32(&[2, c_in, 3], alternating(c_in * 3, 3, 1.0).chain(alternating(c_in * 3, 3, -1.0)).collect()).unwrap();
-        let winograd = conv1d(tile_scalar, &g, &x, &w, None).unwrap();
-        assert_eq!(winograd, conv1d_with(super::super::tile_scalar, &g, &x, &w, None).unwrap());
-        // every product +1 at even steps of row 0, −1 at odd ones; the opposite in row 1
-        let full = (3 * c_in) as f32;
-        for (t, &y) in winograd.iter().enumerate() {
-            let expected = if (t % 6).is_multiple_of(2) { full } else { -full } * if t < 6 { 1.0 } else { -1.0 };
-            assert!((y - expected).abs() < 1.0, "{t}: {y} vs {expected}");
+        fn check<T: Transform<R, N>, const R: usize, const N: usize>() {
+            let c_in = T::MAX_PRODUCTS / R;
+            let geometry = |c_in: usize| Conv1dGeometry::new(&[c_in, 8], &[2, c_in, R], None, Conv1dParams { stride: 1, padding: 0, dilation: 1 }).unwrap();
+            let g = geometry(c_in);
+            assert!(applies(&g) && !applies(&geometry(c_in + 1)));
+            let alternating = |n: usize, period: usize, even: f32| (0..n).map(move |i| if (i % period).is_multiple_of(2) { even } else { -even });
+            // every product +1 at even steps of row 0, −1 at odd ones; the opposite in row 1
+            let x: Vec<f32> = alternating(c_in * 8, 8, 1.0).collect();
+            let w = Weight::f32(&[2, c_in, R], alternating(c_in * R, R, 1.0).chain(alternating(c_in * R, R, -1.0)).collect()).unwrap();
+            let winograd = conv1d_with::<T, R, N>(tile_scalar, &g, &x, &w, None).unwrap();
+            assert_eq!(winograd, conv1d_with_direct(&g, &x, &w, &[0.0, 0.0]));
+            let full = (R * c_in) as f32;
+            assert!(full * 127.0 * 127.0 > (1 << 27) as f32, "{full}");
+            let t_out = 9 - R;
+            for (t, &y) in winograd.iter().enumerate() {
+                let expected = if (t % t_out).is_multiple_of(2) { full } else { -full } * if t < t_out { 1.0 } else { -1.0 };
+                assert!((y - expected).abs() < 1.0, "{t}: {y} vs {expected}");
+            }
         }
+        check::<F43, 3, 6>();
+        check::<F44, 4, 7>();
     }
 }
