@@ -209,8 +209,8 @@ pub fn cases() -> Vec<Case> {
     // Wide enough for the CPU's int8 arithmetic (64 outputs and up), every remainder of its
     // tiles: 8-channel blocks, 4-channel groups, 32-step time tiles.
     case("conv1d_generator_k7_d3".into(), OpCall::Conv1d { x: rng.input(&[70, 45]), w: rng.weight(&[68, 70, 7], f32w), bias: Some(rng.vector(68, 0.0)), params: conv(1, 9, 3) }, REDUCTION);
-    // More for the page's Winograd F(4,3) and F(4,4) (three taps and more; the k7 case above
-    // takes F(4,4)): a tap group padded with zero taps, an odd channel, and two time pieces at
+    // More for the page's Winograd F(6,3) and F(6,4) (three taps and more; the k7 case above
+    // takes F(6,4)): a tap group padded with zero taps, an odd channel, and two time pieces at
     // dilation 5.
     case("conv1d_text_encoder_k5".into(), OpCall::Conv1d { x: rng.input(&[64, 60]), w: rng.weight(&[72, 64, 5], f32w), bias: Some(rng.vector(72, 0.0)), params: conv(1, 2, 1) }, REDUCTION);
     case("conv1d_generator_k3_d5".into(), OpCall::Conv1d { x: rng.input(&[65, 300]), w: rng.weight(&[64, 65, 3], f32w), bias: Some(rng.vector(64, 0.0)), params: conv(1, 5, 5) }, REDUCTION);

@@ -83,10 +83,10 @@ test('diagnostics page: the conformance suite passes on CPU simd128 (f32 and int
 
   // int8: the simd128 i16-dot kernel, its convolutions within int8 rounding and really int8
   assert.ok(int8, 'an int8 CPU report');
-  assert.equal(int8.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(4,3)/F(4,4))');
+  assert.equal(int8.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(6,3)/F(6,4))');
   assert.equal(int8.failed, 0);
   assert.equal(int8.passed, cpu.cases.length);
-  // the wide convolutions, in the page all through Winograd F(4,3) or F(4,4) (3 taps and more)
+  // the wide convolutions, in the page all through Winograd F(6,3) or F(6,4) (3 taps and more)
   for (const name of ['conv1d_generator_k7_d3', 'conv1d_text_encoder_k5', 'conv1d_generator_k3_d5']) {
     const wide = int8.cases.find((c) => c.name === name);
     assert.ok(wide.maxRelError > 1e-4 && wide.maxRelError <= 0.01, `${name} in int8: ${wide.maxRelError}`);

@@ -76,8 +76,8 @@ test('the threaded build speaks on 2 threads exactly as the plain build', async 
 test('int8 arithmetic: the same integers on 2 threads as on one, so the same speech; not the f32 speech', async () => {
   const [f32, got] = [await speakWithBoth(isolated), await speakWithBoth(isolated, true)];
   assert.equal(got.threadedError, undefined);
-  assert.equal(got.single.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(4,3)/F(4,4))');
-  assert.equal(got.threaded.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(4,3)/F(4,4), 2 threads)');
+  assert.equal(got.single.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(6,3)/F(6,4))');
+  assert.equal(got.threaded.backend, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(6,3)/F(6,4), 2 threads)');
   assert.deepEqual(got.threaded.audio, got.single.audio);
   assert.equal(got.single.audio.length, f32.single.audio.length);
   assert.notDeepEqual(got.single.audio, f32.single.audio);
@@ -106,7 +106,7 @@ test('the API in an isolated page: the worker runs the threaded build, same spee
     assert.ok(got.one.audio.length > 2_000);
     assert.deepEqual(got.two.audio, got.one.audio);
     // the load option int8 reaches the worker's engine
-    assert.equal(got.int8.backendName, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(4,3)/F(4,4), 2 threads)');
+    assert.equal(got.int8.backendName, 'CPU (wasm simd128, int8 convolutions: simd128 i16 dot + Winograd F(6,3)/F(6,4), 2 threads)');
     assert.equal(got.int8.audio.length, got.one.audio.length);
   } finally {
     await page.close();

@@ -4,7 +4,7 @@
 //! scaled weights to int8 with one scale for the row, and the products are summed exactly in
 //! i32. One scale for the whole input cost 3–5 dB of log-mel on the real model: a few loud
 //! channels set the step for all. Integer sums do not depend on order, so every kernel (AVX-512
-//! VNNI, wasm simd128, the scalar twin, wasm's Winograd F(4,3) and F(4,4) in
+//! VNNI, wasm simd128, the scalar twin, wasm's Winograd F(6,3) and F(6,4) in
 //! `int8/winograd.rs`) and every thread count give bit-identical output; only the final scaling
 //! to f32 rounds, the same way everywhere.
 
@@ -316,7 +316,7 @@ pub fn kernel_name() -> &'static str {
         return "AVX-512 VNNI";
     }
     if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) {
-        "simd128 i16 dot + Winograd F(4,3)/F(4,4)"
+        "simd128 i16 dot + Winograd F(6,3)/F(6,4)"
     } else {
         "scalar"
     }

@@ -1,25 +1,25 @@
 //! Winograd's minimal filtering for the int8 convolution where multiplies are what costs: in
-//! wasm the i16 dot is the only integer dot, two multiply µops per 8 products. F(4,3) computes
-//! four outputs of three taps with 6 products instead of 12, F(4,4) four outputs of four taps
-//! with 7 instead of 16 (Toom–Cook at the points 0, ±1, ±2, ∞ and for F(4,4) also ½; Lavin &
-//! Gray's transforms, scaled by `S` so that every factor is an integer). Each convolution takes
-//! the one with fewer products for its taps: F(4,3) for 3, 5, 6 and 9, F(4,4) for 4, 7, 8, 10
-//! and 11. With `d_j` the input levels at `t + j·dilation` and `g_i` the weight levels (quantized
-//! exactly as the direct kernels quantize them):
+//! wasm the i16 dot is the only integer dot, two multiply µops per 8 products. F(6,3) computes
+//! six outputs of three taps with 8 products instead of 18, F(6,4) six outputs of four taps with
+//! 9 instead of 24 (Toom–Cook at the points 0, ±1, ±2, ±½, ∞ and for F(6,4) also 3; Lavin &
+//! Gray's construction, scaled by `S` so that every factor is an integer). Each convolution
+//! takes the one with fewer products for its taps: F(6,3) for 3, 5, 6 and 9, F(6,4) for 4, 7,
+//! 8, 10 and 11. With `d_j` the input levels at `t + j·dilation` and `g_i` the weight levels
+//! (quantized exactly as the direct kernels quantize them):
 //!
 //! ```text
-//! m_e = (Σ_j Bᵀ[e][j]·d_j) · (Σ_i G[e][i]·g_i)        e, j < N = R + 3, i < R
-//! S·y[t + n·dilation] = Σ_e Aᵀ[n][e]·m_e               n = 0 … 3
+//! m_e = (Σ_j Bᵀ[e][j]·d_j) · (Σ_i G[e][i]·g_i)        e, j < N = R + 5, i < R
+//! S·y[t + n·dilation] = Σ_e Aᵀ[n][e]·m_e               n < 6
 //! ```
 //!
-//! Transformed inputs and weights fit i16 (see [`F43`], [`F44`]). Integer sums are exact modulo
+//! Transformed inputs and weights fit i16 (see [`F63`], [`F64`]). Integer sums are exact modulo
 //! 2³², so S·y is known modulo 2³² and y itself while it stays within ±2²⁸ (S = 8 · odd): the
 //! output is bit-identical to the direct kernels'. Taps come in groups of R, the last padded
 //! with zero taps.
 //!
-//! Layout: the output quads `t + {0, 1, 2, 3}·d` with `t = t0 + 4d·m + p` (`p < d`) are the
-//! kernel's steps `s = d·m + p`. A read at `t + q·d` is row phase `q mod 4` at index
-//! `s + ⌊q/4⌋·d`, so each tap group is an offset into rows of transformed input, each `m_e` is a
+//! Layout: the output windows `t + {0, …, 5}·d` with `t = t0 + 6d·m + p` (`p < d`) are the
+//! kernel's steps `s = d·m + p`. A read at `t + q·d` is row phase `q mod 6` at index
+//! `s + ⌊q/6⌋·d`, so each tap group is an offset into rows of transformed input, each `m_e` is a
 //! one-tap convolution over them, and a tile kernel sums it as the direct kernels sum theirs.
 
 use super::*;
@@ -31,10 +31,10 @@ const TILE: usize = 8;
 /// Entries summed before the tiles move on: a chunk's rows stay in L1.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 const CHUNK: usize = 16;
-/// Outputs per transform.
-const OUTS: usize = 4;
+/// Outputs per transform: the window.
+const OUTS: usize = 6;
 
-/// F(4, R) with N = R + 3 products: its integer Bᵀ, G and Aᵀ and the exact division by S.
+/// F(6, R) with N = R + 5 products: its integer Bᵀ, G and Aᵀ and the exact division by S.
 pub(super) trait Transform<const R: usize, const N: usize> {
     /// Bᵀ: each product's input from the N positions it reads.
     const INPUT: [[i16; N]; N];
@@ -48,7 +48,7 @@ pub(super) trait Transform<const R: usize, const N: usize> {
     /// The most products per output for which |y| < 2^(31 − SHIFT), where the division is exact.
     const MAX_PRODUCTS: usize = ((1usize << (31 - Self::SHIFT)) - 1) / (127 * 127);
 
-    /// Products per four outputs of `k` taps.
+    /// Products per window of `k` taps.
     fn products(k: usize) -> usize {
         N * k.div_ceil(R)
     }
@@ -61,35 +61,60 @@ pub(super) trait Transform<const R: usize, const N: usize> {
     }
 }
 
-/// F(4,3), S = 24: transformed inputs within ±10·127, weights within ±24·127.
-pub(super) struct F43;
+/// F(6,3), S = 360: transformed inputs within ±50·127, weights within ±7·127.
+pub(super) struct F63;
 
-impl Transform<3, 6> for F43 {
-    const INPUT: [[i16; 6]; 6] = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]];
-    const WEIGHT: [[i32; 3]; 6] = [[6, 0, 0], [-4, -4, -4], [-4, 4, -4], [1, 2, 4], [1, -2, 4], [0, 0, 24]];
-    const OUTPUT: [[i32; 6]; OUTS] = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]];
-    const SHIFT: u32 = 3;
-    const ODD_INVERSE: i32 = 0xAAAA_AAABu32 as i32; // 1/3
-}
-
-/// F(4,4) with the extra point ½, S = 360: transformed inputs within ±30·127, weights within
-/// ±240·127 (30,480: still an i16, and a pair of products still an i32).
-pub(super) struct F44;
-
-impl Transform<4, 7> for F44 {
-    const INPUT: [[i16; 7]; 7] = [
-        [4, -8, -5, 10, 1, -2, 0],
-        [0, -4, 4, 9, -1, -2, 0],
-        [0, -4, 12, -7, -3, 2, 0],
-        [0, 2, -3, -4, 3, 2, 0],
-        [0, 2, -5, 0, 5, -2, 0],
-        [0, 4, 0, -5, 0, 1, 0],
-        [0, -4, 8, 5, -10, -1, 2],
+impl Transform<3, 8> for F63 {
+    const INPUT: [[i16; 8]; 8] = [
+        [4, 0, -21, 0, 21, 0, -4, 0],
+        [0, -4, -4, 17, 17, -4, -4, 0],
+        [0, 4, -4, -17, 17, 4, -4, 0],
+        [0, 2, 1, -10, -5, 8, 4, 0],
+        [0, -2, 1, 10, -5, -8, 4, 0],
+        [0, 4, 8, -5, -10, 1, 2, 0],
+        [0, -4, 8, 5, -10, -1, 2, 0],
+        [0, -4, 0, 21, 0, -21, 0, 4],
     ];
-    const WEIGHT: [[i32; 4]; 7] = [[90, 0, 0, 0], [60, 60, 60, 60], [20, -20, 20, -20], [5, 10, 20, 40], [3, -6, 12, -24], [32, 16, 8, 4], [0, 0, 0, 180]];
-    const OUTPUT: [[i32; 7]; OUTS] = [[1, 1, 1, 1, 1, 8, 0], [0, 1, -1, 2, -2, 4, 0], [0, 1, 1, 4, 4, 2, 0], [0, 1, -1, 8, -8, 1, 1]];
+    const WEIGHT: [[i32; 3]; 8] = [[1, 0, 0], [1, 1, 1], [1, -1, 1], [1, 2, 4], [1, -2, 4], [4, 2, 1], [4, -2, 1], [0, 0, 1]];
+    const OUTPUT: [[i32; 8]; OUTS] = [
+        [90, 20, 20, 1, 1, 32, 32, 0],
+        [0, 20, -20, 2, -2, 16, -16, 0],
+        [0, 20, 20, 4, 4, 8, 8, 0],
+        [0, 20, -20, 8, -8, 4, -4, 0],
+        [0, 20, 20, 16, 16, 2, 2, 0],
+        [0, 20, -20, 32, -32, 1, -1, 90],
+    ];
     const SHIFT: u32 = 3;
     const ODD_INVERSE: i32 = 0xA4FA_4FA5u32 as i32; // 1/45
+}
+
+/// F(6,4) with the extra point 3, S = 12,600: transformed inputs within ±200·127 (25,400),
+/// weights within ±40·127; a pair of their products still fits an i32.
+pub(super) struct F64;
+
+impl Transform<4, 9> for F64 {
+    const INPUT: [[i16; 9]; 9] = [
+        [12, -4, -63, 21, 63, -21, -12, 4, 0],
+        [0, -12, -8, 55, 34, -29, -8, 4, 0],
+        [0, 12, -16, -47, 68, -5, -16, 4, 0],
+        [0, 6, 1, -31, -5, 29, 4, -4, 0],
+        [0, -6, 5, 29, -25, -19, 20, -4, 0],
+        [0, 12, 20, -23, -25, 13, 5, -2, 0],
+        [0, -12, 28, 7, -35, 7, 7, -2, 0],
+        [0, -4, 0, 21, 0, -21, 0, 4, 0],
+        [0, 12, -4, -63, 21, 63, -21, -12, 4],
+    ];
+    const WEIGHT: [[i32; 4]; 9] = [[1, 0, 0, 0], [1, 1, 1, 1], [1, -1, 1, -1], [1, 2, 4, 8], [1, -2, 4, -8], [8, 4, 2, 1], [8, -4, 2, -1], [1, 3, 9, 27], [0, 0, 0, 1]];
+    const OUTPUT: [[i32; 9]; OUTS] = [
+        [1050, 350, 175, 35, 7, 224, 160, 3, 0],
+        [0, 350, -175, 70, -14, 112, -80, 9, 0],
+        [0, 350, 175, 140, 28, 56, 40, 27, 0],
+        [0, 350, -175, 280, -56, 28, -20, 81, 0],
+        [0, 350, 175, 560, 112, 14, 10, 243, 0],
+        [0, 350, -175, 1120, -224, 7, -5, 729, 3150],
+    ];
+    const SHIFT: u32 = 3;
+    const ODD_INVERSE: i32 = 0xCA33_0997u32 as i32; // 1/1575
 }
 
 /// Sums `acc[r][s] += Σ_n Σ_c x[offsets[n] + s][c] · w[n][r][c]` (two i16 per word) over the
@@ -100,16 +125,16 @@ pub(super) type Tile = fn(&[u32], &[usize], &[u32], &mut [i32]);
 /// division is exact.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 pub(super) fn applies(g: &Conv1dGeometry) -> bool {
-    g.k >= 3 && g.c_in * g.k <= F43::MAX_PRODUCTS.min(F44::MAX_PRODUCTS)
+    g.k >= 3 && g.c_in * g.k <= F63::MAX_PRODUCTS.min(F64::MAX_PRODUCTS)
 }
 
-/// [`super::conv1d_int8`] through F(4,3) or F(4,4), whichever takes fewer products, with the
+/// [`super::conv1d_int8`] through F(6,3) or F(6,4), whichever takes fewer products, with the
 /// tile kernel `tile`.
 pub(super) fn conv1d(tile: Tile, g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
-    if F44::products(g.k) < F43::products(g.k) {
-        conv1d_with::<F44, 4, 7>(tile, g, x, w, bias)
+    if F64::products(g.k) < F63::products(g.k) {
+        conv1d_with::<F64, 4, 9>(tile, g, x, w, bias)
     } else {
-        conv1d_with::<F43, 3, 6>(tile, g, x, w, bias)
+        conv1d_with::<F63, 3, 8>(tile, g, x, w, bias)
     }
 }
 
@@ -122,9 +147,9 @@ struct Layout {
     pairs: usize,
     /// Products: transformed input rows per pair and phase.
     products: usize,
-    /// Output quads `m` per piece; the piece is `4·dilation·quads` steps.
-    quads: usize,
-    /// The kernel's steps, `dilation · quads` in whole tiles.
+    /// Output windows `m` per piece; the piece is `6·dilation·windows` steps.
+    windows: usize,
+    /// The kernel's steps, `dilation · windows`: whole tiles.
     steps: usize,
     /// Words per row (a multiple of `dilation`): the steps plus the furthest tap group.
     row_len: usize,
@@ -134,18 +159,20 @@ impl Layout {
     fn new(g: &Conv1dGeometry, taps: usize, products: usize) -> Self {
         let d = g.dilation;
         let groups = g.k.div_ceil(taps);
-        let quads = (piece_steps(g.t_out).min(256) / (OUTS * d)).max(1);
-        let steps = (d * quads).div_ceil(TILE) * TILE;
+        // about 256 outputs per piece, and d·windows whole tiles: no step computed in vain
+        let per_tile = TILE / gcd(d, TILE);
+        let windows = ((piece_steps(g.t_out).min(256) / (OUTS * d) + per_tile / 2) / per_tile).max(1) * per_tile;
+        let steps = d * windows;
         let row_len = (steps + taps * (groups - 1) / OUTS * d).div_ceil(d) * d;
-        Self { dilation: d, taps, groups, pairs: g.c_in.div_ceil(PAIR), products, quads, steps, row_len }
+        Self { dilation: d, taps, groups, pairs: g.c_in.div_ceil(PAIR), products, windows, steps, row_len }
     }
 
     fn row(&self, pair: usize, kind: usize, phase: usize) -> usize {
         ((pair * OUTS + phase) * self.products + kind) * self.row_len
     }
 
-    /// Whether a tap group starts at this phase: only those rows are read (F(4,4)'s groups and a
-    /// single group of three all start at phase 0).
+    /// Whether a tap group starts at this phase: only those rows are read (a single group
+    /// starts at phase 0 alone, F(6,4)'s at 0, 4 and 2).
     fn reads_phase(&self, phase: usize) -> bool {
         (0..self.groups).any(|h| self.taps * h % OUTS == phase)
     }
@@ -185,58 +212,58 @@ impl Layout {
     }
 }
 
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
 /// Per piece: the transformed input rows, one pair of channels' levels (in order, and split
-/// into the four phases), and the N sums.
+/// into the phases), the N sums, and one row's outputs `[OUTS][steps]`.
 struct Scratch {
     words: Vec<u32>,
     levels: Vec<u32>,
     phases: Vec<u32>,
     acc: Vec<i32>,
-    /// One row's four outputs per step, `[OUTS][steps]`.
     outputs: Vec<f32>,
 }
 
-/// Aᵀ over one row's steps: `y[n][s] = (Σ_e Aᵀ[n][e]·m[e][s]) / S · scale + bias`. The sums
-/// are S·y modulo 2³² (a partial sum may wrap where the total does not); divided exactly, they
-/// are the direct kernels' integers, scaled the same way.
+/// Row `ROW` of Aᵀ over one row's steps: `y[s] = (Σ_e Aᵀ[ROW][e]·m[e][s]) / S · scale + bias`. The
+/// sums are S·y modulo 2³² (a partial sum may wrap where the total does not); divided exactly,
+/// they are the direct kernels' integers, scaled the same way. A function of its own for the
+/// reasons [`input_row`] is.
 #[inline(never)]
-fn inverse_transform<T: Transform<R, N>, const R: usize, const N: usize>(m: [&[i32]; N], y0: &mut [f32], y1: &mut [f32], y2: &mut [f32], y3: &mut [f32], scale: f32, bias: f32) {
-    let steps = y0.len();
-    assert!(m.iter().all(|m| m.len() == steps) && [&*y1, &*y2, &*y3].iter().all(|y| y.len() == steps));
-    for s in 0..steps {
-        let m: [i32; N] = std::array::from_fn(|e| m[e][s]);
-        let y = |n: usize| T::exact(T::OUTPUT[n].iter().zip(m).fold(0i32, |sum, (&a, m)| sum.wrapping_add(a.wrapping_mul(m)))) as f32 * scale + bias;
-        y0[s] = y(0);
-        y1[s] = y(1);
-        y2[s] = y(2);
-        y3[s] = y(3);
+fn output_row<T: Transform<R, N>, const R: usize, const N: usize, const ROW: usize>(y: &mut [f32], m: &[&[i32]; N], scale: f32, bias: f32) {
+    let a = T::OUTPUT[ROW];
+    let steps = y.len();
+    let m: [&[i32]; N] = std::array::from_fn(|e| &m[e][..steps]);
+    for (s, y) in y.iter_mut().enumerate() {
+        *y = T::exact((0..N).fold(0i32, |sum, e| sum.wrapping_add(a[e].wrapping_mul(m[e][s])))) as f32 * scale + bias;
     }
 }
 
-/// One row's outputs into its piece: step `s = d·q + p` of output `n` is position
-/// `4d·q + n·d + p`, so runs of `d` (and for `d = 1` a 4 × steps transpose).
-fn scatter(piece: &mut [MaybeUninit<f32>], y: [&[f32]; OUTS], d: usize) {
-    let [y0, y1, y2, y3] = y;
-    let q = piece.len() / (OUTS * d);
-    let mut quads = piece.chunks_exact_mut(OUTS * d);
+/// One row's outputs into its piece: step `s = d·w + p` of output `n` is position
+/// `6d·w + n·d + p`, so runs of `d` (and for `d = 1` a 6 × steps transpose).
+fn scatter(piece: &mut [MaybeUninit<f32>], y: &[f32], d: usize) {
+    let steps = y.len() / OUTS;
+    let y: [&[f32]; OUTS] = std::array::from_fn(|n| &y[n * steps..][..steps]);
+    let whole = piece.len() / (OUTS * d);
+    let mut windows = piece.chunks_exact_mut(OUTS * d);
     if d == 1 {
-        for ((((quad, &a), &b), &c), &e) in (&mut quads).zip(y0).zip(y1).zip(y2).zip(y3) {
-            quad[0].write(a);
-            quad[1].write(b);
-            quad[2].write(c);
-            quad[3].write(e);
+        for (s, window) in (&mut windows).enumerate() {
+            for (slot, y_n) in window.iter_mut().zip(y) {
+                slot.write(y_n[s]);
+            }
         }
     } else {
-        for (q, quad) in (&mut quads).enumerate() {
-            for (run, y_n) in quad.chunks_exact_mut(d).zip(y) {
-                for (slot, &v) in run.iter_mut().zip(&y_n[d * q..][..d]) {
+        for (w, window) in (&mut windows).enumerate() {
+            for (run, y_n) in window.chunks_exact_mut(d).zip(y) {
+                for (slot, &v) in run.iter_mut().zip(&y_n[d * w..][..d]) {
                     slot.write(v);
                 }
             }
         }
     }
-    for (run, y_n) in quads.into_remainder().chunks_mut(d).zip(y) {
-        for (slot, &v) in run.iter_mut().zip(&y_n[d * q..]) {
+    for (run, y_n) in windows.into_remainder().chunks_mut(d).zip(y) {
+        for (slot, &v) in run.iter_mut().zip(&y_n[d * whole..]) {
             slot.write(v);
         }
     }
@@ -252,10 +279,10 @@ fn conv1d_with<T: Transform<R, N>, const R: usize, const N: usize>(tile: Tile, g
     for_chunks(&mut weights, 1, 1, || (), |_, (b, block_w)| block_w[0] = lay.weights::<T, R, N>(g, &blocks[b]));
     let (d, steps) = (lay.dilation, lay.steps);
     let scratch = || Scratch { words: vec![0; lay.pairs * N * OUTS * lay.row_len], levels: Vec::new(), phases: Vec::new(), acc: vec![0; N * ROWS * steps], outputs: vec![0.0; OUTS * steps] };
-    // SAFETY: `scatter` writes each row's piece (at most 4d·quads steps) whole: every position
-    // 4d·q + n·d + p (n < 4, p < d) of its quads, from steps d·q + p < steps.
+    // SAFETY: `scatter` writes each row's piece (at most 6d·windows steps) whole: every position
+    // 6d·w + n·d + p (n < 6, p < d) of its windows, from steps d·w + p < steps.
     let out = unsafe {
-        over_pieces(g, OUTS * d * lay.quads, scratch, |scratch, t0, column| {
+        over_pieces(g, OUTS * d * lay.windows, scratch, |scratch, t0, column| {
             transform_input::<T, R, N>(g, x, &inv, t0, &lay, scratch);
             for (b, (block_w, rows)) in weights.iter().zip(column.chunks_mut(ROWS)).enumerate() {
                 scratch.acc.fill(0);
@@ -265,11 +292,13 @@ fn conv1d_with<T: Transform<R, N>, const R: usize, const N: usize>(tile: Tile, g
                 for (r, y) in rows.iter_mut().enumerate() {
                     let (scale, bias_r) = (blocks[b].scales[r], bias.map_or(0.0, |bias| bias[b * ROWS + r]));
                     let m: [&[i32]; N] = std::array::from_fn(|e| &scratch.acc[(e * ROWS + r) * steps..][..steps]);
-                    let (y0, rest) = scratch.outputs[..OUTS * steps].split_at_mut(steps);
-                    let (y1, rest) = rest.split_at_mut(steps);
-                    let (y2, y3) = rest.split_at_mut(steps);
-                    inverse_transform::<T, R, N>(m, y0, y1, y2, y3, scale, bias_r);
-                    scatter(y, [&*y0, &*y1, &*y2, &*y3], d);
+                    let mut outputs = scratch.outputs.chunks_exact_mut(steps);
+                    // each row of Aᵀ with its coefficients as constants
+                    macro_rules! output_rows {
+                        ($($n:literal)+) => { $( output_row::<T, R, N, $n>(outputs.next().expect("OUTS rows"), &m, scale, bias_r); )+ };
+                    }
+                    output_rows!(0 1 2 3 4 5);
+                    scatter(y, &scratch.outputs, d);
                 }
             }
         })
@@ -278,12 +307,12 @@ fn conv1d_with<T: Transform<R, N>, const R: usize, const N: usize>(tile: Tile, g
 }
 
 /// The piece's transformed input. Each pair of channels is quantized into words (two i16
-/// levels) at padded positions `t0 + u`, and split into four phases, `L_φ[i]` = the word at
-/// `u = 4d·⌊i/d⌋ + φ·d + i mod d`. Position `u + j·d` of a phase-`φ` row is then
-/// `L_{(φ+j) mod 4}[i + ⌊(φ+j)/4⌋·d]`: every product's input is a few passes over shifted slices.
+/// levels) at padded positions `t0 + u`, and split into six phases, `L_φ[i]` = the word at
+/// `u = 6d·⌊i/d⌋ + φ·d + i mod d`. Position `u + j·d` of a phase-`φ` row is then
+/// `L_{(φ+j) mod 6}[i + ⌊(φ+j)/6⌋·d]`: every product's input is a few passes over shifted slices.
 fn transform_input<T: Transform<R, N>, const R: usize, const N: usize>(g: &Conv1dGeometry, x: &[f32], inv: &[f32], t0: usize, lay: &Layout, scratch: &mut Scratch) {
     let d = lay.dilation;
-    let phase_len = lay.row_len + (OUTS - 1 + N - 1) / OUTS * d; // how far on a phase-3 row reads
+    let phase_len = lay.row_len + (OUTS - 1 + N - 1) / OUTS * d; // how far the last phase's rows read
     let span = OUTS * phase_len;
     scratch.levels.resize(span, 0);
     scratch.phases.resize(OUTS * phase_len, 0);
@@ -322,14 +351,14 @@ fn transform_input<T: Transform<R, N>, const R: usize, const N: usize>(g: &Conv1
             macro_rules! input_rows {
                 ($($e:literal)+) => { $( if $e < N { input_row::<T, R, N, $e>(rows.next().expect("N rows"), &src); } )+ };
             }
-            input_rows!(0 1 2 3 4 5 6);
+            input_rows!(0 1 2 3 4 5 6 7 8);
         }
     }
 }
 
 /// Row `E` of Bᵀ: `dst[i] = Σ_j Bᵀ[E][j]·src[j][i]`. A function of its own, so that `dst` is
 /// known not to alias the sources (the loop vectorizes without checks) and the coefficients are
-/// constants (zero terms vanish, the rest become shifts and adds).
+/// constants (zero terms vanish, small powers of two become shifts).
 #[inline(never)]
 fn input_row<T: Transform<R, N>, const R: usize, const N: usize, const E: usize>(dst: &mut [i16], src: &[&[i16]; N]) {
     let Some(&b) = T::INPUT.get(E) else { return };
@@ -437,9 +466,9 @@ mod tests {
     use super::*;
     use crate::backend::Conv1dParams;
 
-    /// F(4,3) and F(4,4) against the direct scalar kernel over every remainder: tap counts that
+    /// F(6,3) and F(6,4) against the direct scalar kernel over every remainder: tap counts that
     /// fill their last group or leave one to three taps of it empty, odd channel counts (a pair
-    /// half empty), dilations that do not divide a tile, padding, time not a multiple of a quad
+    /// half empty), dilations that do not divide a tile, padding, time not a multiple of a window
     /// or a piece: bit-identical.
     #[test]
     fn winograd_is_bit_identical_to_the_direct_kernel() {
@@ -451,10 +480,10 @@ mod tests {
                     for padding in [0, (k - 1) * dilation / 2, (k - 1) * dilation] {
                         let Some((g, x, w, bias)) = case(&mut rng, c_out, c_in, k, dilation, t_in, padding) else { continue };
                         let direct = conv1d_with_direct(&g, &x, &w, &bias);
-                        let f43 = conv1d_with::<F43, 3, 6>(tile_scalar, &g, &x, &w, Some(&bias)).unwrap();
-                        let f44 = conv1d_with::<F44, 4, 7>(tile_scalar, &g, &x, &w, Some(&bias)).unwrap();
-                        assert_eq!(f43, direct, "F(4,3): c_out {c_out} c_in {c_in} k {k} d {dilation} t_in {t_in} pad {padding}");
-                        assert_eq!(f44, direct, "F(4,4): c_out {c_out} c_in {c_in} k {k} d {dilation} t_in {t_in} pad {padding}");
+                        let f63 = conv1d_with::<F63, 3, 8>(tile_scalar, &g, &x, &w, Some(&bias)).unwrap();
+                        let f64 = conv1d_with::<F64, 4, 9>(tile_scalar, &g, &x, &w, Some(&bias)).unwrap();
+                        assert_eq!(f63, direct, "F(6,3): c_out {c_out} c_in {c_in} k {k} d {dilation} t_in {t_in} pad {padding}");
+                        assert_eq!(f64, direct, "F(6,4): c_out {c_out} c_in {c_in} k {k} d {dilation} t_in {t_in} pad {padding}");
                         assert_eq!(conv1d(tile_scalar, &g, &x, &w, Some(&bias)).unwrap(), direct);
                         cases += 1;
                     }
@@ -471,9 +500,9 @@ mod tests {
     /// Each convolution takes the transform with fewer products.
     #[test]
     fn the_transform_with_fewer_products_is_chosen() {
-        let f44: Vec<usize> = (3..=12).filter(|&k| F44::products(k) < F43::products(k)).collect();
+        let f44: Vec<usize> = (3..=12).filter(|&k| F64::products(k) < F63::products(k)).collect();
         assert_eq!(f44, [4, 7, 8, 10, 11, 12]);
-        assert_eq!([3, 7, 11].map(|k| F43::products(k).min(F44::products(k))), [6, 14, 21]);
+        assert_eq!([3, 7, 11].map(|k| F63::products(k).min(F64::products(k))), [8, 18, 27]);
     }
 
     /// Bᵀ, G and Aᵀ are a minimal filtering algorithm: on random integers, S·y equals the
@@ -500,8 +529,8 @@ mod tests {
                 }
             }
         }
-        check::<F43, 3, 6>(24);
-        check::<F44, 4, 7>(360);
+        check::<F63, 3, 8>(360);
+        check::<F64, 4, 9>(12_600);
     }
 
     /// The largest sums each transform takes (MAX_PRODUCTS products of ±127 · ±127, all of one
@@ -528,7 +557,7 @@ mod tests {
                 assert!((y - expected).abs() < 1.0, "{t}: {y} vs {expected}");
             }
         }
-        check::<F43, 3, 6>();
-        check::<F44, 4, 7>();
+        check::<F63, 3, 8>();
+        check::<F64, 4, 9>();
     }
 }
