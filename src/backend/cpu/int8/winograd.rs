@@ -522,9 +522,10 @@ mod tests {
                     assert!(bd.iter().chain(&gg).all(|v| v.abs() <= i16::MAX as i32), "{bd:?} {gg:?}");
                     for n in 0..OUTS {
                         let y: i32 = (0..R).map(|i| d[n + i] * g[i]).sum();
-                        let sy: i32 = (0..N).map(|e| T::OUTPUT[n][e] * bd[e] * gg[e]).sum();
-                        assert_eq!(sy, scale * y, "output {n}");
-                        assert_eq!(T::exact(sy), y);
+                        // exactly in i64; the kernels see it modulo 2³²
+                        let sy: i64 = (0..N).map(|e| T::OUTPUT[n][e] as i64 * bd[e] as i64 * gg[e] as i64).sum();
+                        assert_eq!(sy, scale as i64 * y as i64, "output {n}");
+                        assert_eq!(T::exact(sy as i32), y);
                     }
                 }
             }
