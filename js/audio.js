@@ -39,7 +39,16 @@ export function encodeWav(samples, sampleRate) {
   return bytes;
 }
 
-// Chunks joined into one RawAudio (the chunks' samples concatenated are the whole speech).
+// Kokoro's stages, as `stageMs` names them.
+const STAGES = ['albert', 'predictor', 'textEncoder', 'decoder', 'generator', 'istft'];
+
+// The engine's milliseconds per stage of one synthesis (its `times`), in the API's names.
+export function stageMs(times) {
+  return Object.fromEntries(STAGES.map((name) => [name, times[name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]]));
+}
+
+// Chunks joined into one RawAudio (the chunks' samples concatenated are the whole speech; the
+// stage times add up).
 export function joinChunks(chunks, sampleRate) {
   const length = chunks.reduce((n, c) => n + c.samples.length, 0);
   const samples = new Float32Array(length);
@@ -47,5 +56,6 @@ export function joinChunks(chunks, sampleRate) {
   for (const c of chunks) { samples.set(c.samples, at); at += c.samples.length; }
   return new RawAudio(samples, sampleRate, chunks.flatMap((c) => c.words), {
     phonemes: chunks.map((c) => c.phonemes).filter(Boolean).join(' '),
+    stageMs: Object.fromEntries(STAGES.map((name) => [name, chunks.reduce((sum, c) => sum + c.stageMs[name], 0)])),
   });
 }

@@ -71,6 +71,19 @@ export interface SpeechChunk {
   start: number;
   /** Frames per token (boundary tokens included). */
   durations: number[];
+  /** Milliseconds the engine spent on this chunk, stage by stage. */
+  stageMs: StageMs;
+}
+
+/** Milliseconds per stage of Kokoro: the text side (ALBERT, the prosody predictor, the text
+ * encoder), the decoder, its generator (the vocoder's convolutions) and the inverse STFT. */
+export interface StageMs {
+  albert: number;
+  predictor: number;
+  textEncoder: number;
+  decoder: number;
+  generator: number;
+  istft: number;
 }
 
 export declare class RawAudio {
@@ -78,6 +91,8 @@ export declare class RawAudio {
   sampleRate: number;
   words: WordTime[];
   phonemes: string;
+  /** The chunks' stage times added up. */
+  stageMs: StageMs;
   readonly duration: number;
   /** A 16-bit PCM WAV file. */
   toWav(): Uint8Array;

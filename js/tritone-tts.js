@@ -2,7 +2,7 @@
 // (whole speech), `stream` (sentence by sentence) and, in browsers, `play`. The engine runs
 // in a module Web Worker (browsers, the default) or in this thread (Node, `worker: false`).
 import { TritoneError, cancelled } from './errors.js';
-import { RawAudio, joinChunks } from './audio.js';
+import { RawAudio, joinChunks, stageMs } from './audio.js';
 import { Session, checkInput, checkOptions } from './session.js';
 import { modelBytes } from './model-source.js';
 
@@ -237,6 +237,7 @@ export class TritoneTTS {
             words: chunk.words.map((w) => ({ text: w.text, start: w.start + textStart, end: w.end + textStart })),
             start,
             durations: chunk.durations,
+            stageMs: stageMs(chunk.times),
           };
         }
       } finally {

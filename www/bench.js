@@ -69,11 +69,18 @@ async function main() {
   const tts = await TritoneTTS.load(gguf, { backend: 'cpu', threads, int8, cache: false });
   if (tts.threads !== threads) throw new Error(`tritone runs ${tts.threads} threads, not ${threads}: ${tts.threadsReason}`);
 
+  // tritone's stage times per run: where its time goes (threads help some stages more than others).
+  const stages = [];
   const ortRun = async () => (await session.run(feeds))[session.outputNames[0]].data.length;
-  const tritoneRun = async () => (await tts.generate(phonemes, { phonemes: true, voice, seed: 0 })).samples.length;
+  const tritoneRun = async () => {
+    const audio = await tts.generate(phonemes, { phonemes: true, voice, seed: 0 });
+    stages.push(audio.stageMs);
+    return audio.samples.length;
+  };
   status('warming up…');
   const ortSamples = await ortRun();
   const tritoneSamples = await tritoneRun();
+  stages.length = 0;
   const times = { tritone: [], onnxruntime: [] };
   for (let i = 0; i < runs; i++) {
     for (const [name, run] of [['tritone', tritoneRun], ['onnxruntime', ortRun]]) {
@@ -90,7 +97,11 @@ async function main() {
   };
   const result = {
     phonemes, voice, threads, int8, runs, crossOriginIsolated, userAgent: navigator.userAgent,
-    tritone: engine('tritone', tritoneSamples, { backend: tts.backendName, threads: tts.threads }),
+    tritone: engine('tritone', tritoneSamples, {
+      backend: tts.backendName,
+      threads: tts.threads,
+      stages_ms: Object.fromEntries(Object.keys(stages[0]).map((name) => [name, median(stages.map((s) => s[name]))])),
+    }),
     onnxruntime: engine('onnxruntime', ortSamples, { version: ort.env.versions?.web ?? null, threads }),
   };
   result.ratio_rtf = result.tritone.rtf / result.onnxruntime.rtf;

@@ -103,6 +103,30 @@ test('stream: sentence by sentence, early first audio, equal to generate, no lon
   assert.deepEqual(got.longTasks, [], 'the main thread never blocked for more than 50 ms');
 });
 
+test('every chunk says where its time went, stage by stage, and generate adds them up', async () => {
+  const got = await page.evaluate(async () => {
+    const text = 'Hello there. How are you today?';
+    const start = performance.now();
+    const chunks = [];
+    for await (const c of window.tts.stream(text, { voice: 'af_test' })) chunks.push({ phonemes: c.phonemes, stageMs: c.stageMs });
+    const streamMs = performance.now() - start;
+    const before = performance.now();
+    const whole = await window.tts.generate(text, { voice: 'af_test' });
+    return { chunks, streamMs, whole: whole.stageMs, generateMs: performance.now() - before };
+  });
+  const stages = ['albert', 'predictor', 'textEncoder', 'decoder', 'generator', 'istft'];
+  const total = (ms) => stages.reduce((sum, name) => sum + ms[name], 0);
+  for (const ms of [...got.chunks.map((c) => c.stageMs), got.whole]) {
+    assert.deepEqual(Object.keys(ms).sort(), [...stages].sort());
+    for (const name of stages) assert.ok(Number.isFinite(ms[name]) && ms[name] >= 0, `${name}: ${ms[name]}`);
+  }
+  const spoken = got.chunks.filter((c) => c.phonemes);
+  assert.equal(spoken.length, 2, 'one piece per sentence');
+  for (const c of spoken) assert.ok(c.stageMs.generator > 0, JSON.stringify(c.stageMs));
+  assert.ok(total(got.whole) > 0 && total(got.whole) <= got.generateMs, `${total(got.whole)} ms of stages in ${got.generateMs} ms`);
+  assert.ok(got.chunks.reduce((sum, c) => sum + total(c.stageMs), 0) <= got.streamMs);
+});
+
 test('word times are the predicted durations, frame for frame', async () => {
   const got = await page.evaluate(async () => {
     const { default: init, phonemize } = await import('/pkg/tritone.js');

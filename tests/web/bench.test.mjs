@@ -27,4 +27,10 @@ test('the bench page runs tritone and onnxruntime-web on the same input', () => 
   assert.ok(Math.abs(r.tritone.audio_s - r.onnxruntime.audio_s) < 0.1, `tritone ${r.tritone.audio_s} s, onnxruntime-web ${r.onnxruntime.audio_s} s`);
   for (const e of [r.tritone, r.onnxruntime]) assert.ok(e.runs_s.length === 1 && e.median_s > 0 && Number.isFinite(e.rtf));
   assert.ok(Math.abs(r.ratio_rtf - r.tritone.rtf / r.onnxruntime.rtf) < 1e-9);
+  // where tritone's time went: every stage, the generator most, all of it within the run
+  const stages = r.tritone.stages_ms;
+  assert.deepEqual(Object.keys(stages).sort(), ['albert', 'decoder', 'generator', 'istft', 'predictor', 'textEncoder']);
+  const total = Object.values(stages).reduce((a, b) => a + b, 0);
+  assert.ok(Object.values(stages).every((ms) => ms > 0) && stages.generator === Math.max(...Object.values(stages)), JSON.stringify(stages));
+  assert.ok(total <= r.tritone.median_s * 1000, `${total} ms of stages in a ${r.tritone.median_s} s run`);
 });

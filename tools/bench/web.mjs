@@ -50,6 +50,7 @@ try {
     console.log(`threads ${threads}: onnxruntime-web ${r.onnxruntime.version} (int8 file) median ${r.onnxruntime.median_s.toFixed(2)} s for ${r.onnxruntime.audio_s.toFixed(2)} s, RTF ${r.onnxruntime.rtf.toFixed(3)}; `
       + `tritone (${r.tritone.backend}) median ${r.tritone.median_s.toFixed(2)} s for ${r.tritone.audio_s.toFixed(2)} s, RTF ${r.tritone.rtf.toFixed(3)}; `
       + `tritone / onnxruntime-web = ${r.ratio_rtf.toFixed(2)}`);
+    console.log(`  tritone per stage (median ms): ${Object.entries(r.tritone.stages_ms).map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')}`);
   }
 } finally {
   await browser.close();
