@@ -37,14 +37,17 @@ scripts/build-wasm.sh
 
 step "test models for the browser tier (small config, seeded weights: F16, Q4_K, TQ1_0, a quantize --budget plan, and F32 twins)"
 # The CLI first: the F32 twins come from `tritone convert`, and synthesis.test.mjs runs it.
-cargo build --quiet --features cli
+# With the tests' features and targets (dev-dependencies add serde features), the CLI and the
+# example are the ones `cargo test` built: another feature set would compile the crate twice more.
+cargo build --quiet --all-features --all-targets
 SMALL=tests/fixtures/reference/small/config.json
-cargo run --quiet --example random_model -- "$SMALL" target/web-fixtures/small.gguf
+RANDOM_MODEL=target/debug/examples/random_model
+$RANDOM_MODEL "$SMALL" target/web-fixtures/small.gguf
 # hidden 64: for repeated syntheses on SwiftShader (webgpu.test.mjs)
-cargo run --quiet --example random_model -- tests/fixtures/tiny-config.json target/web-fixtures/tiny.gguf
+$RANDOM_MODEL tests/fixtures/tiny-config.json target/web-fixtures/tiny.gguf
 # Quantized models and the same weights decoded to F32 (quantized.test.mjs: same speech, smaller heap).
 for q in q4_k tq1_0; do
-  cargo run --quiet --example random_model -- "$SMALL" "target/web-fixtures/small-$q.gguf" "$q"
+  $RANDOM_MODEL "$SMALL" "target/web-fixtures/small-$q.gguf" "$q"
   target/debug/tritone convert --gguf "target/web-fixtures/small-$q.gguf" --dtype f32 --out "target/web-fixtures/small-$q-f32.gguf"
 done
 # A `tritone quantize --budget` plan: Q4_K and TQ1_0 parts, F16 voices.
