@@ -164,8 +164,8 @@ fn channel_chunk(k: usize) -> usize {
 
 /// Stride-1 convolution as register tiles: 4 output channels × a run of time steps accumulate
 /// in vector registers over every (input channel, tap), reading a zero-padded copy of the input
-/// (so no tap needs a bounds check) and weights repacked as `[c_in·k][4]` (one broadcast per
-/// channel per tap). Several multiply-adds per load instead of the axpy's one: the generator's
+/// (so no tap needs a bounds check) and each channel's decoded weights in place (one broadcast
+/// per channel per tap; repacking them per call cost a linear layer a fifth of its time). Several multiply-adds per load instead of the axpy's one: the generator's
 /// convolutions become compute-bound. `None` where no vector kernel exists for this CPU.
 fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
     let kernel = tile_kernel()?;
@@ -183,24 +183,22 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
     let taps = g.c_in * g.k;
     let offsets: Vec<usize> = tap_offsets(g, g.c_in, tp).collect();
     let mut out = vec![0.0f32; g.c_out * g.t_out];
-    let block = |(rows, w4): &mut (Vec<f32>, Vec<f32>), (b, y): (usize, &mut [f32])| {
+    let block = |rows: &mut Vec<f32>, (b, y): (usize, &mut [f32])| {
         let first = b * TILE_CHANNELS;
         let n = y.len() / g.t_out;
-        // The block's weights, channel-interleaved; missing channels (the last block) are zero.
+        // The block's weights, a row per channel; missing channels (the last block) are zero.
         w.decode_rows(first, &mut rows[..n * taps]);
-        for (q, w_tap) in w4.chunks_exact_mut(TILE_CHANNELS).enumerate() {
-            for (r, v) in w_tap.iter_mut().enumerate() {
-                *v = if r < n { rows[r * taps + q] } else { 0.0 };
-            }
-        }
+        rows[n * taps..].fill(0.0);
         let mut b4 = [0.0f32; TILE_CHANNELS];
         for (r, v) in b4.iter_mut().enumerate().take(n) {
             *v = bias.map_or(0.0, |bias| bias[first + r]);
         }
-        let tile = Tile { xp: &xp, c_in: g.c_in, k: g.k, t_out: g.t_out, offsets: &offsets, w4, bias: b4 };
+        let mut w_rows = rows.chunks_exact(taps);
+        let w_rows = std::array::from_fn(|_| w_rows.next().expect("TILE_CHANNELS rows"));
+        let tile = Tile { xp: &xp, c_in: g.c_in, k: g.k, t_out: g.t_out, offsets: &offsets, w_rows, bias: b4 };
         kernel(&tile, y);
     };
-    let scratch = || (vec![0.0f32; TILE_CHANNELS * taps], vec![0.0f32; TILE_CHANNELS * taps]);
+    let scratch = || vec![0.0f32; TILE_CHANNELS * taps];
     for_chunks(&mut out, TILE_CHANNELS * g.t_out, 1, scratch, block);
     Some(out)
 }
@@ -220,8 +218,8 @@ struct Tile<'a> {
     t_out: usize,
     /// `[c_in·k]`: where tap `j` of channel `i` reads, `i·tp + j·dilation`.
     offsets: &'a [usize],
-    /// `[c_in·k][TILE_CHANNELS]`
-    w4: &'a [f32],
+    /// Each channel's `[c_in·k]` weights.
+    w_rows: [&'a [f32]; TILE_CHANNELS],
     bias: [f32; TILE_CHANNELS],
 }
 
@@ -230,7 +228,7 @@ impl Tile<'_> {
     /// every tap: what the kernels' unchecked loads rely on.
     fn fits(&self, steps: usize) -> bool {
         let reach = self.t_out.div_ceil(steps) * steps;
-        self.offsets.len() == self.c_in * self.k && self.w4.len() >= self.offsets.len() * TILE_CHANNELS && self.offsets.iter().all(|&o| o + reach <= self.xp.len())
+        self.offsets.len() == self.c_in * self.k && self.w_rows.iter().all(|row| row.len() >= self.offsets.len()) && self.offsets.iter().all(|&o| o + reach <= self.xp.len())
     }
 }
 
@@ -319,30 +317,29 @@ unsafe fn tile_avx2(tile: &Tile, y: &mut [f32]) {
             let (mut a20, mut a21) = (start(2), start_hi(2));
             let (mut a30, mut a31) = (start(3), start_hi(3));
             // SAFETY: every offset plus whole tiles stays in xp (asserted above), so every load
-            // does; w walks the chunk's i·k·4 values of w4 exactly once; each `at[r]` points at
+            // does; entry e < c_in·k is within every weight row (asserted); each `at[r]` points at
             // STEPS values of y or of its buffer.
             let x_tile = tile.xp.as_ptr().add(t0);
-            let mut w = tile.w4.as_ptr().add(i0 * k * TILE_CHANNELS);
-            for &offset in &tile.offsets[i0 * k..i1 * k] {
+            let [w0, w1, w2, w3] = tile.w_rows.map(<[f32]>::as_ptr);
+            for (e, &offset) in (i0 * k..).zip(&tile.offsets[i0 * k..i1 * k]) {
                 let xs = x_tile.add(offset);
                 // The line the tile after next will read here (the hardware prefetcher does not
                 // follow 32 rows at once).
                 _mm_prefetch::<_MM_HINT_T0>(xs.wrapping_add(2 * STEPS) as *const i8);
                 let x0 = _mm256_loadu_ps(xs);
                 let x1 = _mm256_loadu_ps(xs.add(8));
-                let w0 = _mm256_broadcast_ss(&*w);
-                a00 = _mm256_fmadd_ps(w0, x0, a00);
-                a01 = _mm256_fmadd_ps(w0, x1, a01);
-                let w1 = _mm256_broadcast_ss(&*w.add(1));
-                a10 = _mm256_fmadd_ps(w1, x0, a10);
-                a11 = _mm256_fmadd_ps(w1, x1, a11);
-                let w2 = _mm256_broadcast_ss(&*w.add(2));
-                a20 = _mm256_fmadd_ps(w2, x0, a20);
-                a21 = _mm256_fmadd_ps(w2, x1, a21);
-                let w3 = _mm256_broadcast_ss(&*w.add(3));
-                a30 = _mm256_fmadd_ps(w3, x0, a30);
-                a31 = _mm256_fmadd_ps(w3, x1, a31);
-                w = w.add(TILE_CHANNELS);
+                let v0 = _mm256_broadcast_ss(&*w0.add(e));
+                a00 = _mm256_fmadd_ps(v0, x0, a00);
+                a01 = _mm256_fmadd_ps(v0, x1, a01);
+                let v1 = _mm256_broadcast_ss(&*w1.add(e));
+                a10 = _mm256_fmadd_ps(v1, x0, a10);
+                a11 = _mm256_fmadd_ps(v1, x1, a11);
+                let v2 = _mm256_broadcast_ss(&*w2.add(e));
+                a20 = _mm256_fmadd_ps(v2, x0, a20);
+                a21 = _mm256_fmadd_ps(v2, x1, a21);
+                let v3 = _mm256_broadcast_ss(&*w3.add(e));
+                a30 = _mm256_fmadd_ps(v3, x0, a30);
+                a31 = _mm256_fmadd_ps(v3, x1, a31);
             }
             for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate() {
                 _mm256_storeu_ps(at[r], lo);
@@ -374,8 +371,8 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
         while t0 < t_out {
             let mut partial = [[0.0f32; STEPS]; TILE_CHANNELS];
             let at = tile_rows(y, t_out, t0, &mut partial);
-            // SAFETY: (asserted above) every offset plus whole tiles stays in xp, w4 has c_in·k·4
-            // values; each `at[r]` points at STEPS values of y or of its buffer; v128 loads and
+            // SAFETY: (asserted above) every offset plus whole tiles stays in xp, every weight row
+            // has c_in·k values; each `at[r]` points at STEPS values of y or of its buffer; v128 loads and
             // stores are unaligned-safe.
             unsafe {
                 let start = |r: usize, half: usize| if i0 == 0 { f32x4_splat(tile.bias[r]) } else { v128_load(at[r].add(4 * half) as *const v128) };
@@ -384,24 +381,23 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
                 let (mut a20, mut a21) = (start(2, 0), start(2, 1));
                 let (mut a30, mut a31) = (start(3, 0), start(3, 1));
                 let x_tile = tile.xp.as_ptr().add(t0);
-                let mut w = tile.w4.as_ptr().add(i0 * k * TILE_CHANNELS);
-                for &offset in &tile.offsets[i0 * k..i1 * k] {
+                let [w0, w1, w2, w3] = tile.w_rows.map(<[f32]>::as_ptr);
+                for (e, &offset) in (i0 * k..).zip(&tile.offsets[i0 * k..i1 * k]) {
                     let xs = x_tile.add(offset);
                     let x0 = v128_load(xs as *const v128);
                     let x1 = v128_load(xs.add(4) as *const v128);
-                    let w0 = f32x4_splat(*w);
-                    a00 = f32x4_add(a00, f32x4_mul(w0, x0));
-                    a01 = f32x4_add(a01, f32x4_mul(w0, x1));
-                    let w1 = f32x4_splat(*w.add(1));
-                    a10 = f32x4_add(a10, f32x4_mul(w1, x0));
-                    a11 = f32x4_add(a11, f32x4_mul(w1, x1));
-                    let w2 = f32x4_splat(*w.add(2));
-                    a20 = f32x4_add(a20, f32x4_mul(w2, x0));
-                    a21 = f32x4_add(a21, f32x4_mul(w2, x1));
-                    let w3 = f32x4_splat(*w.add(3));
-                    a30 = f32x4_add(a30, f32x4_mul(w3, x0));
-                    a31 = f32x4_add(a31, f32x4_mul(w3, x1));
-                    w = w.add(TILE_CHANNELS);
+                    let v0 = f32x4_splat(*w0.add(e));
+                    a00 = f32x4_add(a00, f32x4_mul(v0, x0));
+                    a01 = f32x4_add(a01, f32x4_mul(v0, x1));
+                    let v1 = f32x4_splat(*w1.add(e));
+                    a10 = f32x4_add(a10, f32x4_mul(v1, x0));
+                    a11 = f32x4_add(a11, f32x4_mul(v1, x1));
+                    let v2 = f32x4_splat(*w2.add(e));
+                    a20 = f32x4_add(a20, f32x4_mul(v2, x0));
+                    a21 = f32x4_add(a21, f32x4_mul(v2, x1));
+                    let v3 = f32x4_splat(*w3.add(e));
+                    a30 = f32x4_add(a30, f32x4_mul(v3, x0));
+                    a31 = f32x4_add(a31, f32x4_mul(v3, x1));
                 }
                 for (r, (lo, hi)) in [(a00, a01), (a10, a11), (a20, a21), (a30, a31)].into_iter().enumerate() {
                     v128_store(at[r] as *mut v128, lo);

@@ -293,6 +293,26 @@ fn sin_squared(y: f32) -> f32 {
 mod tests {
     use super::*;
 
+    /// The lane sums against plain f64 sums, on rows whose mean dwarfs their spread (where
+    /// E[x²] − mean² would cancel to noise), constant rows and lengths around the lanes: within
+    /// f32's rounding.
+    #[test]
+    fn moments_are_accurate_even_under_a_large_mean() {
+        let mut rng = crate::rng::SplitMix64(5);
+        for (offset, spread) in [(0.0f64, 1.0f64), (3.0, 0.5), (-1e4, 1e-2), (1e4, 0.0)] {
+            for n in [1, 7, 8, 9, 100, 5000] {
+                let v: Vec<f32> = (0..n).map(|_| (offset + spread * rng.uniform() as f64) as f32).collect();
+                let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+                let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+                let eps = 1e-12;
+                let (m, inv) = moments(&v, eps);
+                let want = 1.0 / (var + eps as f64).sqrt();
+                assert!((m as f64 - mean).abs() <= 1e-7 * mean.abs().max(1e-30), "mean {m} vs {mean} (offset {offset}, n {n})");
+                assert!((inv as f64 - want).abs() <= 1e-6 * want, "1/std {inv} vs {want} (offset {offset}, spread {spread}, n {n})");
+            }
+        }
+    }
+
     /// The polynomial sin² against f64 over its whole range, near multiples of π/2 included.
     #[test]
     fn sin_squared_is_accurate_over_its_range() {
