@@ -267,9 +267,10 @@ unsafe fn snake_row_avx2(x: &[f32], y: &mut [MaybeUninit<f32>], a: f32, inv: f32
 }
 
 /// sin²(y) for |y| ≤ [`SIN_SQUARED_RANGE`], branch-free so the snake loop vectorizes (libm's
-/// `sinf` is a call per element): y reduced by π/2 in three parts (Cody–Waite), then Cephes'
-/// minimax polynomials for sin and cos on [−π/4, π/4]; in an odd quadrant sin² is cos² of the
-/// remainder.
+/// `sinf` is a call per element): y reduced by π/2 in three parts (Cody–Waite) to r in
+/// [−π/4, π/4], then sin²(r) as its Taylor series in r² (the first term left out is below 4e-9
+/// there); in an odd quadrant sin²(y) = cos²(r) = 1 − sin²(r). One polynomial, not sin and
+/// cos squared: a quarter fewer operations.
 #[inline(always)]
 fn sin_squared(y: f32) -> f32 {
     const DP1: f32 = 1.570_312_5;
@@ -283,10 +284,9 @@ fn sin_squared(y: f32) -> f32 {
     let jf = shifted - ROUND;
     let r = ((y - jf * DP1) - jf * DP2) - jf * DP3;
     let z = r * r;
-    let sin = r + r * z * (-1.666_665_5e-1 + z * (8.332_161e-3 + z * -1.951_529_6e-4));
-    let cos = 1.0 - 0.5 * z + z * z * (4.166_664_6e-2 + z * (-1.388_731_6e-3 + z * 2.443_315_7e-5));
-    let v = if odd == 0 { sin } else { cos };
-    v * v
+    // sin²(r) = Σ (−1)^(n+1) 2^(2n−1) r^(2n) / (2n)!
+    let s = z * (1.0 + z * (-1.0 / 3.0 + z * (2.0 / 45.0 + z * (-1.0 / 315.0 + z * (2.0 / 14_175.0 + z * (-2.0 / 467_775.0))))));
+    if odd == 0 { s } else { 1.0 - s }
 }
 
 #[cfg(test)]
