@@ -226,17 +226,22 @@ struct Scratch {
     outputs: Vec<f32>,
 }
 
-/// Row `ROW` of Aᵀ over one row's steps: `y[s] = (Σ_e Aᵀ[ROW][e]·m[e][s]) / S · scale + bias`. The
-/// sums are S·y modulo 2³² (a partial sum may wrap where the total does not); divided exactly,
-/// they are the direct kernels' integers, scaled the same way. A function of its own for the
-/// reasons [`input_row`] is.
+/// Aᵀ over one row's steps: `y[n][s] = (Σ_e Aᵀ[n][e]·m[e][s]) / S · scale + bias` for the six
+/// outputs `n` (`y` is `[OUTS][steps]`). The sums are S·y modulo 2³² (a partial sum may wrap
+/// where the total does not); divided exactly, they are the direct kernels' integers, scaled
+/// the same way. All six at once: each `m[e][s]` is loaded once, and the products the rows
+/// share (Aᵀ's columns are powers of their points times a constant) are computed once. A
+/// function of its own for the reasons [`input_row`] is.
 #[inline(never)]
-fn output_row<T: Transform<R, N>, const R: usize, const N: usize, const ROW: usize>(y: &mut [f32], m: &[&[i32]; N], scale: f32, bias: f32) {
-    let a = T::OUTPUT[ROW];
-    let steps = y.len();
+fn output_rows<T: Transform<R, N>, const R: usize, const N: usize>(y: &mut [f32], m: &[&[i32]; N], scale: f32, bias: f32) {
+    let steps = y.len() / OUTS;
     let m: [&[i32]; N] = std::array::from_fn(|e| &m[e][..steps]);
-    for (s, y) in y.iter_mut().enumerate() {
-        *y = T::exact((0..N).fold(0i32, |sum, e| sum.wrapping_add(a[e].wrapping_mul(m[e][s])))) as f32 * scale + bias;
+    for s in 0..steps {
+        let v: [i32; N] = std::array::from_fn(|e| m[e][s]);
+        for (n, a) in T::OUTPUT.iter().enumerate() {
+            let sum = (0..N).fold(0i32, |sum, e| sum.wrapping_add(a[e].wrapping_mul(v[e])));
+            y[n * steps + s] = T::exact(sum) as f32 * scale + bias;
+        }
     }
 }
 
@@ -292,12 +297,7 @@ fn conv1d_with<T: Transform<R, N>, const R: usize, const N: usize>(tile: Tile, g
                 for (r, y) in rows.iter_mut().enumerate() {
                     let (scale, bias_r) = (blocks[b].scales[r], bias.map_or(0.0, |bias| bias[b * ROWS + r]));
                     let m: [&[i32]; N] = std::array::from_fn(|e| &scratch.acc[(e * ROWS + r) * steps..][..steps]);
-                    let mut outputs = scratch.outputs.chunks_exact_mut(steps);
-                    // each row of Aᵀ with its coefficients as constants
-                    macro_rules! output_rows {
-                        ($($n:literal)+) => { $( output_row::<T, R, N, $n>(outputs.next().expect("OUTS rows"), &m, scale, bias_r); )+ };
-                    }
-                    output_rows!(0 1 2 3 4 5);
+                    output_rows::<T, R, N>(&mut scratch.outputs, &m, scale, bias_r);
                     scatter(y, &scratch.outputs, d);
                 }
             }
