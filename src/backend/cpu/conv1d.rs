@@ -164,9 +164,11 @@ fn channel_chunk(k: usize) -> usize {
 
 /// Stride-1 convolution as register tiles: 4 output channels × a run of time steps accumulate
 /// in vector registers over every (input channel, tap), reading a zero-padded copy of the input
-/// (so no tap needs a bounds check) and each channel's decoded weights in place (one broadcast
-/// per channel per tap; repacking them per call cost a linear layer a fifth of its time). Several multiply-adds per load instead of the axpy's one: the generator's
-/// convolutions become compute-bound. `None` where no vector kernel exists for this CPU.
+/// (so no tap needs a bounds check) and each channel's decoded weights where they were decoded
+/// (one broadcast per channel per tap; repacking them per call cost a linear layer over a
+/// sentence a quarter of its time). Several multiply-adds per load instead of the axpy's one:
+/// the generator's convolutions become compute-bound. `None` where no vector kernel exists for
+/// this CPU.
 fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>) -> Option<Vec<f32>> {
     let kernel = tile_kernel()?;
     if g.stride != 1 {
@@ -372,8 +374,8 @@ fn tile_simd128(tile: &Tile, y: &mut [f32]) {
             let mut partial = [[0.0f32; STEPS]; TILE_CHANNELS];
             let at = tile_rows(y, t_out, t0, &mut partial);
             // SAFETY: (asserted above) every offset plus whole tiles stays in xp, every weight row
-            // has c_in·k values; each `at[r]` points at STEPS values of y or of its buffer; v128 loads and
-            // stores are unaligned-safe.
+            // has c_in·k values; each `at[r]` points at STEPS values of y or of its buffer; v128
+            // loads and stores are unaligned-safe.
             unsafe {
                 let start = |r: usize, half: usize| if i0 == 0 { f32x4_splat(tile.bias[r]) } else { v128_load(at[r].add(4 * half) as *const v128) };
                 let (mut a00, mut a01) = (start(0, 0), start(0, 1));

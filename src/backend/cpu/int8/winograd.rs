@@ -229,9 +229,8 @@ struct Scratch {
 /// Aᵀ over one row's steps: `y[n][s] = (Σ_e Aᵀ[n][e]·m[e][s]) / S · scale + bias` for the six
 /// outputs `n` (`y` is `[OUTS][steps]`). The sums are S·y modulo 2³² (a partial sum may wrap
 /// where the total does not); divided exactly, they are the direct kernels' integers, scaled
-/// the same way. All six at once: each `m[e][s]` is loaded once, and the products the rows
-/// share (Aᵀ's columns are powers of their points times a constant) are computed once. A
-/// function of its own for the reasons [`input_row`] is.
+/// the same way. All six in one pass, each `m[e][s]` loaded once. A function of its own for
+/// the reasons [`input_row`] is.
 #[inline(never)]
 fn output_rows<T: Transform<R, N>, const R: usize, const N: usize>(y: &mut [f32], m: &[&[i32]; N], scale: f32, bias: f32) {
     let steps = y.len() / OUTS;
