@@ -195,8 +195,7 @@ fn conv1d_tiled(g: &Conv1dGeometry, x: &[f32], w: &Weight, bias: Option<&[f32]>)
         for (r, v) in b4.iter_mut().enumerate().take(n) {
             *v = bias.map_or(0.0, |bias| bias[first + r]);
         }
-        let mut w_rows = rows.chunks_exact(taps);
-        let w_rows = std::array::from_fn(|_| w_rows.next().expect("TILE_CHANNELS rows"));
+        let w_rows = std::array::from_fn(|r| &rows[r * taps..][..taps]);
         let tile = Tile { xp: &xp, c_in: g.c_in, k: g.k, t_out: g.t_out, offsets: &offsets, w_rows, bias: b4 };
         kernel(&tile, y);
     };
