@@ -18,9 +18,10 @@ wasm-pack build --target web --out-dir pkg --out-name tritone $PROFILE . -- --qu
 # is rebuilt from source (-Z build-std, allowed on stable by RUSTC_BOOTSTRAP; the source is
 # rustup's rust-src or Debian's rust-web-src). Its own target dir: other flags, other artifacts.
 # The linker makes the memory shared and imported (the workers receive it) only when told.
+# RUSTFLAGS replaces .cargo/config.toml's flags, so they are repeated here.
 LINK="--shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base"
 CARGO_TARGET_DIR=target/wasm-threads RUSTC_BOOTSTRAP=1 \
-  RUSTFLAGS="-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals $(printf -- ' -C link-arg=%s' $LINK)" \
+  RUSTFLAGS="-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals -C llvm-args=-disable-lsr $(printf -- ' -C link-arg=%s' $LINK)" \
   wasm-pack build --target web --out-dir pkg/threads --out-name tritone $PROFILE . \
   -- --features wasm-threads --quiet -Z build-std=panic_abort,std
 # Only the module, its wasm and its snippets (the worker helper): one package.json, one README.
