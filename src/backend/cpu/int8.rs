@@ -124,14 +124,17 @@ fn quantize(g: &Conv1dGeometry, x: &[f32], w: &Weight) -> Option<(Vec<f32>, Vec<
     if maxima.iter().any(|m| m.is_nan()) {
         return None;
     }
-    let channel_scales: Vec<f32> = maxima.iter().map(|&m| m / LEVELS).collect();
+    // each tap's input channel scale, so that scaling a weight row is one flat product
+    let tap_scales: Vec<f32> = maxima.iter().flat_map(|&m| std::iter::repeat_n(m / LEVELS, g.k)).collect();
     let taps = g.c_in * g.k;
     let words = g.c_in.div_ceil(GROUP) * g.k * ROWS;
     let mut blocks: Vec<Block> = (0..g.c_out.div_ceil(ROWS)).map(|_| Block { words: vec![0; words], sums: [0; ROWS], scales: [0.0; ROWS] }).collect();
-    for_chunks(&mut blocks, 1, 1, || vec![0.0f32; ROWS * taps], |rows, (b, block)| {
+    // levels for whole groups of channels: the missing channels' stay 128, the byte 0
+    let levels = || vec![128u8; g.c_in.div_ceil(GROUP) * GROUP * g.k];
+    for_chunks(&mut blocks, 1, 1, || (vec![0.0f32; ROWS * taps], levels()), |(rows, levels), (b, block)| {
         let n = (g.c_out - b * ROWS).min(ROWS);
         w.decode_rows(b * ROWS, &mut rows[..n * taps]);
-        quantize_block(g, &mut rows[..n * taps], &channel_scales, &mut block[0]);
+        quantize_block(g, &mut rows[..n * taps], &tap_scales, levels, &mut block[0]);
     });
     Some((maxima, blocks))
 }
@@ -261,32 +264,65 @@ fn input_level(v: f32, inv: f32) -> u32 {
     unsafe { (v * inv + 128.5).to_int_unchecked::<i32>() as u32 }
 }
 
-/// Quantizes `rows` (`n ≤ ROWS` output channels, `[c_in][k]` each), times the input's
-/// channel scales, into `block`.
-fn quantize_block(g: &Conv1dGeometry, rows: &mut [f32], channel_scales: &[f32], block: &mut Block) {
+/// Quantizes `rows` (`n ≤ ROWS` output channels, `[c_in][k]` each), times each tap's input
+/// channel scale, into `block`. The levels come out of one flat pass per row (vector
+/// conversions in wasm) into `levels` (whole groups of channels), then four at a time into the
+/// tile's interleaved words.
+fn quantize_block(g: &Conv1dGeometry, rows: &mut [f32], tap_scales: &[f32], levels: &mut [u8], block: &mut Block) {
     let taps = g.c_in * g.k;
     block.words.fill(0);
     block.sums = [0; ROWS];
     block.scales = [0.0; ROWS];
     for (r, row) in rows.chunks_exact_mut(taps).enumerate() {
-        for (taps_c, &s) in row.chunks_exact_mut(g.k).zip(channel_scales) {
-            taps_c.iter_mut().for_each(|v| *v *= s);
-        }
+        row.iter_mut().zip(tap_scales).for_each(|(v, &s)| *v *= s);
         let max = max_abs(row).unwrap_or(0.0);
         if max == 0.0 {
             continue; // a zero row contributes only its bias
         }
         let inv = LEVELS / max;
         block.scales[r] = max / LEVELS;
-        for (c, taps_c) in row.chunks_exact(g.k).enumerate() {
-            let (group, shift) = (c / GROUP, 8 * (c % GROUP));
-            for (j, &v) in taps_c.iter().enumerate() {
-                let q = level_byte(v, inv) as i32 - 128;
-                block.sums[r] += q;
-                block.words[(group * g.k + j) * ROWS + r] |= (q as u8 as u32) << shift;
+        weight_levels(row, inv, &mut levels[..taps]);
+        block.sums[r] = levels[..taps].iter().map(|&l| l as i32).sum::<i32>() - 128 * taps as i32;
+        for (group, four) in levels.chunks_exact(GROUP * g.k).enumerate() {
+            for j in 0..g.k {
+                // the four channels' signed levels `l − 128` as bytes
+                let word = (0..GROUP).fold(0, |word, c| word | ((four[c * g.k + j] ^ 0x80) as u32) << (8 * c));
+                block.words[(group * g.k + j) * ROWS + r] = word;
             }
         }
     }
+}
+
+/// `levels[i] = level_byte(row[i], inv)` for a row of finite values whose largest magnitude
+/// sets `inv`.
+fn weight_levels(row: &[f32], inv: f32, levels: &mut [u8]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let done = weight_levels_simd128(row, inv, levels);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let done = 0;
+    for (l, &v) in levels[done..].iter_mut().zip(&row[done..]) {
+        *l = level_byte(v, inv);
+    }
+}
+
+/// [`weight_levels`] sixteen at a time (LLVM leaves wasm's float-to-int conversion scalar):
+/// `level_byte`'s multiply, add and truncation; the levels lie in 1…255, so the narrowings do
+/// not saturate. Returns the levels done.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn weight_levels_simd128(row: &[f32], inv: f32, levels: &mut [u8]) -> usize {
+    use core::arch::wasm32::*;
+    let (inv, half) = (f32x4_splat(inv), f32x4_splat(128.5));
+    let n = row.len().min(levels.len()) / 16 * 16;
+    for done in (0..n).step_by(16) {
+        // SAFETY: done + 16 ≤ n ≤ both slices' lengths.
+        unsafe {
+            let level = |q: usize| i32x4_trunc_sat_f32x4(f32x4_add(f32x4_mul(v128_load(row.as_ptr().add(done + 4 * q) as *const v128), inv), half));
+            let low = i16x8_narrow_i32x4(level(0), level(1));
+            let high = i16x8_narrow_i32x4(level(2), level(3));
+            v128_store(levels.as_mut_ptr().add(done) as *mut v128, u8x16_narrow_i16x8(low, high));
+        }
+    }
+    n
 }
 
 /// The fastest kernel this CPU has.

@@ -184,25 +184,28 @@ impl Layout {
     }
 
     /// One block's weights for `m_0 … m_{N−1}`, each `[entry][ROWS]` as i16 pairs, from the
-    /// direct kernels' bytes: each pair, tap group and row reads its R levels once.
+    /// direct kernels' bytes: each pair, tap group and channel reads its R levels of all rows
+    /// once, and the rows go through G side by side (the inner loops vectorize over them).
     fn weights<T: Transform<R, N>, const R: usize, const N: usize>(&self, g: &Conv1dGeometry, block: &Block) -> [Vec<u32>; N] {
-        // tap j of channel c in row r, zero past c_in and past k
-        let level = |r: usize, c: usize, j: usize| -> i32 {
-            if c >= g.c_in || j >= g.k {
-                return 0;
-            }
-            (block.words[((c / GROUP) * g.k + j) * ROWS + r] >> (8 * (c % GROUP))) as u8 as i8 as i32
-        };
         let mut out: [Vec<u32>; N] = std::array::from_fn(|_| vec![0; self.pairs * self.groups * ROWS]);
         for pair in 0..self.pairs {
             for h in 0..self.groups {
-                for r in 0..ROWS {
-                    let at = (pair * self.groups + h) * ROWS + r;
-                    for half in 0..PAIR {
-                        let taps: [i32; R] = std::array::from_fn(|i| level(r, PAIR * pair + half, R * h + i));
-                        for (weight, out_e) in T::WEIGHT.iter().zip(out.iter_mut()) {
-                            let v: i32 = weight.iter().zip(taps).map(|(f, g)| f * g).sum();
-                            out_e[at] |= (v as u16 as u32) << (16 * half);
+                let at = (pair * self.groups + h) * ROWS;
+                for half in 0..PAIR {
+                    let c = PAIR * pair + half;
+                    // tap R·h + i of channel c in every row, zero past c_in and past k
+                    let taps: [[i32; ROWS]; R] = std::array::from_fn(|i| {
+                        let j = R * h + i;
+                        if c >= g.c_in || j >= g.k {
+                            return [0; ROWS];
+                        }
+                        let words = &block.words[((c / GROUP) * g.k + j) * ROWS..][..ROWS];
+                        std::array::from_fn(|r| (words[r] >> (8 * (c % GROUP))) as u8 as i8 as i32)
+                    });
+                    for (weight, out_e) in T::WEIGHT.iter().zip(out.iter_mut()) {
+                        for (r, word) in out_e[at..at + ROWS].iter_mut().enumerate() {
+                            let v: i32 = weight.iter().zip(&taps).map(|(f, taps_i)| f * taps_i[r]).sum();
+                            *word |= (v as u16 as u32) << (16 * half);
                         }
                     }
                 }
