@@ -130,8 +130,8 @@ fn quantize(g: &Conv1dGeometry, x: &[f32], w: &Weight) -> Option<(Vec<f32>, Vec<
     let words = g.c_in.div_ceil(GROUP) * g.k * ROWS;
     let mut blocks: Vec<Block> = (0..g.c_out.div_ceil(ROWS)).map(|_| Block { words: vec![0; words], sums: [0; ROWS], scales: [0.0; ROWS] }).collect();
     // levels for whole groups of channels: the missing channels' stay 128, the byte 0
-    let levels = || vec![128u8; g.c_in.div_ceil(GROUP) * GROUP * g.k];
-    for_chunks(&mut blocks, 1, 1, || (vec![0.0f32; ROWS * taps], levels()), |(rows, levels), (b, block)| {
+    let level_buffer = || vec![128u8; g.c_in.div_ceil(GROUP) * GROUP * g.k];
+    for_chunks(&mut blocks, 1, 1, || (vec![0.0f32; ROWS * taps], level_buffer()), |(rows, levels), (b, block)| {
         let n = (g.c_out - b * ROWS).min(ROWS);
         w.decode_rows(b * ROWS, &mut rows[..n * taps]);
         quantize_block(g, &mut rows[..n * taps], &tap_scales, levels, &mut block[0]);
@@ -305,18 +305,26 @@ fn weight_levels(row: &[f32], inv: f32, levels: &mut [u8]) {
     }
 }
 
-/// [`weight_levels`] sixteen at a time (LLVM leaves wasm's float-to-int conversion scalar):
-/// `level_byte`'s multiply, add and truncation; the levels lie in 1…255, so the narrowings do
-/// not saturate. Returns the levels done.
+/// Four [`level_byte`]s as i32 lanes, with its multiply, add and truncation (LLVM leaves wasm's
+/// float-to-int conversion scalar, so the vector quantizers call this).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn level_bytes_simd128(v: core::arch::wasm32::v128, inv: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    i32x4_trunc_sat_f32x4(f32x4_add(f32x4_mul(v, inv), f32x4_splat(128.5)))
+}
+
+/// [`weight_levels`] sixteen at a time; the levels lie in 1…255, so the narrowings do not
+/// saturate. Returns the levels done.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn weight_levels_simd128(row: &[f32], inv: f32, levels: &mut [u8]) -> usize {
     use core::arch::wasm32::*;
-    let (inv, half) = (f32x4_splat(inv), f32x4_splat(128.5));
+    let inv = f32x4_splat(inv);
     let n = row.len().min(levels.len()) / 16 * 16;
     for done in (0..n).step_by(16) {
         // SAFETY: done + 16 ≤ n ≤ both slices' lengths.
         unsafe {
-            let level = |q: usize| i32x4_trunc_sat_f32x4(f32x4_add(f32x4_mul(v128_load(row.as_ptr().add(done + 4 * q) as *const v128), inv), half));
+            let level = |q: usize| level_bytes_simd128(v128_load(row.as_ptr().add(done + 4 * q) as *const v128), inv);
             let low = i16x8_narrow_i32x4(level(0), level(1));
             let high = i16x8_narrow_i32x4(level(2), level(3));
             v128_store(levels.as_mut_ptr().add(done) as *mut v128, u8x16_narrow_i16x8(low, high));

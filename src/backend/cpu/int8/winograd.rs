@@ -383,17 +383,17 @@ fn quantize_pair(words: &mut [u32], x: [&[f32]; PAIR], inv: [f32; PAIR]) {
     }
 }
 
-/// [`quantize_pair`] four words at a time (LLVM leaves wasm's float-to-int conversion scalar),
-/// with `signed_level`'s arithmetic: a multiply, an add, truncation. Returns the words done.
+/// [`quantize_pair`] four words at a time, with `signed_level`'s arithmetic
+/// ([`level_bytes_simd128`], less 128). Returns the words done.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn quantize_pair_simd128(words: &mut [u32], x: [&[f32]; PAIR], inv: [f32; PAIR]) -> usize {
     use core::arch::wasm32::*;
-    let (inv0, inv1, half, bias, low) = (f32x4_splat(inv[0]), f32x4_splat(inv[1]), f32x4_splat(128.5), i32x4_splat(128), i32x4_splat(0xffff));
+    let (inv0, inv1, bias, low) = (f32x4_splat(inv[0]), f32x4_splat(inv[1]), i32x4_splat(128), i32x4_splat(0xffff));
     let n = words.len().min(x[0].len()).min(x[1].len()) / 4 * 4;
     for done in (0..n).step_by(4) {
         // SAFETY: done + 4 ≤ n ≤ every slice's length.
         unsafe {
-            let level = |x: &[f32], inv: v128| i32x4_sub(i32x4_trunc_sat_f32x4(f32x4_add(f32x4_mul(v128_load(x.as_ptr().add(done) as *const v128), inv), half)), bias);
+            let level = |x: &[f32], inv: v128| i32x4_sub(level_bytes_simd128(v128_load(x.as_ptr().add(done) as *const v128), inv), bias);
             let word = v128_or(v128_and(level(x[0], inv0), low), i32x4_shl(level(x[1], inv1), 16));
             v128_store(words.as_mut_ptr().add(done) as *mut v128, word);
         }
